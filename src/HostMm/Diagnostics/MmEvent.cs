@@ -1,0 +1,35 @@
+namespace Testbed.HostMm.Diagnostics;
+
+/// <summary>What <see cref="MmCounters"/> counts (invalidations are counted per <c>MmuNotifierEvent</c> apart).</summary>
+public enum MmEvent
+{
+    /// <summary>A write fault on an empty PTE allocated and mapped a zeroed anonymous page (<c>do_anonymous_page</c>).</summary>
+    FaultAnonymous,
+
+    /// <summary>A read fault on an empty private PTE mapped the shared zero page.</summary>
+    FaultZeroPage,
+
+    /// <summary>A write fault copied a shared or zero page (<c>wp_page_copy</c>).</summary>
+    FaultCowCopy,
+
+    /// <summary>A write fault made a page writable in place, the page being exclusively ours or shared memory (<c>wp_page_reuse</c>).</summary>
+    FaultWpReuse,
+
+    /// <summary>A fault mapped a page of a shared anonymous (shmem) object.</summary>
+    FaultShared,
+
+    /// <summary>A fault found the PTE already satisfying the access (a concurrent fault won).</summary>
+    FaultSpurious,
+
+    /// <summary>An access with no VMA or against the VMA's protection (SIGSEGV, -EFAULT).</summary>
+    FaultSegv,
+
+    /// <summary>A fault that could not allocate a page (VM_FAULT_OOM, -ENOMEM).</summary>
+    FaultOom,
+
+    /// <summary>TLB flushes (<c>flush_tlb_range</c>) issued.</summary>
+    TlbFlush,
+
+    /// <summary>CPU contexts a flush had to wait for because they were inside an access with a stale TLB.</summary>
+    TlbFlushWait,
+}

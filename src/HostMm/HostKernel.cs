@@ -1,0 +1,45 @@
+using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Locking;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Mm;
+
+namespace Testbed.HostMm;
+
+/// <summary>
+/// The modelled kernel's global state: system RAM, the shared zero page, the lock domain (validator
+/// and scheduler seam) and the event counters. Address spaces are created from it. Several kernels
+/// can live side by side (tests run in parallel), each with its own memory and lock graph.
+/// </summary>
+public sealed class HostKernel : IDisposable
+{
+    /// <summary>Boots a kernel with <paramref name="options"/> (defaults: 64 MiB of 4 KiB pages, validator on).</summary>
+    public HostKernel(HostKernelOptions? options = null)
+    {
+        options ??= new HostKernelOptions();
+        Sync = new SyncDomain(options.ValidateLocks);
+        Memory = new PhysicalMemory(Sync, options.MemoryBytes, options.PageSize);
+        ZeroPage = Memory.AllocFolio() ?? throw new ArgumentOutOfRangeException(nameof(options), "HostKernel: no memory for the zero page.");
+        ZeroPage.IsZeroPage = true;
+    }
+
+    /// <summary>The lock validator and scheduler seam every model lock reports to.</summary>
+    public SyncDomain Sync { get; }
+
+    /// <summary>System RAM.</summary>
+    public PhysicalMemory Memory { get; }
+
+    /// <summary>The shared zero page (<c>ZERO_PAGE(0)</c>), mapped read-only by read faults on private memory. Never freed.</summary>
+    public Folio ZeroPage { get; }
+
+    /// <summary>Faults, flushes and invalidations counted so far.</summary>
+    public MmCounters Counters { get; } = new();
+
+    /// <summary>Frames in use besides the zero page: zero once every address space is torn down.</summary>
+    public long FramesInUse => Memory.TotalFrames - Memory.FreeFrames - 1;
+
+    /// <summary>Creates an empty address space (<c>mm_alloc()</c>).</summary>
+    public AddressSpace CreateAddressSpace() => new(this);
+
+    /// <summary>Frees system RAM. Address spaces must have been disposed first.</summary>
+    public void Dispose() => Memory.Dispose();
+}

@@ -1,0 +1,14 @@
+namespace Testbed.HostMm;
+
+/// <summary>How to build a <see cref="HostKernel"/>.</summary>
+public sealed record HostKernelOptions
+{
+    /// <summary>System RAM in bytes (default 64 MiB).</summary>
+    public long MemoryBytes { get; init; } = 64L << 20;
+
+    /// <summary>Page size, a power of two from 4 KiB (the default) to 64 KiB.</summary>
+    public int PageSize { get; init; } = 4096;
+
+    /// <summary>Whether the lock validator checks lock order. On in tests and debug runs, off in benchmarks.</summary>
+    public bool ValidateLocks { get; init; } = true;
+}

@@ -1,0 +1,58 @@
+namespace Testbed.HostMm.Locking;
+
+/// <summary>
+/// A mutual-exclusion lock of the model: the kernel's <c>spinlock_t</c> (page-table locks, zone
+/// lock, notifier lock) or a driver's mutex. It checks its order with the domain's validator and
+/// passes the scheduler seam before it may block. It is owned by the thread that took it.
+/// </summary>
+public sealed class MmLock
+{
+    private readonly Lock _lock = new();
+    private readonly SyncDomain _domain;
+    private readonly LockClass _class;
+
+    /// <summary>Creates a lock of class <paramref name="cls"/> reporting to <paramref name="domain"/>.</summary>
+    public MmLock(SyncDomain domain, LockClass cls)
+    {
+        _domain = domain;
+        _class = cls;
+    }
+
+    /// <summary>The lock's class.</summary>
+    public LockClass Class => _class;
+
+    /// <summary>Whether the calling thread holds the lock.</summary>
+    public bool IsHeldByCurrentThread => _lock.IsHeldByCurrentThread;
+
+    /// <summary>Takes the lock; <paramref name="subclass"/> tells apart two locks of one class held together.</summary>
+    public void Acquire(int subclass = 0)
+    {
+        _domain.BeforeAcquire(_class, subclass, this);
+        _lock.Enter();
+    }
+
+    /// <summary>Releases the lock. Throws if the calling thread does not hold it (a programming error).</summary>
+    public void Release()
+    {
+        _lock.Exit();
+        _domain.Validator.Release(this);
+    }
+
+    /// <summary>Takes the lock for a <c>using</c> scope.</summary>
+    public Scope Enter(int subclass = 0)
+    {
+        Acquire(subclass);
+        return new Scope(this);
+    }
+
+    /// <summary>Releases the lock when disposed.</summary>
+    public readonly ref struct Scope
+    {
+        private readonly MmLock _owner;
+
+        internal Scope(MmLock owner) => _owner = owner;
+
+        /// <summary>Releases the lock.</summary>
+        public void Dispose() => _owner.Release();
+    }
+}

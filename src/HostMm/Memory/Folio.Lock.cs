@@ -1,0 +1,122 @@
+using Testbed.HostMm.Locking;
+
+namespace Testbed.HostMm.Memory;
+
+/// <summary>
+/// The folio lock (<c>PG_locked</c>, mm/filemap.c): a sleeping bit lock that any thread may
+/// release, with a waiter count so that an unlock wakes sleepers only when there are some. This is
+/// the lock whose <c>TryLock</c> in <c>DoSwapPage</c> ended the 2024 livelock and whose
+/// <c>LockKillable</c> in <c>MakeDeviceExclusive</c> replaced a trylock that returned -EBUSY.
+/// </summary>
+public sealed partial class Folio
+{
+    private int _locked;
+    private int _waiters;
+
+    /// <summary>Whether the folio is locked (<c>folio_test_locked()</c>).</summary>
+    public bool IsLocked => Volatile.Read(ref _locked) != 0;
+
+    /// <summary>How many threads sleep on the lock (to lock it or to see it unlocked).</summary>
+    public int LockWaiters => Volatile.Read(ref _waiters);
+
+    /// <summary><c>folio_trylock()</c>: locks without sleeping; false if already locked.</summary>
+    public bool TryLock() => Interlocked.CompareExchange(ref _locked, 1, 0) == 0;
+
+    /// <summary><c>folio_lock()</c>: sleeps until the folio can be locked.</summary>
+    public void Lock()
+    {
+        if (!TryLock())
+        {
+            Sleep(acquire: true, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// <c>folio_lock_killable()</c>: like <see cref="Lock"/>, but a fatal signal (the cancellation of
+    /// <paramref name="fatalSignal"/>) ends the wait with <see cref="Errno.EINTR"/>.
+    /// </summary>
+    public Errno LockKillable(CancellationToken fatalSignal)
+    {
+        if (TryLock())
+        {
+            return Errno.Ok;
+        }
+
+        return Sleep(acquire: true, fatalSignal) ? Errno.Ok : Errno.EINTR;
+    }
+
+    /// <summary>
+    /// <c>folio_wait_locked()</c>: sleeps until the folio is unlocked, without locking it or
+    /// holding a reference; the caller must re-validate everything afterwards.
+    /// </summary>
+    public void WaitUnlocked()
+    {
+        if (IsLocked)
+        {
+            Sleep(acquire: false, CancellationToken.None);
+        }
+    }
+
+    /// <summary><c>folio_unlock()</c>: any thread may unlock; wakes the sleepers.</summary>
+    public void Unlock()
+    {
+        if (Interlocked.Exchange(ref _locked, 0) == 0)
+        {
+            throw new InvalidOperationException($"Folio.Unlock: pfn {Pfn} is not locked.");
+        }
+
+        if (Volatile.Read(ref _waiters) > 0)
+        {
+            lock (this)
+            {
+                Monitor.PulseAll(this);
+            }
+        }
+    }
+
+    private void ResetLock()
+    {
+        _locked = 0;
+        _waiters = 0;
+    }
+
+    /// <summary>Sleeps until the folio is unlocked (and locks it when <paramref name="acquire"/>); false if killed.</summary>
+    private bool Sleep(bool acquire, CancellationToken fatalSignal)
+    {
+        _memory.Sync.BeforeWait(null, this);
+        using var wake = fatalSignal.CanBeCanceled ? fatalSignal.Register(WakeAll) : default;
+        lock (this)
+        {
+            Interlocked.Increment(ref _waiters);
+            try
+            {
+                while (true)
+                {
+                    if (acquire ? TryLock() : !IsLocked)
+                    {
+                        return true;
+                    }
+
+                    if (fatalSignal.IsCancellationRequested)
+                    {
+                        return false;
+                    }
+
+                    Monitor.Wait(this);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiters);
+            }
+        }
+    }
+
+    private void WakeAll()
+    {
+        lock (this)
+        {
+            Monitor.PulseAll(this);
+        }
+    }
+}

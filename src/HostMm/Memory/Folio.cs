@@ -1,0 +1,127 @@
+namespace Testbed.HostMm.Memory;
+
+/// <summary>
+/// A folio (include/linux/mm_types.h): the descriptor of one frame or of a naturally aligned
+/// power-of-two run of frames (order 9 = 2 MiB with 4 KiB pages, a THP). Descriptors are made once
+/// per frame, like the kernel's memmap, and reused across allocations; a large folio's tail frames
+/// resolve to its head (<see cref="PhysicalMemory.PfnToFolio"/>).
+/// </summary>
+/// <remarks>
+/// <para><b>Refcount</b> counts every holder (each mapping PTE, the shmem page cache, a migration or
+/// a fault in progress); the folio is freed when it drops to zero. <b>Mapcount</b> counts only the
+/// PTEs that map it, so <c>RefCount - MapCount</c> is the number of extra references, the quantity
+/// migration checks. The shared zero page is never counted, as <c>vm_normal_page()</c> skips it.</para>
+/// <para>The folio lock (<c>PG_locked</c>) is in <c>Folio.Lock.cs</c>.</para>
+/// </remarks>
+public sealed unsafe partial class Folio
+{
+    private readonly PhysicalMemory _memory;
+    private int _refCount;
+    private int _mapCount;
+    private int _dirty;
+
+    internal Folio(PhysicalMemory memory, long pfn)
+    {
+        _memory = memory;
+        Pfn = pfn;
+    }
+
+    /// <summary>The first frame's number.</summary>
+    public long Pfn { get; }
+
+    /// <summary>Where the bytes live.</summary>
+    public PageKind Kind => PageKind.System;
+
+    /// <summary>log2 of the number of frames.</summary>
+    public int Order { get; private set; }
+
+    /// <summary>The number of frames (<c>folio_nr_pages()</c>).</summary>
+    public int NrPages => 1 << Order;
+
+    /// <summary>Every reference held (<c>folio_ref_count()</c>).</summary>
+    public int RefCount => Volatile.Read(ref _refCount);
+
+    /// <summary>How many PTEs map the folio (<c>folio_mapcount()</c>).</summary>
+    public int MapCount => Volatile.Read(ref _mapCount);
+
+    /// <summary>Whether the contents were written since the folio was allocated (<c>folio_test_dirty()</c>).</summary>
+    public bool Dirty => Volatile.Read(ref _dirty) != 0;
+
+    /// <summary>Whether this is the shared zero page.</summary>
+    public bool IsZeroPage { get; internal set; }
+
+    /// <summary>Whether the folio is free (refcount zero, back in the buddy allocator).</summary>
+    public bool IsFree => RefCount == 0;
+
+    /// <summary>The address of the first byte in the arena.</summary>
+    public byte* Address => _memory.FrameAddress(Pfn);
+
+    /// <summary>The folio's bytes.</summary>
+    public Span<byte> Bytes => new(Address, _memory.PageSize << Order);
+
+    /// <summary><c>folio_get()</c>: takes a reference. The caller must already hold one (or the PTL of a PTE mapping it).</summary>
+    public void Get()
+    {
+        if (Interlocked.Increment(ref _refCount) <= 1)
+        {
+            throw new InvalidOperationException($"Folio.Get: pfn {Pfn} was free (refcount 0); use TryGet without a reference.");
+        }
+    }
+
+    /// <summary><c>folio_try_get()</c>: takes a reference unless the folio is being freed.</summary>
+    public bool TryGet()
+    {
+        var c = Volatile.Read(ref _refCount);
+        while (c > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _refCount, c + 1, c);
+            if (seen == c)
+            {
+                return true;
+            }
+
+            c = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary><c>folio_put()</c>: drops a reference and frees the folio on the last one.</summary>
+    public void Put()
+    {
+        var c = Interlocked.Decrement(ref _refCount);
+        if (c == 0)
+        {
+            _memory.Free(this);
+        }
+        else if (c < 0)
+        {
+            throw new InvalidOperationException($"Folio.Put: pfn {Pfn} refcount underflow.");
+        }
+    }
+
+    /// <summary>Adds a PTE mapping (<c>folio_add_*_rmap_pte()</c>). The caller holds the PTL.</summary>
+    internal void AddMap() => Interlocked.Increment(ref _mapCount);
+
+    /// <summary>Removes a PTE mapping (<c>folio_remove_rmap_pte()</c>). The caller holds the PTL.</summary>
+    internal void RemoveMap()
+    {
+        if (Interlocked.Decrement(ref _mapCount) < 0)
+        {
+            throw new InvalidOperationException($"Folio.RemoveMap: pfn {Pfn} mapcount underflow.");
+        }
+    }
+
+    /// <summary><c>folio_mark_dirty()</c>.</summary>
+    internal void MarkDirty() => Volatile.Write(ref _dirty, 1);
+
+    /// <summary>Makes a free descriptor the head of a fresh allocation with one reference.</summary>
+    internal void Prepare(int order)
+    {
+        Order = order;
+        _mapCount = 0;
+        _dirty = 0;
+        ResetLock();
+        Volatile.Write(ref _refCount, 1);
+    }
+}

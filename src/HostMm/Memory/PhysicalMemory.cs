@@ -1,0 +1,174 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Testbed.HostMm.Locking;
+
+namespace Testbed.HostMm.Memory;
+
+/// <summary>
+/// System RAM: one pinned, page-aligned native arena split into page frames, handed out by a
+/// buddy allocator under the zone lock. The arena is native memory, never moved by the GC, and
+/// aligned to the largest folio so that an order-9 folio is a naturally aligned 2 MiB run; an
+/// accelerator can therefore map it directly (<c>CL_MEM_USE_HOST_PTR</c>, <c>cuMemHostRegister</c>).
+/// </summary>
+public sealed unsafe class PhysicalMemory : IDisposable
+{
+    /// <summary>The largest folio order: 9, a 2 MiB THP with 4 KiB pages.</summary>
+    public const int MaxOrder = 9;
+
+    private readonly Folio[] _descriptors;
+    private readonly Folio[] _memmap;
+    private readonly BuddyAllocator _buddy;
+    private readonly MmLock _zoneLock;
+    private byte* _arena;
+
+    /// <summary>Creates the arena.</summary>
+    /// <param name="sync">The domain its zone lock and folio locks report to.</param>
+    /// <param name="totalBytes">Arena size; a multiple of <paramref name="pageSize"/>.</param>
+    /// <param name="pageSize">A power of two from 4 KiB to 64 KiB.</param>
+    public PhysicalMemory(SyncDomain sync, long totalBytes, int pageSize = 4096)
+    {
+        if (pageSize < 4096 || pageSize > 65536 || !BitOperations.IsPow2(pageSize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "PhysicalMemory: page size must be a power of two from 4096 to 65536.");
+        }
+
+        if (totalBytes <= 0 || totalBytes % pageSize != 0 || totalBytes / pageSize > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(totalBytes), totalBytes, $"PhysicalMemory: size must be a positive multiple of the page size ({pageSize}) and at most 2^31 frames.");
+        }
+
+        Sync = sync;
+        PageSize = pageSize;
+        PageShift = BitOperations.Log2((uint)pageSize);
+        TotalFrames = totalBytes / pageSize;
+        _arena = (byte*)NativeMemory.AlignedAlloc((nuint)totalBytes, (nuint)pageSize << MaxOrder);
+        _descriptors = new Folio[TotalFrames];
+        for (var pfn = 0; pfn < _descriptors.Length; pfn++)
+        {
+            _descriptors[pfn] = new Folio(this, pfn);
+        }
+
+        _memmap = (Folio[])_descriptors.Clone();
+
+        _buddy = new BuddyAllocator((int)TotalFrames, MaxOrder);
+        _zoneLock = new MmLock(sync, LockClasses.ZoneLock);
+    }
+
+    /// <summary>The domain the model's locks report to.</summary>
+    public SyncDomain Sync { get; }
+
+    /// <summary>Bytes per frame.</summary>
+    public int PageSize { get; }
+
+    /// <summary>log2 of <see cref="PageSize"/>.</summary>
+    public int PageShift { get; }
+
+    /// <summary>Frames in the arena.</summary>
+    public long TotalFrames { get; }
+
+    /// <summary>The first byte of the arena.</summary>
+    public byte* Base => _arena;
+
+    /// <summary>The arena's length in bytes.</summary>
+    public long Length => TotalFrames * PageSize;
+
+    /// <summary>Frames currently free.</summary>
+    public long FreeFrames
+    {
+        get
+        {
+            using (_zoneLock.Enter())
+            {
+                return _buddy.FreeFrames;
+            }
+        }
+    }
+
+    /// <summary>Free blocks of exactly <paramref name="order"/> (for tests of splitting and merging).</summary>
+    public int FreeBlocks(int order)
+    {
+        using (_zoneLock.Enter())
+        {
+            return _buddy.FreeBlocks(order);
+        }
+    }
+
+    /// <summary>
+    /// Allocates a folio of 2^<paramref name="order"/> frames with one reference, zero-filled when
+    /// <paramref name="zero"/> (anonymous memory is always zeroed before it is mapped). Returns
+    /// null when no block that large is free (the caller's -ENOMEM).
+    /// </summary>
+    public Folio? AllocFolio(int order = 0, bool zero = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(order);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(order, MaxOrder);
+        int pfn;
+        using (_zoneLock.Enter())
+        {
+            pfn = _buddy.Alloc(order);
+        }
+
+        if (pfn < 0)
+        {
+            return null;
+        }
+
+        var folio = _memmap[pfn];
+        for (var i = 1; i < 1 << order; i++)
+        {
+            _memmap[pfn + i] = folio;
+        }
+
+        folio.Prepare(order);
+        if (zero)
+        {
+            NativeMemory.Clear(FrameAddress(pfn), (nuint)PageSize << order);
+        }
+
+        return folio;
+    }
+
+    /// <summary>
+    /// <c>page_folio(pfn_to_page(pfn))</c>: the folio that holds frame <paramref name="pfn"/> (the
+    /// head for a tail frame of a large folio).
+    /// </summary>
+    public Folio PfnToFolio(long pfn)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pfn);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pfn, TotalFrames);
+        return _memmap[pfn];
+    }
+
+    /// <summary>The address of frame <paramref name="pfn"/> in the arena.</summary>
+    public byte* FrameAddress(long pfn) => _arena + (pfn << PageShift);
+
+    /// <summary>Releases the arena. Every folio must have been freed; frames still in use are a leak the caller's audit reports.</summary>
+    public void Dispose()
+    {
+        if (_arena != null)
+        {
+            NativeMemory.AlignedFree(_arena);
+            _arena = null;
+        }
+    }
+
+    /// <summary>Returns a folio whose refcount dropped to zero to the buddy allocator; tail frames get their own descriptors back.</summary>
+    internal void Free(Folio folio)
+    {
+        if (folio.IsLocked)
+        {
+            throw new InvalidOperationException($"PhysicalMemory.Free: pfn {folio.Pfn} freed while locked.");
+        }
+
+        var pfn = (int)folio.Pfn;
+        for (var i = 1; i < folio.NrPages; i++)
+        {
+            _memmap[pfn + i] = _descriptors[pfn + i];
+        }
+
+        using (_zoneLock.Enter())
+        {
+            _buddy.Free(pfn, folio.Order);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Mm;
+
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// The architecture's page-fault entry (<c>do_user_addr_fault()</c>): takes the mmap lock for
+    /// read, finds the VMA, checks the access against its protection and calls
+    /// <see cref="HandleMmFault"/>. The faulting access is then retried by the caller.
+    /// </summary>
+    /// <returns>-EFAULT (SIGSEGV): no VMA, or an access the VMA forbids. -ENOMEM: no free page.</returns>
+    public Errno HandleUserFault(ulong addr, FaultFlags flags)
+    {
+        MmapLock.DownRead();
+        try
+        {
+            var vma = FindVma(addr);
+            if (vma is null || !vma.Permits((flags & FaultFlags.Write) != 0))
+            {
+                Kernel.Counters.Count(MmEvent.FaultSegv);
+                return Errno.EFAULT;
+            }
+
+            return HandleMmFault(vma, addr, flags);
+        }
+        finally
+        {
+            MmapLock.UpRead();
+        }
+    }
+
+    /// <summary>
+    /// <c>handle_mm_fault()</c> (mm/memory.c) for an access <paramref name="vma"/> permits: an empty
+    /// private PTE gets the zero page on a read and a fresh zeroed page on a write
+    /// (<c>do_anonymous_page</c>), an empty shared PTE gets the shmem object's page, and a write
+    /// to a read-only present PTE goes to <c>DoWpPage</c>. A PTE that already allows the access
+    /// (another thread won) is a spurious fault and succeeds.
+    /// Caller holds the mmap lock for read.
+    /// </summary>
+    /// <returns>-ENOMEM when no page could be allocated.</returns>
+    public Errno HandleMmFault(Vma vma, ulong addr, FaultFlags flags)
+    {
+        var write = (flags & FaultFlags.Write) != 0;
+        var va = addr & ~PageMask;
+        var table = PageTable.FindOrAlloc(va);
+        var idx = PageTable.PteIndex(va);
+        var pte = table.Get(idx);
+        switch (pte.Kind)
+        {
+            case PteKind.None:
+                return vma.IsShared ? DoSharedFault(vma, table, idx, va)
+                    : write ? DoAnonymousPage(vma, table, idx) : DoZeroPage(table, idx);
+            case PteKind.Present when write && !pte.Write:
+                return DoWpPage(vma, table, idx, va, pte);
+            case PteKind.Present:
+                Kernel.Counters.Count(MmEvent.FaultSpurious);
+                return Errno.Ok;
+            default:
+                throw new NotSupportedException($"HandleMmFault: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
+        }
+    }
+
+    /// <summary>A read fault on an empty private PTE maps the shared zero page read-only.</summary>
+    private Errno DoZeroPage(PteTable table, int idx)
+    {
+        using (table.Ptl.Enter())
+        {
+            if (table.Get(idx).Kind == PteKind.None)
+            {
+                table.Set(idx, Pte.Present(Kernel.ZeroPage.Pfn, write: false));
+                Kernel.Counters.Count(MmEvent.FaultZeroPage);
+            }
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary><c>do_anonymous_page()</c> for a write: allocates a zeroed page outside the lock, maps it if the PTE is still empty.</summary>
+    private Errno DoAnonymousPage(Vma vma, PteTable table, int idx)
+    {
+        var folio = Memory.AllocFolio();
+        if (folio is null)
+        {
+            Kernel.Counters.Count(MmEvent.FaultOom);
+            return Errno.ENOMEM;
+        }
+
+        table.Ptl.Acquire();
+        if (table.Get(idx).Kind != PteKind.None)
+        {
+            table.Ptl.Release();
+            folio.Put();
+            Kernel.Counters.Count(MmEvent.FaultSpurious);
+            return Errno.Ok;
+        }
+
+        folio.AddMap();
+        folio.MarkDirty();
+        Rss.Add(false, 1);
+        table.Set(idx, Pte.Present(folio.Pfn, vma.Writable, dirty: true));
+        table.Ptl.Release();
+        Kernel.Counters.Count(MmEvent.FaultAnonymous);
+        return Errno.Ok;
+    }
+
+    /// <summary><c>do_shared_fault()</c> on shmem: maps the object's page (writable if the VMA is).</summary>
+    private Errno DoSharedFault(Vma vma, PteTable table, int idx, ulong va)
+    {
+        var folio = vma.Shmem!.GetFolio(vma.PgOff + (long)((va - vma.Start) >> PageShift));
+        if (folio is null)
+        {
+            Kernel.Counters.Count(MmEvent.FaultOom);
+            return Errno.ENOMEM;
+        }
+
+        table.Ptl.Acquire();
+        if (table.Get(idx).Kind != PteKind.None)
+        {
+            table.Ptl.Release();
+            folio.Put();
+            Kernel.Counters.Count(MmEvent.FaultSpurious);
+            return Errno.Ok;
+        }
+
+        folio.AddMap();
+        Rss.Add(true, 1);
+        table.Set(idx, Pte.Present(folio.Pfn, vma.Writable));
+        table.Ptl.Release();
+        Kernel.Counters.Count(MmEvent.FaultShared);
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// <c>do_wp_page()</c>: a write to a read-only present PTE of a writable VMA. A shared page, or a
+    /// private page that only this PTE references, is made writable in place (<c>wp_page_reuse</c>);
+    /// the zero page or a page shared after fork is copied (<c>wp_page_copy</c>).
+    /// </summary>
+    private Errno DoWpPage(Vma vma, PteTable table, int idx, ulong va, Pte orig)
+    {
+        var folio = Memory.PfnToFolio(orig.Pfn);
+        table.Ptl.Acquire();
+        if (table.Get(idx) != orig)
+        {
+            table.Ptl.Release();
+            Kernel.Counters.Count(MmEvent.FaultSpurious);
+            return Errno.Ok;
+        }
+
+        if (vma.IsShared || (!folio.IsZeroPage && folio.RefCount == 1 && folio.MapCount == 1))
+        {
+            table.Set(idx, orig.WithWriteDirty());
+            folio.MarkDirty();
+            table.Ptl.Release();
+            Kernel.Counters.Count(MmEvent.FaultWpReuse);
+            return Errno.Ok;
+        }
+
+        if (!folio.IsZeroPage)
+        {
+            folio.Get();
+        }
+
+        table.Ptl.Release();
+        var err = WpPageCopy(table, idx, va, orig, folio);
+        if (!folio.IsZeroPage)
+        {
+            folio.Put();
+        }
+
+        return err;
+    }
+
+    /// <summary>
+    /// <c>wp_page_copy()</c>: copies <paramref name="old"/> (a reference held by the caller) into a new
+    /// page and, under a <see cref="MmuNotifierEvent.Clear"/> invalidation, replaces the PTE: clear,
+    /// flush, then install, so no CPU reads the old page after another wrote the new one.
+    /// </summary>
+    private unsafe Errno WpPageCopy(PteTable table, int idx, ulong va, Pte orig, Folio old)
+    {
+        var copy = Memory.AllocFolio(zero: old.IsZeroPage);
+        if (copy is null)
+        {
+            Kernel.Counters.Count(MmEvent.FaultOom);
+            return Errno.ENOMEM;
+        }
+
+        if (!old.IsZeroPage)
+        {
+            Buffer.MemoryCopy(old.Address, copy.Address, PageSize, PageSize);
+        }
+
+        Notifiers.InvalidateRangeStart(new MmuNotifierRange(this, va, va + (ulong)PageSize, MmuNotifierEvent.Clear));
+        var replaced = false;
+        using (table.Ptl.Enter())
+        {
+            if (table.Get(idx) == orig)
+            {
+                table.Set(idx, Pte.None);
+                FlushTlbRange(va, va + (ulong)PageSize);
+                copy.AddMap();
+                copy.MarkDirty();
+                table.Set(idx, Pte.Present(copy.Pfn, write: true, dirty: true));
+                if (old.IsZeroPage)
+                {
+                    Rss.Add(false, 1);
+                }
+                else
+                {
+                    old.RemoveMap();
+                    old.Put();
+                }
+
+                replaced = true;
+            }
+        }
+
+        Notifiers.InvalidateRangeEnd();
+        if (!replaced)
+        {
+            copy.Put();
+        }
+
+        Kernel.Counters.Count(replaced ? MmEvent.FaultCowCopy : MmEvent.FaultSpurious);
+        return Errno.Ok;
+    }
+}

@@ -1,0 +1,101 @@
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Mm;
+
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// <c>mprotect(addr, len, prot)</c> (mm/mprotect.c): changes the protection of a fully mapped
+    /// range, splitting VMAs at its ends. Fires a <see cref="MmuNotifierEvent.ProtectionVma"/>
+    /// invalidation; present PTEs lose write permission or become <c>PROT_NONE</c> as the new
+    /// protection requires, and the TLBs are flushed if any lost a permission. Write permission is
+    /// never added to a PTE here: the next write faults and <c>DoWpPage</c> decides between reuse
+    /// and copy. Takes the mmap lock for write.
+    /// </summary>
+    /// <returns>-EINVAL: unaligned address or unknown prot bits. -ENOMEM: part of the range is not mapped.</returns>
+    public Errno Mprotect(ulong addr, ulong len, Prot prot)
+    {
+        if ((prot & ~Prot.ReadWrite) != 0 || (addr & PageMask) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (len == 0)
+        {
+            return Errno.Ok;
+        }
+
+        if (!TryRange(addr, len, out var end))
+        {
+            return Errno.ENOMEM;
+        }
+
+        MmapLock.DownWrite();
+        try
+        {
+            if (!FullyMapped(VmasIn(addr, end), addr, end))
+            {
+                return Errno.ENOMEM;
+            }
+
+            SplitVmaAt(addr);
+            SplitVmaAt(end);
+            Notifiers.InvalidateRangeStart(new MmuNotifierRange(this, addr, end, MmuNotifierEvent.ProtectionVma));
+            var downgraded = false;
+            foreach (var vma in VmasIn(addr, end))
+            {
+                vma.Prot = prot;
+                downgraded |= ChangePteRange(vma, prot);
+            }
+
+            if (downgraded)
+            {
+                FlushTlbRange(addr, end);
+            }
+
+            Notifiers.InvalidateRangeEnd();
+            return Errno.Ok;
+        }
+        finally
+        {
+            MmapLock.UpWrite();
+        }
+    }
+
+    /// <summary><c>change_pte_range()</c>: applies <paramref name="prot"/> to present PTEs; true if any lost a permission.</summary>
+    private bool ChangePteRange(Vma vma, Prot prot)
+    {
+        var downgraded = false;
+        var tableSpan = (ulong)PteTable.Entries << PageShift;
+        for (var va = vma.Start; va < vma.End;)
+        {
+            var tableEnd = Math.Min(vma.End, (va & ~(tableSpan - 1)) + tableSpan);
+            if (PageTable.Find(va) is { } table)
+            {
+                using (table.Ptl.Enter())
+                {
+                    for (var a = va; a < tableEnd; a += (ulong)PageSize)
+                    {
+                        var idx = PageTable.PteIndex(a);
+                        var pte = table.Get(idx);
+                        if (pte.Kind != PteKind.Present)
+                        {
+                            continue;
+                        }
+
+                        var updated = ((prot & Prot.Write) == 0 ? pte.WithoutWrite() : pte).WithProtNone(prot == Prot.None);
+                        if (updated != pte)
+                        {
+                            table.Set(idx, updated);
+                            downgraded |= (pte.Write && !updated.Write) || (!pte.ProtNone && updated.ProtNone);
+                        }
+                    }
+                }
+            }
+
+            va = tableEnd;
+        }
+
+        return downgraded;
+    }
+}

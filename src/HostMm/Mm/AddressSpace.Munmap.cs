@@ -1,0 +1,120 @@
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Mm;
+
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// <c>munmap(addr, len)</c> (mm/mmap.c, <c>do_vmi_munmap</c>): removes the mappings in the range,
+    /// splitting VMAs at its ends. Fires an <see cref="MmuNotifierEvent.Unmap"/> invalidation, clears
+    /// the PTEs, flushes the TLBs and only then releases the pages. A range without mappings is not
+    /// an error. Takes the mmap lock for write.
+    /// </summary>
+    /// <returns>-EINVAL: unaligned address, zero length, or a range that leaves user space.</returns>
+    public Errno Munmap(ulong addr, ulong len)
+    {
+        if (len == 0 || !TryRange(addr, len, out var end))
+        {
+            return Errno.EINVAL;
+        }
+
+        MmapLock.DownWrite();
+        try
+        {
+            UnmapRangeLocked(addr, end);
+            return Errno.Ok;
+        }
+        finally
+        {
+            MmapLock.UpWrite();
+        }
+    }
+
+    /// <summary>The body of munmap. Caller holds the mmap lock for write.</summary>
+    private void UnmapRangeLocked(ulong start, ulong end)
+    {
+        SplitVmaAt(start);
+        SplitVmaAt(end);
+        var vmas = VmasIn(start, end);
+        if (vmas.Count == 0)
+        {
+            return;
+        }
+
+        var range = new MmuNotifierRange(this, vmas[0].Start, vmas[^1].End, MmuNotifierEvent.Unmap);
+        Notifiers.InvalidateRangeStart(range);
+        var tlb = new MmuGather(this);
+        foreach (var vma in vmas)
+        {
+            ZapPteRange(vma, vma.Start, vma.End, tlb);
+        }
+
+        tlb.Finish();
+        Notifiers.InvalidateRangeEnd();
+        foreach (var vma in vmas)
+        {
+            _vmas.Remove(vma);
+            vma.Shmem?.RemoveUser();
+        }
+    }
+
+    /// <summary>
+    /// <c>zap_pte_range()</c>: clears every PTE of <paramref name="vma"/> in <c>[start, end)</c>
+    /// under its page-table lock, moves dirty bits to the folios, drops the mappings and hands the
+    /// references to <paramref name="tlb"/>, which releases them after the flush.
+    /// </summary>
+    internal void ZapPteRange(Vma vma, ulong start, ulong end, MmuGather tlb)
+    {
+        var tableSpan = (ulong)PteTable.Entries << PageShift;
+        for (var va = start; va < end;)
+        {
+            var tableEnd = Math.Min(end, (va & ~(tableSpan - 1)) + tableSpan);
+            var table = PageTable.Find(va);
+            if (table is not null)
+            {
+                using (table.Ptl.Enter())
+                {
+                    for (var a = va; a < tableEnd; a += (ulong)PageSize)
+                    {
+                        var idx = PageTable.PteIndex(a);
+                        var pte = table.Get(idx);
+                        if (pte.Kind == PteKind.None)
+                        {
+                            continue;
+                        }
+
+                        table.Set(idx, Pte.None);
+                        tlb.RemovedPresent(a, UnmapPresent(vma, pte));
+                    }
+                }
+            }
+
+            va = tableEnd;
+        }
+    }
+
+    /// <summary>Drops the mapping of a cleared present PTE; returns the reference to put after the flush (none for the zero page).</summary>
+    private Folio? UnmapPresent(Vma vma, Pte pte)
+    {
+        if (pte.Kind != PteKind.Present)
+        {
+            throw new NotSupportedException($"ZapPteRange: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
+        }
+
+        var folio = Memory.PfnToFolio(pte.Pfn);
+        if (folio.IsZeroPage)
+        {
+            return null;
+        }
+
+        if (pte.Dirty)
+        {
+            folio.MarkDirty();
+        }
+
+        folio.RemoveMap();
+        Rss.Add(vma.IsShared, -1);
+        return folio;
+    }
+}

@@ -1,0 +1,105 @@
+using Testbed.HostMm.Locking;
+using Testbed.HostMm.Memory;
+
+namespace Testbed.HostMm.Tests.Memory;
+
+public sealed class FolioLockTests : IDisposable
+{
+    private readonly PhysicalMemory _mem = new(new SyncDomain(validate: true), 1L << 20);
+
+    public void Dispose() => _mem.Dispose();
+
+    [Fact]
+    public void TryLock_fails_while_locked_and_unlock_of_an_unlocked_folio_throws()
+    {
+        var f = _mem.AllocFolio()!;
+        Assert.True(f.TryLock());
+        Assert.False(f.TryLock());
+        f.Unlock();
+        Assert.False(f.IsLocked);
+        Assert.Throws<InvalidOperationException>(f.Unlock);
+        f.Put();
+    }
+
+    [Fact]
+    public void Lock_sleeps_as_a_waiter_until_another_thread_unlocks()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        var locker = TestThread.Run(() => { f.Lock(); return f.IsLocked; });
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, f.LockWaiters);
+        Assert.False(locker.IsCompleted);
+        f.Unlock();
+        Assert.True(locker.Join(TimeSpan.FromSeconds(5)) && locker.Result);
+        Assert.Equal(0, f.LockWaiters);
+        f.Unlock();
+        f.Put();
+    }
+
+    [Fact]
+    public void WaitUnlocked_waits_without_taking_the_lock()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        var waiter = TestThread.Run(f.WaitUnlocked);
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        f.Unlock();
+        Assert.True(waiter.Join(TimeSpan.FromSeconds(5)));
+        Assert.False(f.IsLocked);
+        f.Put();
+    }
+
+    [Fact]
+    public void LockKillable_returns_EINTR_on_a_fatal_signal_and_Ok_when_the_lock_comes()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        using var signal = new CancellationTokenSource();
+        var killed = TestThread.Run(() => f.LockKillable(signal.Token));
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        signal.Cancel();
+        Assert.Equal(Errno.EINTR, killed.Result);
+        Assert.True(f.IsLocked);
+
+        var patient = TestThread.Run(() => f.LockKillable(CancellationToken.None));
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        f.Unlock();
+        Assert.Equal(Errno.Ok, patient.Result);
+        Assert.True(f.IsLocked);
+        f.Unlock();
+        f.Put();
+    }
+
+    [Fact]
+    public void Many_lockers_are_mutually_exclusive()
+    {
+        var f = _mem.AllocFolio()!;
+        var inside = 0;
+        var maxInside = 0;
+        var counter = 0;
+        Parallel.For(0, 4, _ =>
+        {
+            for (var i = 0; i < 2000; i++)
+            {
+                f.Lock();
+                var n = Interlocked.Increment(ref inside);
+                maxInside = Math.Max(maxInside, n);
+                counter++;
+                Interlocked.Decrement(ref inside);
+                f.Unlock();
+            }
+        });
+        Assert.Equal(1, maxInside);
+        Assert.Equal(8000, counter);
+        f.Put();
+    }
+
+    [Fact]
+    public void Freeing_a_locked_folio_is_a_programming_error()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        Assert.Throws<InvalidOperationException>(f.Put);
+    }
+}

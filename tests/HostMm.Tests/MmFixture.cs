@@ -1,0 +1,43 @@
+using Testbed.HostMm.Cpu;
+using Testbed.HostMm.Mm;
+
+namespace Testbed.HostMm.Tests;
+
+/// <summary>
+/// A kernel with one address space for a test, and the audit every test ends with: after the
+/// address space is torn down every frame is free, and the lock validator has nothing to report.
+/// </summary>
+internal sealed class MmFixture : IDisposable
+{
+    public MmFixture(long memoryBytes = 16L << 20, int pageSize = 4096)
+    {
+        Kernel = new HostKernel(new HostKernelOptions { MemoryBytes = memoryBytes, PageSize = pageSize });
+        Mm = Kernel.CreateAddressSpace();
+        Cpu = new CpuContext(Mm);
+    }
+
+    public HostKernel Kernel { get; }
+
+    public AddressSpace Mm { get; }
+
+    public CpuContext Cpu { get; }
+
+    public ulong PageSize => (ulong)Mm.PageSize;
+
+    public ulong Map(ulong pages, Prot prot = Prot.ReadWrite, MmapFlags flags = MmapFlags.Private)
+    {
+        Assert.Equal(Errno.Ok, Mm.Mmap(0, pages * PageSize, prot, flags, out var addr));
+        return addr;
+    }
+
+    public void Dispose()
+    {
+        Cpu.Dispose();
+        Mm.Dispose();
+        var leaked = Kernel.FramesInUse;
+        var report = Kernel.Sync.Validator.Report;
+        Kernel.Dispose();
+        Assert.Equal(0, leaked);
+        Assert.Null(report);
+    }
+}

@@ -1,0 +1,217 @@
+using Testbed.HostMm.Locking;
+using Testbed.HostMm.Mm;
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Tests.Notifiers;
+
+public sealed class MmuIntervalNotifierTests
+{
+    private static readonly LockClass TestDriverLock = new("test-driver->lock");
+
+    /// <summary>
+    /// A driver-like subscriber: records every call and sets the sequence under its own lock, as
+    /// the kernel requires. <see cref="Refuse"/> runs first (a non-blockable callback that cannot
+    /// take its lock); <see cref="AfterSetSeq"/> runs after the sequence is set, as a driver that
+    /// then waits for its device to drop the mappings.
+    /// </summary>
+    private sealed class Recorder(SyncDomain sync) : IMmuIntervalNotifierOps
+    {
+        public readonly MmLock DriverLock = new(sync, TestDriverLock);
+        public readonly List<MmuNotifierRange> Calls = [];
+        public readonly List<ulong> Seqs = [];
+        public Func<MmuNotifierRange, bool>? Refuse;
+        public Action? AfterSetSeq;
+
+        public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
+        {
+            if (Refuse is { } refuse && refuse(range))
+            {
+                return false;
+            }
+
+            using (DriverLock.Enter())
+            {
+                subscription.SetSeq(curSeq);
+                Calls.Add(range);
+                Seqs.Add(curSeq);
+            }
+
+            AfterSetSeq?.Invoke();
+            return true;
+        }
+    }
+
+    /// <summary>A callback that signals it is running and waits (bounded, so a failing test cannot hang) to be released.</summary>
+    private static Action Blocking(ManualResetEventSlim inCallback, ManualResetEventSlim release) => () =>
+    {
+        inCallback.Set();
+        Assert.True(release.Wait(TimeSpan.FromSeconds(10)));
+    };
+
+    [Fact]
+    public void Sequence_starts_even_goes_odd_during_an_invalidation_and_ReadRetry_sees_it()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(4);
+        var rec = new Recorder(t.Kernel.Sync);
+        Assert.Equal(2UL, t.Mm.Notifiers.InvalidateSeq);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, 2 * t.PageSize, rec, out var sub));
+        var seq = sub!.ReadBegin();
+        Assert.Equal(1UL, seq);
+        Assert.False(sub.ReadRetry(seq));
+
+        Assert.Equal(Errno.Ok, t.Cpu.Write(a, 1));
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(a, t.PageSize, Prot.Read));
+        Assert.Single(rec.Seqs);
+        Assert.Equal(3UL, rec.Seqs[0]);
+        Assert.Equal(4UL, t.Mm.Notifiers.InvalidateSeq);
+        Assert.True(sub.ReadRetry(seq));
+        Assert.True(sub.CheckRetry(seq));
+        var again = sub.ReadBegin();
+        Assert.Equal(3UL, again);
+        Assert.False(sub.ReadRetry(again));
+
+        var call = rec.Calls[0];
+        Assert.Equal((a, a + t.PageSize, MmuNotifierEvent.ProtectionVma, true), (call.Start, call.End, call.Event, call.Blockable));
+        Assert.Same(t.Mm, call.Mm);
+        Assert.Null(call.Owner);
+        sub.Remove();
+        Assert.Equal(0, t.Mm.Notifiers.Count);
+    }
+
+    [Fact]
+    public void Non_overlapping_invalidations_do_not_call_or_move_the_sequence()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(4);
+        var rec = new Recorder(t.Kernel.Sync);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
+        var seq = sub!.ReadBegin();
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(a + (2 * t.PageSize), 2 * t.PageSize));
+        Assert.Empty(rec.Calls);
+        Assert.False(sub.ReadRetry(seq));
+        Assert.Equal(2UL, t.Mm.Notifiers.InvalidateSeq);
+        sub.Remove();
+    }
+
+    [Fact]
+    public void Each_syscall_fires_the_event_the_kernel_fires()
+    {
+        using var t = new MmFixture();
+        var rec = new Recorder(t.Kernel.Sync);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(AddressSpace.MmapBase, 1UL << 30, rec, out var sub));
+        var a = t.Map(4);
+        Assert.Equal(Errno.Ok, t.Cpu.Read(a, out int _));
+        Assert.Equal(Errno.Ok, t.Cpu.Write(a, 1));
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(a, t.PageSize, Prot.Read));
+        using (t.Mm.Fork())
+        {
+        }
+
+        Assert.Equal(Errno.Ok, t.Mm.MadviseDontNeed(a, t.PageSize));
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(a, 4 * t.PageSize));
+        Assert.Equal(
+            [MmuNotifierEvent.Clear, MmuNotifierEvent.ProtectionVma, MmuNotifierEvent.ProtectionPage, MmuNotifierEvent.ProtectionPage, MmuNotifierEvent.Clear, MmuNotifierEvent.Unmap],
+            rec.Calls.Select(c => c.Event));
+        var b = t.Map(1);
+        rec.Calls.Clear();
+        t.Mm.Dispose();
+        Assert.Equal([MmuNotifierEvent.Release, MmuNotifierEvent.Unmap], rec.Calls.Select(c => c.Event));
+        Assert.Equal((0UL, AddressSpace.TaskSize), (rec.Calls[0].Start, rec.Calls[0].End));
+        Assert.Equal((b, b + t.PageSize), (rec.Calls[1].Start, rec.Calls[1].End));
+        sub!.Remove();
+    }
+
+    [Fact]
+    public void ReadBegin_sleeps_while_an_invalidation_of_the_interval_runs()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(2);
+        var rec = new Recorder(t.Kernel.Sync);
+        using var inCallback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        rec.AfterSetSeq = Blocking(inCallback, release);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
+        var munmap = TestThread.Run(() => t.Mm.Munmap(a, t.PageSize));
+        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3UL, t.Mm.Notifiers.InvalidateSeq);
+        var reader = TestThread.Run(sub!.ReadBegin);
+        Assert.False(reader.Join(200));
+        release.Set();
+        Assert.Equal(Errno.Ok, munmap.Result);
+        Assert.True(reader.Join(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3UL, reader.Result);
+        Assert.Equal(4UL, t.Mm.Notifiers.InvalidateSeq);
+        sub.Remove();
+    }
+
+    [Fact]
+    public void Interval_inserted_during_an_invalidation_waits_for_it_in_ReadBegin()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(2);
+        var first = new Recorder(t.Kernel.Sync);
+        using var inCallback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        first.AfterSetSeq = Blocking(inCallback, release);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, first, out var sub1));
+        var munmap = TestThread.Run(() => t.Mm.Munmap(a, 2 * t.PageSize));
+        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
+        var late = new Recorder(t.Kernel.Sync);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a + t.PageSize, t.PageSize, late, out var sub2));
+        var reader = TestThread.Run(sub2!.ReadBegin);
+        Assert.False(reader.Join(200));
+        release.Set();
+        Assert.True(reader.Join(TimeSpan.FromSeconds(10)));
+        Assert.Equal(Errno.Ok, munmap.Result);
+        Assert.Empty(late.Calls);
+        sub1!.Remove();
+        sub2.Remove();
+    }
+
+    [Fact]
+    public void Remove_during_an_invalidation_returns_only_after_it_ends()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(1);
+        var rec = new Recorder(t.Kernel.Sync);
+        using var inCallback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        rec.AfterSetSeq = Blocking(inCallback, release);
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
+        var munmap = TestThread.Run(() => t.Mm.Munmap(a, t.PageSize));
+        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
+        var remove = TestThread.Run(sub!.Remove);
+        Assert.False(remove.Join(200));
+        release.Set();
+        Assert.True(remove.Join(TimeSpan.FromSeconds(10)));
+        Assert.Equal(Errno.Ok, munmap.Result);
+        Assert.Equal(0, t.Mm.Notifiers.Count);
+        Assert.Throws<InvalidOperationException>(sub.Remove);
+    }
+
+    [Fact]
+    public void Non_blockable_invalidation_refused_by_the_callback_is_EAGAIN_and_ends_cleanly()
+    {
+        using var t = new MmFixture();
+        var a = t.Map(1);
+        var rec = new Recorder(t.Kernel.Sync) { Refuse = r => !r.Blockable };
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
+        var range = new MmuNotifierRange(t.Mm, a, a + t.PageSize, MmuNotifierEvent.Clear, Blockable: false);
+        Assert.Equal(Errno.EAGAIN, t.Mm.Notifiers.InvalidateRangeStart(range));
+        Assert.Equal(4UL, t.Mm.Notifiers.InvalidateSeq);
+        Assert.Throws<InvalidOperationException>(t.Mm.Notifiers.InvalidateRangeEnd);
+        sub!.Remove();
+    }
+
+    [Fact]
+    public void Bad_intervals_are_EINVAL()
+    {
+        using var t = new MmFixture();
+        var rec = new Recorder(t.Kernel.Sync);
+        Assert.Equal(Errno.EINVAL, t.Mm.Notifiers.Insert(0x1000, 0, rec, out var none));
+        Assert.Null(none);
+        Assert.Equal(Errno.EINVAL, t.Mm.Notifiers.Insert(ulong.MaxValue - 10, 4096, rec, out _));
+        Assert.Equal(0, t.Mm.Notifiers.Count);
+    }
+}

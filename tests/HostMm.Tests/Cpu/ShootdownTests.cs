@@ -131,7 +131,8 @@ public sealed class ShootdownTests
         const int Pages = 8;
         const int WordsPerPage = 4;
         const int Workers = 3;
-        const int OpsPerWorker = 40_000;
+        const int MinOps = 40_000;
+        const int MinRounds = 50;
         var priv = t.Map(Pages);
         var shared = t.Map(Pages, flags: MmapFlags.Shared);
         var neighbour = priv + (64 * t.PageSize);
@@ -141,6 +142,7 @@ public sealed class ShootdownTests
 
         using var stop = new CancellationTokenSource();
         var forks = 0;
+        var neighbourRounds = 0;
         var adversaries = new[]
         {
             TestThread.Run(() =>
@@ -153,6 +155,7 @@ public sealed class ShootdownTests
                     Assert.Equal(Errno.Ok, cpu.Write(neighbour + t.PageSize, 1L));
                     Assert.Equal(Errno.Ok, t.Mm.Mprotect(neighbour, 2 * t.PageSize, Prot.Read));
                     Assert.Equal(Errno.Ok, t.Mm.MadviseDontNeed(neighbour, 4 * t.PageSize));
+                    Interlocked.Increment(ref neighbourRounds);
                 }
             }),
             TestThread.Run(() =>
@@ -166,34 +169,39 @@ public sealed class ShootdownTests
                         Assert.Equal(Errno.Ok, cpu.AtomicAdd(Word(priv, i), 1_000_000L, out _));
                     }
 
-                    forks++;
+                    Interlocked.Increment(ref forks);
                 }
             }),
         };
 
+        // Each worker runs at least MinOps and until the adversaries have had MinRounds rounds each,
+        // counting what it added per word.
         var workers = Enumerable.Range(0, Workers).Select(w => TestThread.Run(() =>
         {
+            var added = new long[Pages * WordsPerPage];
             using var cpu = new CpuContext(t.Mm);
-            for (var i = 0; i < OpsPerWorker; i++)
+            for (var i = 0; i < MinOps || Volatile.Read(ref forks) < MinRounds || Volatile.Read(ref neighbourRounds) < MinRounds; i++)
             {
-                var word = (i * 7) + w;
+                var word = ((i * 7) + w) % added.Length;
                 Assert.Equal(Errno.Ok, cpu.AtomicAdd(Word(priv, word), 1L, out _));
                 Assert.Equal(Errno.Ok, cpu.AtomicAdd(Word(shared, word), 1, out int _));
+                added[word]++;
             }
-        })).ToArray();
-        Assert.All(workers, w => Assert.True(w.Join(TimeSpan.FromSeconds(120))));
-        stop.Cancel();
-        Assert.All(adversaries, a => Assert.True(a.Join(TimeSpan.FromSeconds(60))));
 
+            return added;
+        })).ToArray();
         var expected = new long[Pages * WordsPerPage];
-        for (var w = 0; w < Workers; w++)
+        foreach (var worker in workers)
         {
-            for (var i = 0; i < OpsPerWorker; i++)
+            var added = worker.Result;
+            for (var i = 0; i < expected.Length; i++)
             {
-                expected[((i * 7) + w) % expected.Length]++;
+                expected[i] += added[i];
             }
         }
 
+        stop.Cancel();
+        Assert.All(adversaries, a => Assert.True(a.Join(TimeSpan.FromSeconds(60))));
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.Equal(Errno.Ok, t.Cpu.Read(Word(priv, i), out long p));
@@ -202,7 +210,7 @@ public sealed class ShootdownTests
             Assert.Equal(expected[i], s);
         }
 
-        Assert.True(forks > 0);
+        Assert.True(forks >= MinRounds && neighbourRounds >= MinRounds);
         Assert.True(t.Kernel.Counters[MmEvent.FaultCowCopy] > 0);
         Assert.True(t.Kernel.Counters[MmEvent.TlbFlush] > 0);
     }

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Testbed.Benchmarks.TlbHitBenchmarks).Assembly).Run(args);

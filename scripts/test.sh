@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing, checks formatting, builds the solution, runs
+# every test project and prints, as its last line, "N passed, N failed, N skipped" counted from the
+# test results. Exits non-zero if anything failed. Used by .ci/run and by newcomers alike.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '== %s\n' "$*"; }
+
+# What the tests need. Today only the .NET 10 SDK; the OpenCL (PoCL), NVRTC and Chromium installs
+# join here with the issues that bring their tests.
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET 10 SDK is required and 'dotnet' is not on PATH" >&2
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 2
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+status=0
+
+say "build (Release, warnings as errors)"
+if ! dotnet build Testbed.sln -c Release -nologo -v:q; then
+  echo "test.sh: build failed" >&2
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+say "format check"
+if ! dotnet format Testbed.sln --verify-no-changes --no-restore -v:q; then
+  echo "test.sh: 'dotnet format' would change files; run 'dotnet format Testbed.sln'" >&2
+  status=1
+fi
+
+projects=(tests/*/*.csproj)
+for proj in "${projects[@]}"; do
+  name=$(basename "$proj" .csproj)
+  say "test $name"
+  if ! dotnet test "$proj" -c Release --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+      --results-directory "$results"; then
+    status=1
+  fi
+  if [ ! -f "$results/$name.trx" ]; then
+    echo "test.sh: $name produced no results (test host crashed?)" >&2
+    status=1
+  fi
+done
+
+# Sum the <Counters .../> of every TRX file.
+passed=0 failed=0 skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  attr() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  passed=$((passed + $(attr passed)))
+  failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
+  skipped=$((skipped + $(attr notExecuted)))
+done
+if [ "$failed" -gt 0 ]; then status=1; fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

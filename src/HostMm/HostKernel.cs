@@ -12,6 +12,8 @@ namespace Testbed.HostMm;
 /// </summary>
 public sealed class HostKernel : IDisposable
 {
+    private int _liveAddressSpaces;
+
     /// <summary>Boots a kernel with <paramref name="options"/> (defaults: 64 MiB of 4 KiB pages, validator on).</summary>
     public HostKernel(HostKernelOptions? options = null)
     {
@@ -37,9 +39,30 @@ public sealed class HostKernel : IDisposable
     /// <summary>Frames in use besides the zero page: zero once every address space is torn down.</summary>
     public long FramesInUse => Memory.TotalFrames - Memory.FreeFrames - 1;
 
-    /// <summary>Creates an empty address space (<c>mm_alloc()</c>).</summary>
-    public AddressSpace CreateAddressSpace() => new(this);
+    /// <summary>Address spaces created and not yet torn down.</summary>
+    public int LiveAddressSpaces => Volatile.Read(ref _liveAddressSpaces);
 
-    /// <summary>Frees system RAM. Address spaces must have been disposed first.</summary>
-    public void Dispose() => Memory.Dispose();
+    /// <summary>Creates an empty address space (<c>mm_alloc()</c>).</summary>
+    public AddressSpace CreateAddressSpace()
+    {
+        Interlocked.Increment(ref _liveAddressSpaces);
+        return new(this);
+    }
+
+    /// <summary>
+    /// Frees system RAM. Every address space must have been disposed first: freeing the arena under
+    /// a live one would leave its CPUs translating into freed native memory.
+    /// </summary>
+    public void Dispose()
+    {
+        if (LiveAddressSpaces != 0)
+        {
+            throw new InvalidOperationException($"HostKernel.Dispose: {LiveAddressSpaces} address space(s) still alive; dispose them first.");
+        }
+
+        Memory.Dispose();
+    }
+
+    /// <summary>Called once by <see cref="AddressSpace.Dispose"/>.</summary>
+    internal void AddressSpaceExited() => Interlocked.Decrement(ref _liveAddressSpaces);
 }

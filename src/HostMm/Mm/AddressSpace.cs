@@ -112,6 +112,7 @@ public sealed partial class AddressSpace : IDisposable
             Notifiers.InvalidateRangeEnd();
             UnmapRangeLocked(0, TaskSize);
             IsDead = true;
+            Kernel.AddressSpaceExited();
         }
         finally
         {

@@ -99,25 +99,31 @@ public sealed class LockValidatorTests
     [Fact]
     public void Driver_unmapping_under_the_lock_its_callback_takes_is_reported()
     {
-        using var kernel = new HostKernel();
+        var kernel = new HostKernel();
         var mm = kernel.CreateAddressSpace();
-        var driverLock = new MmLock(kernel.Sync, DriverLock);
-        var ops = new LockingCallback(driverLock);
-        Assert.Equal(Errno.Ok, mm.Mmap(0, 4096, Prot.ReadWrite, MmapFlags.Private, out var a));
-        Assert.Equal(Errno.Ok, mm.Notifiers.Insert(a, 4096, ops, out var sub));
-        Assert.Equal(Errno.Ok, mm.Mprotect(a, 4096, Prot.Read));
-        Assert.Null(kernel.Sync.Validator.Report);
-        using (driverLock.Enter())
+        try
         {
-            Assert.Equal(Errno.Ok, mm.Mmap(0, 4096, Prot.ReadWrite, MmapFlags.Private, out _));
-        }
+            var driverLock = new MmLock(kernel.Sync, DriverLock);
+            Assert.Equal(Errno.Ok, mm.Mmap(0, 4096, Prot.ReadWrite, MmapFlags.Private, out var a));
+            Assert.Equal(Errno.Ok, mm.Notifiers.Insert(a, 4096, new LockingCallback(driverLock), out var sub));
+            Assert.Equal(Errno.Ok, mm.Mprotect(a, 4096, Prot.Read));
+            Assert.Null(kernel.Sync.Validator.Report);
+            using (driverLock.Enter())
+            {
+                Assert.Equal(Errno.Ok, mm.Mmap(0, 4096, Prot.ReadWrite, MmapFlags.Private, out _));
+            }
 
-        var report = kernel.Sync.Validator.Report;
-        Assert.NotNull(report);
-        Assert.Equal(("driver->lock", "mmap_lock"), (report.Held, report.Acquired));
-        Assert.Contains(nameof(LockingCallback.Invalidate), report.ExistingSite!.ToString());
-        sub!.Remove();
-        mm.Dispose();
+            var report = kernel.Sync.Validator.Report;
+            Assert.NotNull(report);
+            Assert.Equal(("driver->lock", "mmap_lock"), (report.Held, report.Acquired));
+            Assert.Contains(nameof(LockingCallback.Invalidate), report.ExistingSite!.ToString());
+            sub!.Remove();
+        }
+        finally
+        {
+            mm.Dispose();
+            kernel.Dispose();
+        }
     }
 
     [Fact]

@@ -80,7 +80,10 @@ public sealed class ForkTests
             Assert.Equal(77, v);
         }
 
+        Assert.Equal(1, kernel.LiveAddressSpaces);
+        Assert.Throws<InvalidOperationException>(kernel.Dispose);
         child.Dispose();
+        Assert.Equal(0, kernel.LiveAddressSpaces);
         Assert.Equal(0, kernel.FramesInUse);
         Assert.Null(kernel.Sync.Validator.Report);
         kernel.Dispose();

@@ -19,10 +19,14 @@ public sealed class HostKernel : IDisposable
     {
         options ??= new HostKernelOptions();
         Sync = new SyncDomain(options.ValidateLocks);
+        SwapFaultLocking = options.SwapFaultLocking;
         Memory = new PhysicalMemory(Sync, options.MemoryBytes, options.PageSize);
         ZeroPage = Memory.AllocFolio() ?? throw new ArgumentOutOfRangeException(nameof(options), "HostKernel: no memory for the zero page.");
         ZeroPage.IsZeroPage = true;
     }
+
+    /// <summary>How <c>DoSwapPage</c> locks a device-private page (settable, to compare the fix with the livelock).</summary>
+    public SwapFaultLocking SwapFaultLocking { get; set; }
 
     /// <summary>The lock validator and scheduler seam every model lock reports to.</summary>
     public SyncDomain Sync { get; }

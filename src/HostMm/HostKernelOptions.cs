@@ -9,6 +9,9 @@ public sealed record HostKernelOptions
     /// <summary>Page size, a power of two from 4 KiB (the default) to 64 KiB.</summary>
     public int PageSize { get; init; } = 4096;
 
+    /// <summary>How <c>DoSwapPage</c> locks the device-private page (default: the fixed kernel's <see cref="Mm.SwapFaultLocking.Locked"/>).</summary>
+    public Mm.SwapFaultLocking SwapFaultLocking { get; init; } = Mm.SwapFaultLocking.Locked;
+
     /// <summary>Whether the lock validator checks lock order. On in tests and debug runs, off in benchmarks.</summary>
     public bool ValidateLocks { get; init; } = true;
 }

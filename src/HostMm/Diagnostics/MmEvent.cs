@@ -27,6 +27,30 @@ public enum MmEvent
     /// <summary>A fault that could not allocate a page (VM_FAULT_OOM, -ENOMEM).</summary>
     FaultOom,
 
+    /// <summary>A CPU fault on a device-private entry called the driver's <c>migrate_to_ram</c> (<c>DoSwapPage</c>).</summary>
+    FaultDevicePrivate,
+
+    /// <summary>A CPU fault found the device-private page locked and waited for the unlock without a reference (<see cref="Mm.SwapFaultLocking.Locked"/>).</summary>
+    FaultDevicePrivateBusy,
+
+    /// <summary>A CPU fault found a migration entry and waited for the migration to finish.</summary>
+    FaultMigrationWait,
+
+    /// <summary>Pages moved from system RAM to device memory.</summary>
+    MigratedToDevice,
+
+    /// <summary>Pages moved from device memory to system RAM.</summary>
+    MigratedToRam,
+
+    /// <summary>Pages a migration gave up on because its folio was locked at collect (trylock failure).</summary>
+    MigrateFailLocked,
+
+    /// <summary>Pages a migration gave up on because of references beyond its own and the mappings (<c>migrate_vma_check_page</c>, <c>folio_migrate_mapping</c>).</summary>
+    MigrateFailRefs,
+
+    /// <summary>Pages a migration gave up on because they are DMA-pinned.</summary>
+    MigrateFailPinned,
+
     /// <summary>TLB flushes (<c>flush_tlb_range</c>) issued.</summary>
     TlbFlush,
 

@@ -8,6 +8,12 @@ public enum SchedulePoint
 
     /// <summary>Before blocking in a wait (a contended lock, a folio unlock, an invalidation's end).</summary>
     Wait,
+
+    /// <summary>
+    /// A point where the kernel could be preempted between two steps of a protocol; the instance is
+    /// the <see cref="PreemptionPoint"/>. Where an explorer lines threads up to reproduce a race.
+    /// </summary>
+    Preempt,
 }
 
 /// <summary>

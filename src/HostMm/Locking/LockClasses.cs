@@ -18,6 +18,12 @@ public static class LockClasses
     /// <summary>The lock of the set of CPU contexts running an address space (<c>mm_cpumask</c>).</summary>
     public static readonly LockClass MmCpumask = new("mm_cpumask");
 
+    /// <summary><c>anon_vma-&gt;rwsem</c>, guarding the list of VMAs of a reverse map.</summary>
+    public static readonly LockClass AnonVma = new("anon_vma->rwsem");
+
+    /// <summary><c>i_mmap_rwsem</c> of a shmem object, guarding the list of VMAs that map it.</summary>
+    public static readonly LockClass ShmemMmap = new("shmem->i_mmap_rwsem");
+
     /// <summary>The lock of a shared anonymous (shmem) object's page cache (<c>i_pages</c>).</summary>
     public static readonly LockClass ShmemPages = new("shmem->i_pages");
 }

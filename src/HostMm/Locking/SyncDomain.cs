@@ -23,4 +23,6 @@ public sealed class SyncDomain
     }
 
     internal void BeforeWait(LockClass? cls, object instance) => Scheduler?.OnSchedulePoint(SchedulePoint.Wait, cls, instance);
+
+    internal void Preempt(PreemptionPoint point) => Scheduler?.OnSchedulePoint(SchedulePoint.Preempt, null, point);
 }

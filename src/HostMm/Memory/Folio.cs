@@ -20,17 +20,39 @@ public sealed unsafe partial class Folio
     private int _mapCount;
     private int _dirty;
 
-    internal Folio(PhysicalMemory memory, long pfn)
+    /// <summary>A pin (<c>FOLL_PIN</c>) adds this many references, as <c>GUP_PIN_COUNTING_BIAS</c> does.</summary>
+    public const int PinBias = 1024;
+
+    internal Folio(PhysicalMemory memory, long pfn, DevPagemap? pgmap = null)
     {
         _memory = memory;
         Pfn = pfn;
+        Pgmap = pgmap;
     }
 
     /// <summary>The first frame's number.</summary>
     public long Pfn { get; }
 
     /// <summary>Where the bytes live.</summary>
-    public PageKind Kind => PageKind.System;
+    public PageKind Kind => Pgmap?.Kind ?? PageKind.System;
+
+    /// <summary>The device pagemap of a ZONE_DEVICE folio; null for system RAM.</summary>
+    public DevPagemap? Pgmap { get; }
+
+    /// <summary>
+    /// The reverse-map owner (<c>folio-&gt;mapping</c>): the <see cref="Mm.AnonVma"/> of an anonymous
+    /// folio, the shmem object of a shared one, null while unmapped or for the zero page.
+    /// </summary>
+    internal object? Mapping { get; set; }
+
+    /// <summary>The page offset in <see cref="Mapping"/> (<c>folio-&gt;index</c>): for anonymous memory, the virtual page number at first fault.</summary>
+    internal long Index { get; set; }
+
+    /// <summary>Whether the folio belongs to an anonymous mapping (<c>folio_test_anon()</c>).</summary>
+    public bool IsAnon => Mapping is Mm.AnonVma;
+
+    /// <summary><c>folio_maybe_dma_pinned()</c>: a device may be DMA-ing into it; migration must leave it alone.</summary>
+    public bool IsMaybeDmaPinned => RefCount >= PinBias;
 
     /// <summary>log2 of the number of frames.</summary>
     public int Order { get; private set; }
@@ -53,7 +75,7 @@ public sealed unsafe partial class Folio
     /// <summary>Whether the folio is free (refcount zero, back in the buddy allocator).</summary>
     public bool IsFree => RefCount == 0;
 
-    /// <summary>The address of the first byte in the arena.</summary>
+    /// <summary>The CPU address of the first byte (system RAM or device-coherent memory; device-private memory has none).</summary>
     public byte* Address => _memory.FrameAddress(Pfn);
 
     /// <summary>The folio's bytes.</summary>
@@ -86,18 +108,43 @@ public sealed unsafe partial class Folio
         return false;
     }
 
-    /// <summary><c>folio_put()</c>: drops a reference and frees the folio on the last one.</summary>
+    /// <summary>
+    /// <c>folio_put()</c>: drops a reference and frees the folio on the last one (system RAM goes
+    /// back to the buddy allocator, a device folio to its driver's <see cref="IDevPagemapOps.FolioFree"/>).
+    /// </summary>
     public void Put()
     {
         var c = Interlocked.Decrement(ref _refCount);
         if (c == 0)
         {
-            _memory.Free(this);
+            Mapping = null;
+            if (Pgmap is { } pgmap)
+            {
+                pgmap.Ops.FolioFree(this);
+            }
+            else
+            {
+                _memory.Free(this);
+            }
         }
         else if (c < 0)
         {
             throw new InvalidOperationException($"Folio.Put: pfn {Pfn} refcount underflow.");
         }
+    }
+
+    /// <summary><c>pin_user_pages()</c> on this folio: a long-term reference that migration refuses to move.</summary>
+    public void Pin()
+    {
+        Get();
+        Interlocked.Add(ref _refCount, PinBias - 1);
+    }
+
+    /// <summary><c>unpin_user_page()</c>.</summary>
+    public void Unpin()
+    {
+        Interlocked.Add(ref _refCount, -(PinBias - 1));
+        Put();
     }
 
     /// <summary>Adds a PTE mapping (<c>folio_add_*_rmap_pte()</c>). The caller holds the PTL.</summary>
@@ -119,6 +166,8 @@ public sealed unsafe partial class Folio
     internal void Prepare(int order)
     {
         Order = order;
+        Mapping = null;
+        Index = 0;
         _mapCount = 0;
         _dirty = 0;
         ResetLock();

@@ -20,6 +20,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     private readonly BuddyAllocator _buddy;
     private readonly MmLock _zoneLock;
     private byte* _arena;
+    private DevPagemap[] _pagemaps = [];
 
     /// <summary>Creates the arena.</summary>
     /// <param name="sync">The domain its zone lock and folio locks report to.</param>
@@ -135,12 +136,58 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public Folio PfnToFolio(long pfn)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pfn);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pfn, TotalFrames);
-        return _memmap[pfn];
+        return pfn < TotalFrames ? _memmap[pfn] : PfnToPagemap(pfn).PfnToFolio(pfn);
     }
 
-    /// <summary>The address of frame <paramref name="pfn"/> in the arena.</summary>
-    public byte* FrameAddress(long pfn) => _arena + (pfn << PageShift);
+    /// <summary>
+    /// The CPU address of frame <paramref name="pfn"/>: in the arena for system RAM, in the driver's
+    /// memory for a device-coherent frame. Device-private frames have none (a programming error).
+    /// </summary>
+    public byte* FrameAddress(long pfn) => pfn < TotalFrames ? _arena + (pfn << PageShift) : PfnToPagemap(pfn).CpuAddress(pfn);
+
+    /// <summary>The registered device pagemaps.</summary>
+    public IReadOnlyList<DevPagemap> Pagemaps => Volatile.Read(ref _pagemaps);
+
+    /// <summary>
+    /// <c>memremap_pages()</c>: registers <paramref name="nrPages"/> ZONE_DEVICE frames of
+    /// <paramref name="kind"/> for a driver, numbered above every system frame. A device-coherent
+    /// pagemap must give the CPU address of its first frame (<paramref name="cpuBase"/>, with
+    /// <c>nrPages * PageSize</c> bytes behind it); a device-private one must not.
+    /// </summary>
+    /// <returns>-EINVAL: kind System, no owner, a non-positive size, or a CPU address that does not fit the kind.</returns>
+    public Errno MemremapPages(PageKind kind, int nrPages, object owner, IDevPagemapOps ops, byte* cpuBase, out DevPagemap? pagemap)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        pagemap = null;
+        if (kind == PageKind.System || owner is null || nrPages <= 0 || (kind == PageKind.DeviceCoherent) != (cpuBase != null))
+        {
+            return Errno.EINVAL;
+        }
+
+        using (_zoneLock.Enter())
+        {
+            var maps = _pagemaps;
+            var end = maps.Length == 0 ? TotalFrames : maps[^1].PfnBase + maps[^1].NrPages;
+            var basePfn = (end + (1 << MaxOrder) - 1) & ~((1L << MaxOrder) - 1);
+            pagemap = new DevPagemap(this, kind, basePfn, nrPages, owner, ops, cpuBase);
+            Volatile.Write(ref _pagemaps, [.. maps, pagemap]);
+        }
+
+        return Errno.Ok;
+    }
+
+    private DevPagemap PfnToPagemap(long pfn)
+    {
+        foreach (var map in Volatile.Read(ref _pagemaps))
+        {
+            if (map.Contains(pfn))
+            {
+                return map;
+            }
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"PhysicalMemory: pfn is neither system RAM [0, {TotalFrames}) nor in a registered device pagemap.");
+    }
 
     /// <summary>Releases the arena. Every folio must have been freed; frames still in use are a leak the caller's audit reports.</summary>
     public void Dispose()

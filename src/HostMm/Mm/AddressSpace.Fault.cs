@@ -1,5 +1,6 @@
 using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Memory;
+using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Notifiers;
 
 namespace Testbed.HostMm.Mm;
@@ -36,7 +37,8 @@ public sealed partial class AddressSpace
     /// <c>handle_mm_fault()</c> (mm/memory.c) for an access <paramref name="vma"/> permits: an empty
     /// private PTE gets the zero page on a read and a fresh zeroed page on a write
     /// (<c>do_anonymous_page</c>), an empty shared PTE gets the shmem object's page, and a write
-    /// to a read-only present PTE goes to <c>DoWpPage</c>. A PTE that already allows the access
+    /// to a read-only present PTE goes to <c>DoWpPage</c>, a device-private entry to
+    /// <c>DoSwapPage</c>, and a migration entry waits for the migration. A PTE that already allows the access
     /// (another thread won) is a spurious fault and succeeds.
     /// Caller holds the mmap lock for read.
     /// </summary>
@@ -52,11 +54,16 @@ public sealed partial class AddressSpace
         {
             case PteKind.None:
                 return vma.IsShared ? DoSharedFault(vma, table, idx, va)
-                    : write ? DoAnonymousPage(vma, table, idx) : DoZeroPage(table, idx);
+                    : write ? DoAnonymousPage(vma, table, idx, va) : DoZeroPage(table, idx);
             case PteKind.Present when write && !pte.Write:
                 return DoWpPage(vma, table, idx, va, pte);
             case PteKind.Present:
                 Kernel.Counters.Count(MmEvent.FaultSpurious);
+                return Errno.Ok;
+            case PteKind.DevicePrivate:
+                return DoSwapPage(vma, table, idx, va, pte, flags);
+            case PteKind.Migration:
+                MigrationEntries.Wait(this, pte);
                 return Errno.Ok;
             default:
                 throw new NotSupportedException($"HandleMmFault: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
@@ -79,7 +86,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary><c>do_anonymous_page()</c> for a write: allocates a zeroed page outside the lock, maps it if the PTE is still empty.</summary>
-    private Errno DoAnonymousPage(Vma vma, PteTable table, int idx)
+    private Errno DoAnonymousPage(Vma vma, PteTable table, int idx, ulong va)
     {
         var folio = Memory.AllocFolio();
         if (folio is null)
@@ -97,6 +104,8 @@ public sealed partial class AddressSpace
             return Errno.Ok;
         }
 
+        folio.Mapping = vma.AnonVma;
+        folio.Index = vma.LinearPageIndex(va);
         folio.AddMap();
         folio.MarkDirty();
         Rss.Add(false, 1);
@@ -164,7 +173,7 @@ public sealed partial class AddressSpace
         }
 
         table.Ptl.Release();
-        var err = WpPageCopy(table, idx, va, orig, folio);
+        var err = WpPageCopy(vma, table, idx, va, orig, folio);
         if (!folio.IsZeroPage)
         {
             folio.Put();
@@ -178,7 +187,7 @@ public sealed partial class AddressSpace
     /// page and, under a <see cref="MmuNotifierEvent.Clear"/> invalidation, replaces the PTE: clear,
     /// flush, then install, so no CPU reads the old page after another wrote the new one.
     /// </summary>
-    private unsafe Errno WpPageCopy(PteTable table, int idx, ulong va, Pte orig, Folio old)
+    private unsafe Errno WpPageCopy(Vma vma, PteTable table, int idx, ulong va, Pte orig, Folio old)
     {
         var copy = Memory.AllocFolio(zero: old.IsZeroPage);
         if (copy is null)
@@ -200,6 +209,8 @@ public sealed partial class AddressSpace
             {
                 table.Set(idx, Pte.None);
                 FlushTlbRange(va, va + (ulong)PageSize);
+                copy.Mapping = vma.AnonVma;
+                copy.Index = vma.LinearPageIndex(va);
                 copy.AddMap();
                 copy.MarkDirty();
                 table.Set(idx, Pte.Present(copy.Pfn, write: true, dirty: true));

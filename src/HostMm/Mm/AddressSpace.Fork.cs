@@ -27,8 +27,9 @@ public sealed partial class AddressSpace
             var writeProtected = false;
             foreach (var vma in _vmas)
             {
-                vma.Shmem?.AddUser();
-                child._vmas.Add(new Vma(vma.Start, vma.End, vma.Prot, vma.Shmem, vma.PgOff));
+                var copy = new Vma(child, vma.Start, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.PgOff);
+                vma.Rmap.Link(copy);
+                child._vmas.Add(copy);
                 if (vma.IsShared)
                 {
                     continue;
@@ -55,7 +56,9 @@ public sealed partial class AddressSpace
 
     /// <summary>
     /// <c>copy_pte_range()</c> for a private VMA: takes the child's PTE lock, then the parent's nested,
-    /// and shares every present page copy-on-write. Returns true if a parent PTE lost write permission.
+    /// and shares every page copy-on-write. A present or device-private page gains a reference and
+    /// a mapping; a writable entry (present, device-private or migration) becomes read-only in both.
+    /// Returns true if a present parent PTE lost write permission (and so needs a TLB flush).
     /// </summary>
     private bool CopyPteRange(AddressSpace child, Vma vma)
     {
@@ -79,24 +82,32 @@ public sealed partial class AddressSpace
                             continue;
                         }
 
-                        if (pte.Kind != PteKind.Present)
+                        switch (pte.Kind)
                         {
-                            throw new NotSupportedException($"Fork: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
-                        }
+                            case PteKind.Present or PteKind.DevicePrivate:
+                                var folio = Memory.PfnToFolio(pte.Pfn);
+                                if (!folio.IsZeroPage)
+                                {
+                                    folio.Get();
+                                    folio.AddMap();
+                                    child.Rss.Add(false, 1);
+                                }
 
-                        var folio = Memory.PfnToFolio(pte.Pfn);
-                        if (!folio.IsZeroPage)
-                        {
-                            folio.Get();
-                            folio.AddMap();
-                            child.Rss.Add(false, 1);
+                                break;
+                            case PteKind.Migration:
+                                child.Rss.Add(false, 1);
+                                break;
+                            default:
+                                throw new NotSupportedException($"Fork: {pte.Kind} entries come with device-exclusive access, which this model does not build yet.");
                         }
 
                         if (pte.Write)
                         {
+                            // Copy-on-write: the parent's entry loses write too. Only a present one
+                            // can be in a TLB; device-private and migration entries need no flush.
+                            writeProtected |= pte.Kind == PteKind.Present;
                             pte = pte.WithoutWrite();
                             src.Set(idx, pte);
-                            writeProtected = true;
                         }
 
                         dst.Set(idx, pte);

@@ -67,7 +67,11 @@ public sealed partial class AddressSpace
                 return Errno.ENOMEM;
             }
 
-            InsertVma(new Vma(start, start + len, prot, shared ? new ShmemObject(Memory) : null, 0));
+            var vma = shared
+                ? new Vma(this, start, start + len, prot, new ShmemObject(Memory), null, 0)
+                : new Vma(this, start, start + len, prot, null, new AnonVma(Kernel.Sync), (long)(start >> PageShift));
+            vma.Rmap.Link(vma);
+            InsertVma(vma);
             mapped = start;
             return Errno.Ok;
         }

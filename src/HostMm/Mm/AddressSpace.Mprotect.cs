@@ -7,8 +7,9 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>mprotect(addr, len, prot)</c> (mm/mprotect.c): changes the protection of a fully mapped
     /// range, splitting VMAs at its ends. Fires a <see cref="MmuNotifierEvent.ProtectionVma"/>
-    /// invalidation; present PTEs lose write permission or become <c>PROT_NONE</c> as the new
-    /// protection requires, and the TLBs are flushed if any lost a permission. Write permission is
+    /// invalidation; PTEs lose write permission (present, device-private and migration entries alike)
+    /// or, if present, become <c>PROT_NONE</c> as the new protection requires, and the TLBs are
+    /// flushed if a present one lost a permission. Write permission is
     /// never added to a PTE here: the next write faults and <c>DoWpPage</c> decides between reuse
     /// and copy. Takes the mmap lock for write.
     /// </summary>
@@ -78,16 +79,25 @@ public sealed partial class AddressSpace
                     {
                         var idx = PageTable.PteIndex(a);
                         var pte = table.Get(idx);
-                        if (pte.Kind != PteKind.Present)
+                        if (pte.Kind == PteKind.None)
                         {
                             continue;
                         }
 
-                        var updated = ((prot & Prot.Write) == 0 ? pte.WithoutWrite() : pte).WithProtNone(prot == Prot.None);
+                        var updated = (prot & Prot.Write) == 0 ? pte.WithoutWrite() : pte;
+                        if (pte.Kind == PteKind.Present)
+                        {
+                            updated = updated.WithProtNone(prot == Prot.None);
+                        }
+                        else if (pte.Kind == PteKind.DeviceExclusive)
+                        {
+                            throw new NotSupportedException("Mprotect: device-exclusive entries come with device-exclusive access, which this model does not build yet.");
+                        }
+
                         if (updated != pte)
                         {
                             table.Set(idx, updated);
-                            downgraded |= (pte.Write && !updated.Write) || (!pte.ProtNone && updated.ProtNone);
+                            downgraded |= pte.Kind == PteKind.Present && ((pte.Write && !updated.Write) || (!pte.ProtNone && updated.ProtNone));
                         }
                     }
                 }

@@ -55,7 +55,14 @@ public sealed partial class AddressSpace
         foreach (var vma in vmas)
         {
             _vmas.Remove(vma);
-            vma.Shmem?.RemoveUser();
+            if (vma.Shmem is { } shmem)
+            {
+                shmem.Unlink(vma);
+            }
+            else
+            {
+                vma.AnonVma!.Unlink(vma);
+            }
         }
     }
 
@@ -85,7 +92,7 @@ public sealed partial class AddressSpace
                         }
 
                         table.Set(idx, Pte.None);
-                        tlb.RemovedPresent(a, UnmapPresent(vma, pte));
+                        ZapPte(vma, a, pte, tlb);
                     }
                 }
             }
@@ -94,27 +101,43 @@ public sealed partial class AddressSpace
         }
     }
 
-    /// <summary>Drops the mapping of a cleared present PTE; returns the reference to put after the flush (none for the zero page).</summary>
-    private Folio? UnmapPresent(Vma vma, Pte pte)
+    /// <summary>
+    /// Drops what a cleared PTE held: a present page's mapping (its reference is released after the
+    /// flush; the zero page holds none), a device-private page's mapping, or nothing but the RSS
+    /// count for a migration entry (migration holds its own reference).
+    /// </summary>
+    private void ZapPte(Vma vma, ulong va, Pte pte, MmuGather tlb)
     {
-        if (pte.Kind != PteKind.Present)
+        switch (pte.Kind)
         {
-            throw new NotSupportedException($"ZapPteRange: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
-        }
+            case PteKind.Present:
+                var folio = Memory.PfnToFolio(pte.Pfn);
+                if (folio.IsZeroPage)
+                {
+                    tlb.RemovedPresent(va, null);
+                    return;
+                }
 
-        var folio = Memory.PfnToFolio(pte.Pfn);
-        if (folio.IsZeroPage)
-        {
-            return null;
-        }
+                if (pte.Dirty)
+                {
+                    folio.MarkDirty();
+                }
 
-        if (pte.Dirty)
-        {
-            folio.MarkDirty();
+                folio.RemoveMap();
+                Rss.Add(vma.IsShared, -1);
+                tlb.RemovedPresent(va, folio);
+                return;
+            case PteKind.DevicePrivate:
+                var device = Memory.PfnToFolio(pte.Pfn);
+                device.RemoveMap();
+                Rss.Add(false, -1);
+                tlb.Removed(device);
+                return;
+            case PteKind.Migration:
+                Rss.Add(false, -1);
+                return;
+            default:
+                throw new NotSupportedException($"ZapPteRange: {pte.Kind} entries come with device-exclusive access, which this model does not build yet.");
         }
-
-        folio.RemoveMap();
-        Rss.Add(vma.IsShared, -1);
-        return folio;
     }
 }

@@ -78,7 +78,7 @@ public sealed partial class AddressSpace : IDisposable
         MmapLock.DownRead();
         try
         {
-            return [.. _vmas.Select(v => new Vma(v.Start, v.End, v.Prot, v.Shmem, v.PgOff))];
+            return [.. _vmas.Select(v => new Vma(this, v.Start, v.End, v.Prot, v.Shmem, v.AnonVma, v.PgOff))];
         }
         finally
         {
@@ -179,8 +179,8 @@ public sealed partial class AddressSpace : IDisposable
         }
 
         var vma = _vmas[i];
-        var tail = new Vma(addr, vma.End, vma.Prot, vma.Shmem, vma.PgOff + (long)((addr - vma.Start) >> PageShift));
-        vma.Shmem?.AddUser();
+        var tail = new Vma(this, addr, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.LinearPageIndex(addr));
+        vma.Rmap.Link(tail);
         vma.End = addr;
         _vmas.Insert(i + 1, tail);
     }

@@ -27,6 +27,9 @@ internal sealed class MmuGather(AddressSpace mm)
         }
     }
 
+    /// <summary>Records the mapping reference of a cleared non-present entry (device-private): released after the flush, but needs none itself.</summary>
+    public void Removed(Folio mappingReference) => _folios.Add(mappingReference);
+
     /// <summary><c>tlb_finish_mmu()</c>: flush if anything present was removed, then release the folios.</summary>
     public void Finish()
     {

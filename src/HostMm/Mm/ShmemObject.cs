@@ -4,23 +4,26 @@ using Testbed.HostMm.Memory;
 namespace Testbed.HostMm.Mm;
 
 /// <summary>
-/// The object behind a shared anonymous mapping (mm/shmem.c): a page cache indexed by page offset.
-/// Every VMA that maps it, in the parent and in every forked child, holds a use; the cache holds one
-/// reference on each of its folios, so pages survive <c>MADV_DONTNEED</c> and partial munmaps and are
-/// freed when the last VMA goes.
+/// The object behind a shared anonymous mapping (mm/shmem.c): a page cache indexed by page offset,
+/// and the VMAs that map it (<c>i_mmap</c>, its reverse map), in the parent and in every forked
+/// child. The cache holds one reference on each of its folios, so pages survive
+/// <c>MADV_DONTNEED</c> and partial munmaps and are freed when the last VMA is unlinked.
 /// </summary>
 internal sealed class ShmemObject
 {
     private readonly Dictionary<long, Folio> _pages = [];
     private readonly MmLock _lock;
     private readonly PhysicalMemory _memory;
-    private int _users = 1;
 
     public ShmemObject(PhysicalMemory memory)
     {
         _memory = memory;
         _lock = new MmLock(memory.Sync, LockClasses.ShmemPages);
+        Vmas = new RmapVmas(memory.Sync, LockClasses.ShmemMmap);
     }
+
+    /// <summary>The VMAs mapping the object (<c>i_mmap</c>).</summary>
+    public RmapVmas Vmas { get; }
 
     /// <summary>Pages in the cache.</summary>
     public int CachedPages
@@ -50,6 +53,8 @@ internal sealed class ShmemObject
                     return null;
                 }
 
+                folio.Mapping = this;
+                folio.Index = pgoff;
                 _pages.Add(pgoff, folio);
             }
 
@@ -58,13 +63,10 @@ internal sealed class ShmemObject
         }
     }
 
-    /// <summary>A VMA starts using the object (a split or a fork).</summary>
-    public void AddUser() => Interlocked.Increment(ref _users);
-
-    /// <summary>A VMA stops using it; the last one frees the cached pages.</summary>
-    public void RemoveUser()
+    /// <summary>A VMA stops mapping the object; the last one frees the cached pages.</summary>
+    public void Unlink(Vma vma)
     {
-        if (Interlocked.Decrement(ref _users) != 0)
+        if (Vmas.Unlink(vma) != 0)
         {
             return;
         }

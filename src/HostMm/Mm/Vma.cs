@@ -8,14 +8,19 @@ namespace Testbed.HostMm.Mm;
 /// </summary>
 public sealed class Vma
 {
-    internal Vma(ulong start, ulong end, Prot prot, ShmemObject? shmem, long pgoff)
+    internal Vma(AddressSpace mm, ulong start, ulong end, Prot prot, ShmemObject? shmem, AnonVma? anonVma, long pgoff)
     {
+        Mm = mm;
+        AnonVma = anonVma;
         Start = start;
         End = end;
         Prot = prot;
         Shmem = shmem;
         PgOff = pgoff;
     }
+
+    /// <summary>The address space the VMA belongs to (<c>vm_mm</c>).</summary>
+    public AddressSpace Mm { get; }
 
     /// <summary>First address.</summary>
     public ulong Start { get; internal set; }
@@ -35,10 +40,22 @@ public sealed class Vma
     /// <summary>Length in bytes.</summary>
     public ulong Length => End - Start;
 
+    /// <summary>Whether the VMA is anonymous in the kernel's sense (<c>vma_is_anonymous()</c>): private. Shared anonymous memory is shmem-backed.</summary>
+    public bool IsAnonymous => AnonVma is not null;
+
     /// <summary>The shmem object of a shared mapping.</summary>
     internal ShmemObject? Shmem { get; }
 
-    /// <summary>Page offset of <see cref="Start"/> in the shmem object (<c>vm_pgoff</c>).</summary>
+    /// <summary>The reverse map of a private mapping.</summary>
+    internal AnonVma? AnonVma { get; }
+
+    /// <summary>The reverse map this VMA is linked into: the anon_vma or the shmem object's VMA list.</summary>
+    internal RmapVmas Rmap => (RmapVmas?)AnonVma ?? Shmem!.Vmas;
+
+    /// <summary>The page index a folio mapped at <paramref name="va"/> gets (<c>linear_page_index()</c>).</summary>
+    internal long LinearPageIndex(ulong va) => PgOff + (long)((va - Start) >> Mm.PageShift);
+
+    /// <summary>Page offset of <see cref="Start"/> (<c>vm_pgoff</c>): in the shmem object, or the virtual page number at mmap for anonymous memory.</summary>
     internal long PgOff { get; set; }
 
     /// <summary>Whether an access of this kind is allowed (<c>access_error()</c> inverted).</summary>

@@ -1,0 +1,534 @@
+using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Mm;
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Migrate;
+
+/// <summary>
+/// Device memory migration (mm/migrate_device.c). A driver moves pages of one VMA with
+/// <see cref="MigrateVmaSetup"/> (collect and unmap the sources), allocates and copies the
+/// destinations itself, then calls <see cref="MigrateVmaPages"/> (move the page metadata) and
+/// <see cref="MigrateVmaFinalize"/> (point the PTEs at the new pages, or back at the old ones).
+/// <see cref="MigrateDeviceRange"/>, <see cref="MigrateDevicePages"/> and
+/// <see cref="MigrateDeviceFinalize"/> do the same for device frames chosen by frame number, with no
+/// VMA: eviction through the reverse map alone (seed 004).
+/// </summary>
+/// <remarks>
+/// Every reason the kernel gives up on a page is kept, and counted: an entry it does not select
+/// (kind, owner, a large folio), a folio with no mapping, a DMA-pinned folio, a trylock failure at
+/// collect, a folio still mapped after <c>try_to_migrate</c>, references beyond the migration's
+/// own, the fault page's and the mappings' (<c>migrate_vma_check_page</c>, then again in
+/// <c>folio_migrate_mapping</c>), a missing destination, and a destination that cannot be
+/// installed (not anonymous, or the PTE changed). Large folios are never split: the model maps no
+/// THP, so <see cref="MigrateVmaFlags.SelectCompound"/> has nothing to act on.
+/// </remarks>
+public static class MigrateDevice
+{
+    /// <summary>
+    /// <c>migrate_vma_setup()</c>: collects the pages of <c>[Start, End)</c> under a
+    /// <see cref="MmuNotifierEvent.Migrate"/> invalidation carrying <see cref="MigrateVma.PgmapOwner"/>,
+    /// locks them, replaces their PTEs with migration entries and checks them for extra references;
+    /// pages that cannot move are restored. Afterwards every <see cref="MigratePfn.Migrate"/> entry of
+    /// <see cref="MigrateVma.Src"/> is locked, unmapped and stable. The caller holds the mmap lock
+    /// for read.
+    /// </summary>
+    /// <returns>
+    /// -EINVAL: no VMA, an empty range or one outside the VMA, arrays shorter than the range, a fault
+    /// page that is not device-private, or (under <see cref="SwapFaultLocking.Locked"/>) not locked.
+    /// </returns>
+    public static Errno MigrateVmaSetup(MigrateVma args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Vma is not { } vma)
+        {
+            return Errno.EINVAL;
+        }
+
+        var mm = vma.Mm;
+        args.Start &= ~mm.PageMask;
+        args.End &= ~mm.PageMask;
+        var nrPages = args.End > args.Start ? (long)((args.End - args.Start) >> mm.PageShift) : 0;
+        if (nrPages <= 0 || args.Start < vma.Start || args.Start >= vma.End || args.End > vma.End ||
+            args.Src.Length < nrPages || args.Dst.Length < nrPages)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (args.FaultPage is { } fault &&
+            (fault.Kind != PageKind.DevicePrivate || (mm.Kernel.SwapFaultLocking == SwapFaultLocking.Locked && !fault.IsLocked)))
+        {
+            return Errno.EINVAL;
+        }
+
+        Array.Clear(args.Src, 0, (int)nrPages);
+        args.Cpages = 0;
+        args.Npages = 0;
+        Collect(args);
+        if (args.Cpages > 0)
+        {
+            args.Cpages = Unmap(mm.Kernel, args.Src, args.Npages, args.FaultPage, LockedFault(args));
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_pages()</c>: for each source still marked <see cref="MigratePfn.Migrate"/> with a
+    /// valid destination, moves the page metadata (reverse map, index, dirty) to the destination,
+    /// provided no reference appeared since setup; an empty source gets the destination installed
+    /// as a new anonymous page under a <see cref="MmuNotifierEvent.Migrate"/> invalidation. Clears
+    /// <see cref="MigratePfn.Migrate"/> where it fails. The caller holds the mmap lock for read.
+    /// </summary>
+    public static void MigrateVmaPages(MigrateVma args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        Pages(args.Vma?.Mm.Kernel ?? throw new ArgumentException("MigrateVmaPages: no VMA (call MigrateVmaSetup first).", nameof(args)), args.Src, args.Dst, args.Npages, args);
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_finalize()</c>: replaces every migration entry with the destination where the
+    /// page moved, the source where it did not, and unlocks and releases sources and destinations
+    /// (never the fault page's lock). The caller holds the mmap lock for read.
+    /// </summary>
+    public static void MigrateVmaFinalize(MigrateVma args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        Finalize(args.Vma?.Mm.Kernel ?? throw new ArgumentException("MigrateVmaFinalize: no VMA (call MigrateVmaSetup first).", nameof(args)), args.Src, args.Dst, args.Npages, LockedFault(args));
+    }
+
+    /// <summary>
+    /// <c>migrate_device_pfn_lock()</c>: takes a reference on and trylocks the device frame of
+    /// <paramref name="folio"/>; returns its <see cref="MigratePfn.Migrate"/> entry, or 0 if the frame
+    /// is free or locked.
+    /// </summary>
+    public static ulong MigrateDevicePfnLock(Folio folio)
+    {
+        ArgumentNullException.ThrowIfNull(folio);
+        if (!folio.TryGet())
+        {
+            return 0;
+        }
+
+        if (!folio.TryLock())
+        {
+            folio.Put();
+            return 0;
+        }
+
+        return MigratePfn.Make(folio.Pfn) | MigratePfn.Migrate;
+    }
+
+    /// <summary>
+    /// <c>migrate_device_range()</c>: selects device frames <c>[startPfn, startPfn + npages)</c> of
+    /// one pagemap for migration to system memory, without any VMA: each is referenced and locked,
+    /// then unmapped from every address space through the reverse map. Needs no mmap lock. The
+    /// caller must not hold a lock its own invalidate callback takes (seed 004).
+    /// </summary>
+    /// <returns>-EINVAL: the frames are not all in one device pagemap, or <paramref name="src"/> is too short.</returns>
+    public static Errno MigrateDeviceRange(HostKernel kernel, ulong[] src, long startPfn, long npages)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(src);
+        var pagemap = kernel.Memory.Pagemaps.FirstOrDefault(p => p.Contains(startPfn));
+        if (npages <= 0 || src.Length < npages || pagemap is null || !pagemap.Contains(startPfn + npages - 1))
+        {
+            return Errno.EINVAL;
+        }
+
+        for (var i = 0; i < npages; i++)
+        {
+            src[i] = MigrateDevicePfnLock(pagemap.PfnToFolio(startPfn + i));
+        }
+
+        MigrateDeviceUnmap(kernel, src, npages);
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// <c>migrate_device_unmap()</c>: unmaps every selected, locked source through the reverse map
+    /// (<c>try_to_migrate</c>) and checks it for extra references; sources that stay mapped or are
+    /// referenced elsewhere are restored, unlocked and dropped. Returns how many remain selected.
+    /// </summary>
+    public static long MigrateDeviceUnmap(HostKernel kernel, ulong[] src, long npages) => Unmap(kernel, src, npages, null, null);
+
+    /// <summary><c>migrate_device_pages()</c>: <see cref="MigrateVmaPages"/> for <see cref="MigrateDeviceRange"/>.</summary>
+    public static void MigrateDevicePages(HostKernel kernel, ulong[] src, ulong[] dst, long npages) => Pages(kernel, src, dst, npages, null);
+
+    /// <summary><c>migrate_device_finalize()</c>: <see cref="MigrateVmaFinalize"/> for <see cref="MigrateDeviceRange"/>.</summary>
+    public static void MigrateDeviceFinalize(HostKernel kernel, ulong[] src, ulong[] dst, long npages) => Finalize(kernel, src, dst, npages, null);
+
+    /// <summary>The fault page the migration must neither lock nor unlock: only a page <c>DoSwapPage</c> locked.</summary>
+    private static Folio? LockedFault(MigrateVma args) =>
+        args.Vma?.Mm.Kernel.SwapFaultLocking == SwapFaultLocking.Locked ? args.FaultPage : null;
+
+    private static Folio? PageOf(HostKernel kernel, ulong entry) =>
+        MigratePfn.ToPfn(entry) is var pfn and >= 0 ? kernel.Memory.PfnToFolio(pfn) : null;
+
+    /// <summary><c>migrate_vma_collect()</c> with <c>migrate_vma_collect_pmd</c> and the hole callback.</summary>
+    private static void Collect(MigrateVma args)
+    {
+        var vma = args.Vma!;
+        var mm = vma.Mm;
+        var lockedFault = LockedFault(args);
+        var counters = mm.Kernel.Counters;
+        mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, args.Start, args.End, MmuNotifierEvent.Migrate, args.PgmapOwner));
+        var tableSpan = (ulong)PteTable.Entries << mm.PageShift;
+        for (var va = args.Start; va < args.End;)
+        {
+            var tableEnd = Math.Min(args.End, (va & ~(tableSpan - 1)) + tableSpan);
+            var table = mm.PageTable.Find(va);
+            if (table is null)
+            {
+                for (; va < tableEnd; va += (ulong)mm.PageSize)
+                {
+                    Record(args, vma.IsAnonymous ? MigratePfn.Migrate : 0, collected: vma.IsAnonymous);
+                }
+
+                continue;
+            }
+
+            using (table.Ptl.Enter())
+            {
+                var unmapped = false;
+                for (; va < tableEnd; va += (ulong)mm.PageSize)
+                {
+                    var idx = mm.PageTable.PteIndex(va);
+                    var pte = table.Get(idx);
+                    var (mpfn, folio) = Select(args, pte);
+                    if (folio is null)
+                    {
+                        Record(args, mpfn, collected: mpfn != 0);
+                        continue;
+                    }
+
+                    if (folio.IsMaybeDmaPinned)
+                    {
+                        counters.Count(MmEvent.MigrateFailPinned);
+                        Record(args, 0, collected: false);
+                        continue;
+                    }
+
+                    folio.Get();
+                    if (folio != lockedFault && !folio.TryLock())
+                    {
+                        folio.Put();
+                        counters.Count(MmEvent.MigrateFailLocked);
+                        Record(args, 0, collected: false);
+                        continue;
+                    }
+
+                    table.Set(idx, Pte.Migration(pte.Pfn, (mpfn & MigratePfn.Write) != 0));
+                    if (pte.Dirty)
+                    {
+                        folio.MarkDirty();
+                    }
+
+                    folio.RemoveMap();
+                    folio.Put();
+                    unmapped |= pte.Kind == PteKind.Present;
+                    Record(args, mpfn, collected: true);
+                }
+
+                if (unmapped)
+                {
+                    mm.FlushTlbRange(args.Start, args.End);
+                }
+            }
+        }
+
+        mm.Notifiers.InvalidateRangeEnd();
+        args.End = args.Start + ((ulong)args.Npages << mm.PageShift);
+    }
+
+    /// <summary>
+    /// Which entry <paramref name="pte"/> gets at collect, and the folio to lock and unmap (null when
+    /// there is none: an empty or zero-page entry offered for population, or a page not selected).
+    /// </summary>
+    private static (ulong Mpfn, Folio? Folio) Select(MigrateVma args, Pte pte)
+    {
+        var vma = args.Vma!;
+        var memory = vma.Mm.Memory;
+        Folio folio;
+        switch (pte.Kind)
+        {
+            case PteKind.None:
+                return (vma.IsAnonymous ? MigratePfn.Migrate : 0, null);
+            case PteKind.DevicePrivate:
+                folio = memory.PfnToFolio(pte.Pfn);
+                if ((args.Flags & MigrateVmaFlags.SelectDevicePrivate) == 0 || folio.Pgmap!.Owner != args.PgmapOwner)
+                {
+                    return (0, null);
+                }
+
+                break;
+            case PteKind.Present:
+                folio = memory.PfnToFolio(pte.Pfn);
+                var system = (args.Flags & MigrateVmaFlags.SelectSystem) != 0;
+                if (folio.IsZeroPage)
+                {
+                    return (system ? MigratePfn.Migrate : 0, null);
+                }
+
+                if ((folio.Kind == PageKind.System && !system) ||
+                    (folio.Kind == PageKind.DeviceCoherent &&
+                     ((args.Flags & MigrateVmaFlags.SelectDeviceCoherent) == 0 || folio.Pgmap!.Owner != args.PgmapOwner)))
+                {
+                    return (0, null);
+                }
+
+                break;
+            default:
+                return (0, null);
+        }
+
+        if (folio.Order > 0 || folio.Mapping is null)
+        {
+            return (0, null);
+        }
+
+        return (MigratePfn.Make(pte.Pfn) | MigratePfn.Migrate | (pte.Write ? MigratePfn.Write : 0), folio);
+    }
+
+    private static void Record(MigrateVma args, ulong mpfn, bool collected)
+    {
+        args.Src[args.Npages] = mpfn;
+        args.Dst[args.Npages] = 0;
+        args.Npages++;
+        if (collected)
+        {
+            args.Cpages++;
+        }
+    }
+
+    /// <summary><c>migrate_device_unmap()</c>; <paramref name="lockedFault"/> is neither unlocked nor counted as unexpected.</summary>
+    private static long Unmap(HostKernel kernel, ulong[] src, long npages, Folio? faultPage, Folio? lockedFault)
+    {
+        long unmapped = 0, restore = 0;
+        for (var i = 0; i < npages; i++)
+        {
+            if (MigratePfn.ToPfn(src[i]) < 0)
+            {
+                unmapped += (src[i] & MigratePfn.Migrate) != 0 ? 1 : 0;
+                continue;
+            }
+
+            var folio = PageOf(kernel, src[i])!;
+            if (folio.MapCount > 0)
+            {
+                MigrationEntries.TryToMigrate(folio);
+            }
+
+            if (folio.MapCount > 0 || !CheckPage(folio, faultPage))
+            {
+                kernel.Counters.Count(MmEvent.MigrateFailRefs);
+                src[i] &= ~MigratePfn.Migrate;
+                restore++;
+                continue;
+            }
+
+            unmapped++;
+        }
+
+        for (var i = 0; i < npages && restore > 0; i++)
+        {
+            if (MigratePfn.ToPfn(src[i]) < 0 || (src[i] & MigratePfn.Migrate) != 0)
+            {
+                continue;
+            }
+
+            var folio = PageOf(kernel, src[i])!;
+            MigrationEntries.RemoveMigrationPtes(folio, folio);
+            src[i] = 0;
+            if (folio != lockedFault)
+            {
+                folio.Unlock();
+            }
+
+            folio.Put();
+            restore--;
+        }
+
+        return unmapped;
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_check_page()</c>: false if anyone beyond the migration (one reference), the fault
+    /// (one more on the fault page), the page cache (one, for shmem) and the mappings holds a reference.
+    /// </summary>
+    private static bool CheckPage(Folio folio, Folio? faultPage)
+    {
+        if (folio.Order > 0)
+        {
+            return false;
+        }
+
+        var extra = 1 + (folio == faultPage ? 1 : 0) + (folio.Mapping is ShmemObject ? 1 : 0);
+        return folio.RefCount - extra <= folio.MapCount;
+    }
+
+    /// <summary><c>__migrate_device_pages()</c>.</summary>
+    private static void Pages(HostKernel kernel, ulong[] src, ulong[] dst, long npages, MigrateVma? migrate)
+    {
+        var notified = false;
+        for (var i = 0; i < npages; i++)
+        {
+            if (MigratePfn.ToPfn(dst[i]) < 0)
+            {
+                src[i] &= ~MigratePfn.Migrate;
+                continue;
+            }
+
+            var newFolio = PageOf(kernel, dst[i])!;
+            var folio = PageOf(kernel, src[i]);
+            if (folio is null)
+            {
+                if ((src[i] & MigratePfn.Migrate) == 0)
+                {
+                    continue;
+                }
+
+                if (migrate is null)
+                {
+                    throw new InvalidOperationException("MigrateDevicePages: an empty source entry needs a VMA (use MigrateVmaPages).");
+                }
+
+                var mm = migrate.Vma!.Mm;
+                var addr = migrate.Start + ((ulong)i << mm.PageShift);
+                if (!notified)
+                {
+                    notified = true;
+                    mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, addr, migrate.End, MmuNotifierEvent.Migrate, migrate.PgmapOwner));
+                }
+
+                InsertPage(migrate, addr, newFolio, ref src[i]);
+                continue;
+            }
+
+            var extra = migrate?.FaultPage == folio ? 1 : 0;
+            if (!folio.IsAnon || folio.RefCount != 1 + extra)
+            {
+                kernel.Counters.Count(MmEvent.MigrateFailRefs);
+                src[i] &= ~MigratePfn.Migrate;
+                continue;
+            }
+
+            newFolio.Mapping = folio.Mapping;
+            newFolio.Index = folio.Index;
+            if (folio.Dirty)
+            {
+                newFolio.MarkDirty();
+            }
+        }
+
+        if (notified)
+        {
+            migrate!.Vma!.Mm.Notifiers.InvalidateRangeEnd();
+        }
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_insert_page()</c>: maps a new page where setup found an empty or zero-page entry,
+    /// as <c>do_anonymous_page</c> would; clears <see cref="MigratePfn.Migrate"/> if the VMA is not
+    /// anonymous or the entry is no longer empty.
+    /// </summary>
+    private static void InsertPage(MigrateVma migrate, ulong addr, Folio folio, ref ulong srcEntry)
+    {
+        var vma = migrate.Vma!;
+        var mm = vma.Mm;
+        if (!vma.IsAnonymous)
+        {
+            srcEntry &= ~MigratePfn.Migrate;
+            return;
+        }
+
+        var entry = folio.Kind == PageKind.DevicePrivate
+            ? Pte.DevicePrivate(folio.Pfn, vma.Writable)
+            : Pte.Present(folio.Pfn, vma.Writable, dirty: vma.Writable);
+        var table = mm.PageTable.FindOrAlloc(addr);
+        var idx = mm.PageTable.PteIndex(addr);
+        using (table.Ptl.Enter())
+        {
+            var orig = table.Get(idx);
+            var overZeroPage = orig.Kind == PteKind.Present && orig.Pfn == mm.Kernel.ZeroPage.Pfn;
+            if (mm.IsDead || (orig.Kind != PteKind.None && !overZeroPage))
+            {
+                srcEntry &= ~MigratePfn.Migrate;
+                return;
+            }
+
+            mm.Rss.Add(false, 1);
+            folio.Mapping = vma.AnonVma;
+            folio.Index = vma.LinearPageIndex(addr);
+            folio.Get();
+            folio.AddMap();
+            if (overZeroPage)
+            {
+                table.Set(idx, Pte.None);
+                mm.FlushTlbRange(addr, addr + (ulong)mm.PageSize);
+            }
+
+            table.Set(idx, entry);
+            srcEntry = MigratePfn.Migrate;
+        }
+    }
+
+    /// <summary><c>__migrate_device_finalize()</c>.</summary>
+    private static void Finalize(HostKernel kernel, ulong[] src, ulong[] dst, long npages, Folio? lockedFault)
+    {
+        for (var i = 0; i < npages; i++)
+        {
+            var dstFolio = PageOf(kernel, dst[i]);
+            var srcFolio = PageOf(kernel, src[i]);
+            if (srcFolio is null)
+            {
+                if (dstFolio is not null)
+                {
+                    if ((src[i] & MigratePfn.Migrate) != 0)
+                    {
+                        CountMove(kernel, null, dstFolio);
+                    }
+
+                    dstFolio.Unlock();
+                    dstFolio.Put();
+                }
+
+                continue;
+            }
+
+            if ((src[i] & MigratePfn.Migrate) == 0 || dstFolio is null)
+            {
+                if (dstFolio is not null)
+                {
+                    dstFolio.Unlock();
+                    dstFolio.Put();
+                }
+
+                dstFolio = srcFolio;
+            }
+
+            MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio);
+            if (srcFolio != lockedFault)
+            {
+                srcFolio.Unlock();
+            }
+
+            srcFolio.Put();
+            if (dstFolio != srcFolio)
+            {
+                CountMove(kernel, srcFolio, dstFolio);
+                dstFolio.Unlock();
+                dstFolio.Put();
+            }
+        }
+    }
+
+    private static void CountMove(HostKernel kernel, Folio? src, Folio dst)
+    {
+        var toDevice = dst.Kind != PageKind.System;
+        if (src is null || (src.Kind == PageKind.System) == toDevice)
+        {
+            kernel.Counters.Count(toDevice ? MmEvent.MigratedToDevice : MmEvent.MigratedToRam);
+        }
+    }
+}

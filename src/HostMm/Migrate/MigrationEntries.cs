@@ -1,0 +1,120 @@
+using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Mm;
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.HostMm.Migrate;
+
+/// <summary>
+/// Migration entries through the reverse map: <c>try_to_migrate()</c> (mm/rmap.c) replaces every
+/// mapping of a locked folio with a migration entry, and <c>remove_migration_ptes()</c>
+/// (mm/migrate.c) replaces those entries with mappings of the destination (or of the source again
+/// when the migration failed). Both find the PTEs from the folio alone, so eviction can run without
+/// a VMA or the mmap lock.
+/// </summary>
+internal static class MigrationEntries
+{
+    /// <summary>
+    /// <c>try_to_migrate()</c>: for every PTE that maps <paramref name="folio"/> (present or
+    /// device-private) fires a <see cref="MmuNotifierEvent.Clear"/> invalidation, installs a migration
+    /// entry keeping the write permission, flushes the TLB if the PTE was present, drops the mapping
+    /// and its reference. The caller holds the folio lock and a reference.
+    /// </summary>
+    public static void TryToMigrate(Folio folio)
+    {
+        foreach (var (vma, address) in Rmap.Mappings(folio))
+        {
+            var mm = vma.Mm;
+            if (mm.PageTable.Find(address) is not { } table)
+            {
+                continue;
+            }
+
+            var idx = mm.PageTable.PteIndex(address);
+            if (!Maps(table.Get(idx), folio))
+            {
+                continue;
+            }
+
+            var range = new MmuNotifierRange(mm, address, address + (ulong)mm.PageSize, MmuNotifierEvent.Clear);
+            mm.Notifiers.InvalidateRangeStart(range);
+            using (table.Ptl.Enter())
+            {
+                var pte = table.Get(idx);
+                if (Maps(pte, folio))
+                {
+                    table.Set(idx, Pte.Migration(pte.Pfn, pte.Write));
+                    if (pte.Kind == PteKind.Present)
+                    {
+                        mm.FlushTlbRange(address, address + (ulong)mm.PageSize);
+                    }
+
+                    if (pte.Dirty)
+                    {
+                        folio.MarkDirty();
+                    }
+
+                    folio.RemoveMap();
+                    folio.Put();
+                }
+            }
+
+            mm.Notifiers.InvalidateRangeEnd();
+        }
+    }
+
+    /// <summary>
+    /// <c>remove_migration_ptes(src, dst)</c>: every migration entry for <paramref name="src"/> becomes a
+    /// mapping of <paramref name="dst"/> with the same write permission — a device-private entry if
+    /// <paramref name="dst"/> is device-private memory, a present PTE otherwise — which takes a
+    /// reference and a mapcount on <paramref name="dst"/>. The caller holds both folios locked.
+    /// </summary>
+    public static void RemoveMigrationPtes(Folio src, Folio dst)
+    {
+        foreach (var (vma, address) in Rmap.Mappings(src))
+        {
+            var mm = vma.Mm;
+            if (mm.PageTable.Find(address) is not { } table)
+            {
+                continue;
+            }
+
+            var idx = mm.PageTable.PteIndex(address);
+            using (table.Ptl.Enter())
+            {
+                var pte = table.Get(idx);
+                if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn)
+                {
+                    continue;
+                }
+
+                dst.Get();
+                dst.AddMap();
+                table.Set(idx, dst.Kind == PageKind.DevicePrivate
+                    ? Pte.DevicePrivate(dst.Pfn, pte.Write)
+                    : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>migration_entry_wait()</c>: a CPU fault on a migration entry waits until the migration
+    /// unlocks the folio, then the fault is retried. Holds a reference while waiting so the
+    /// descriptor cannot be reused under it; a folio already freed means the migration is over.
+    /// </summary>
+    public static void Wait(AddressSpace mm, Pte pte)
+    {
+        mm.Kernel.Counters.Count(MmEvent.FaultMigrationWait);
+        var folio = mm.Memory.PfnToFolio(pte.Pfn);
+        if (!folio.TryGet())
+        {
+            return;
+        }
+
+        folio.WaitUnlocked();
+        folio.Put();
+    }
+
+    private static bool Maps(Pte pte, Folio folio) =>
+        (pte.Kind == PteKind.Present || pte.Kind == PteKind.DevicePrivate) && pte.Pfn == folio.Pfn;
+}

@@ -72,6 +72,13 @@ public sealed partial class AddressSpace : IDisposable
         return i < _vmas.Count && _vmas[i].Start <= addr ? _vmas[i] : null;
     }
 
+    /// <summary>The start of the first VMA at or above <paramref name="addr"/>, capped at <paramref name="limit"/>. The caller holds the mmap lock.</summary>
+    public ulong NextVmaStart(ulong addr, ulong limit)
+    {
+        var i = IndexOfVmaEndingAfter(addr);
+        return i < _vmas.Count ? Math.Min(limit, Math.Max(addr, _vmas[i].Start)) : limit;
+    }
+
     /// <summary>A copy of the VMA list, taken under the mmap read lock.</summary>
     public IReadOnlyList<Vma> SnapshotVmas()
     {

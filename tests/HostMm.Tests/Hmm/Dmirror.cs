@@ -1,3 +1,4 @@
+using Testbed.HostMm.Hmm;
 using Testbed.HostMm.Locking;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Migrate;
@@ -152,26 +153,189 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         }
     }
 
+    /// <summary>Calls of <see cref="Fault"/> (hmm-tests' <c>faults</c>) and the -EBUSY retries inside them.</summary>
+    public int FaultCalls { get; private set; }
+
+    public int FaultRetries { get; private set; }
+
     /// <summary>
-    /// A device read through the device page table (<c>dmirror_do_read</c> without the fault path):
-    /// -ENOENT if a page is not mapped on the device.
+    /// <c>dmirror_range_fault</c>: the standard mirror loop — <c>ReadBegin</c>, <c>HmmRangeFault</c>
+    /// under the mmap read lock, then under the driver mutex <c>ReadRetry</c> and the device page
+    /// table update — bounded by 1000 ms like <c>HMM_RANGE_DEFAULT_TIMEOUT</c>.
     /// </summary>
-    public unsafe Errno DeviceRead(ulong va, Span<byte> destination)
+    public Errno Fault(ulong start, ulong end, bool write)
+    {
+        FaultCalls++;
+        var range = new HmmRange
+        {
+            Notifier = _notifier,
+            Start = start,
+            End = end,
+            HmmPfns = new ulong[(end - start) / (ulong)_pageSize],
+            DefaultFlags = HmmPfn.ReqFault | (write ? HmmPfn.ReqWrite : 0),
+            DevPrivateOwner = Owner,
+        };
+        var deadline = Environment.TickCount64 + 1000;
+        while (true)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return Errno.EBUSY;
+            }
+
+            range.NotifierSeq = _notifier.ReadBegin();
+            _mm.MmapLock.DownRead();
+            var err = HmmMirror.HmmRangeFault(range);
+            _mm.MmapLock.UpRead();
+            if (err == Errno.EBUSY)
+            {
+                FaultRetries++;
+                continue;
+            }
+
+            if (err != Errno.Ok)
+            {
+                return err;
+            }
+
+            using (Mutex.Enter())
+            {
+                if (_notifier.ReadRetry(range.NotifierSeq))
+                {
+                    FaultRetries++;
+                    continue;
+                }
+
+                for (var i = 0; i < range.HmmPfns.Length; i++)
+                {
+                    var e = range.HmmPfns[i];
+                    if ((e & HmmPfn.Valid) != 0)
+                    {
+                        _pt[(start / (ulong)_pageSize) + (ulong)i] = new DeviceEntry(HmmPfn.ToPfn(e), (e & HmmPfn.Write) != 0);
+                    }
+                }
+            }
+
+            return Errno.Ok;
+        }
+    }
+
+    /// <summary><c>dmirror_read</c>: reads through the device page table, faulting missing pages in.</summary>
+    public Errno Read(ulong va, Span<byte> destination) => Access(va, destination, write: false);
+
+    /// <summary><c>dmirror_write</c>: writes through the device page table, write-faulting pages in.</summary>
+    public Errno Write(ulong va, ReadOnlySpan<byte> source)
+    {
+        var copy = source.ToArray();
+        return Access(va, copy, write: true);
+    }
+
+    /// <summary>
+    /// A device read without the fault path (<c>dmirror_do_read</c>): -ENOENT if a page is not mapped
+    /// on the device.
+    /// </summary>
+    public Errno DeviceRead(ulong va, Span<byte> destination) => Copy(va, destination, write: false);
+
+    /// <summary><c>dmirror_snapshot</c>: what the device would see, without faulting anything.</summary>
+    public DmirrorProt[] Snapshot(ulong start, int pages)
+    {
+        var range = new HmmRange
+        {
+            Notifier = _notifier,
+            Start = start,
+            End = start + ((ulong)pages * (ulong)_pageSize),
+            HmmPfns = new ulong[pages],
+            DevPrivateOwner = Owner,
+        };
+        while (true)
+        {
+            range.NotifierSeq = _notifier.ReadBegin();
+            _mm.MmapLock.DownRead();
+            var err = HmmMirror.HmmRangeFault(range);
+            _mm.MmapLock.UpRead();
+            if (err == Errno.EBUSY)
+            {
+                continue;
+            }
+
+            Assert.Equal(Errno.Ok, err);
+            using (Mutex.Enter())
+            {
+                if (!_notifier.ReadRetry(range.NotifierSeq))
+                {
+                    return [.. range.HmmPfns.Select(MkEntry)];
+                }
+            }
+        }
+    }
+
+    /// <summary><c>dmirror_mkentry</c>.</summary>
+    private DmirrorProt MkEntry(ulong entry)
+    {
+        if ((entry & HmmPfn.Error) != 0)
+        {
+            return DmirrorProt.Error;
+        }
+
+        if ((entry & HmmPfn.Valid) == 0)
+        {
+            return DmirrorProt.None;
+        }
+
+        var folio = _kernel.Memory.PfnToFolio(HmmPfn.ToPfn(entry));
+        var perm = folio.Kind == PageKind.DevicePrivate
+            ? folio.Pgmap == Pagemap ? DmirrorProt.DevPrivateLocal : DmirrorProt.DevPrivateRemote
+            : folio.IsZeroPage ? DmirrorProt.Zero : DmirrorProt.None;
+        return perm | ((entry & HmmPfn.Write) != 0 ? DmirrorProt.Write : DmirrorProt.Read);
+    }
+
+    private Errno Access(ulong va, Span<byte> buffer, bool write)
+    {
+        var end = (va + (ulong)buffer.Length + (ulong)_pageSize - 1) & ~(ulong)(_pageSize - 1);
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var err = Copy(va, buffer, write);
+            if (err != Errno.ENOENT)
+            {
+                return err;
+            }
+
+            err = Fault(va & ~(ulong)(_pageSize - 1), end, write);
+            if (err != Errno.Ok)
+            {
+                return err;
+            }
+        }
+
+        return Errno.EBUSY;
+    }
+
+    /// <summary>Copies through the device page table under the mutex; -ENOENT for a missing (or, writing, read-only) entry.</summary>
+    private unsafe Errno Copy(ulong va, Span<byte> buffer, bool write)
     {
         using (Mutex.Enter())
         {
-            while (!destination.IsEmpty)
+            while (!buffer.IsEmpty)
             {
-                if (!_pt.TryGetValue(va / (ulong)_pageSize, out var e))
+                if (!_pt.TryGetValue(va / (ulong)_pageSize, out var e) || (write && !e.Write))
                 {
                     return Errno.ENOENT;
                 }
 
                 var offset = (int)(va % (ulong)_pageSize);
-                var n = Math.Min(destination.Length, _pageSize - offset);
-                DeviceBytes(e.Pfn).Slice(offset, n).CopyTo(destination);
+                var n = Math.Min(buffer.Length, _pageSize - offset);
+                var frame = Pagemap.Contains(e.Pfn) ? DeviceBytes(e.Pfn) : new Span<byte>(_kernel.Memory.FrameAddress(e.Pfn), _pageSize);
+                if (write)
+                {
+                    buffer[..n].CopyTo(frame[offset..]);
+                }
+                else
+                {
+                    frame.Slice(offset, n).CopyTo(buffer);
+                }
+
                 va += (ulong)n;
-                destination = destination[n..];
+                buffer = buffer[n..];
             }
         }
 

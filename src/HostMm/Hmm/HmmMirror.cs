@@ -1,0 +1,220 @@
+using Testbed.HostMm.Migrate;
+using Testbed.HostMm.Mm;
+
+namespace Testbed.HostMm.Hmm;
+
+/// <summary>
+/// HMM mirroring (mm/hmm.c): <see cref="HmmRangeFault"/> fills <see cref="HmmRange.HmmPfns"/> with the
+/// CPU's view of a range, faulting in what the request flags ask for, so that a device can mirror
+/// it. The driver then takes its own lock and calls
+/// <see cref="Notifiers.MmuIntervalNotifier.ReadRetry"/> before using the result.
+/// </summary>
+public static class HmmMirror
+{
+    private const int NeedFault = 1;
+    private const int NeedWriteFault = 2;
+
+    /// <summary>
+    /// <c>hmm_range_fault()</c>. The PTEs are read without their lock, as the kernel's walk does;
+    /// consistency comes from the notifier sequence: the walk restarts after every fault it takes
+    /// and returns -EBUSY only when that sequence moved. Per page: an empty or non-present entry
+    /// reads 0 unless a fault is required; a device-private page of
+    /// <see cref="HmmRange.DevPrivateOwner"/> is reported (Valid, Write if writable) and never
+    /// faulted; other device-private, device-exclusive and migration entries are faulted (a
+    /// migration entry: waited for) only when a fault is required. The caller holds the mmap lock
+    /// for read.
+    /// </summary>
+    /// <returns>
+    /// -EBUSY: the notifier sequence moved; read it again and retry. -EFAULT: a required fault over
+    /// a hole, a VMA without read permission, or a fault that failed. -EPERM: a required write fault
+    /// in a VMA without write permission. -EINVAL: an unaligned or empty range, or an array too short.
+    /// </returns>
+    public static Errno HmmRangeFault(HmmRange range)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        var mm = range.Notifier.Mm;
+        var pages = range.End > range.Start ? (range.End - range.Start) >> mm.PageShift : 0;
+        if (pages == 0 || ((range.Start | range.End) & mm.PageMask) != 0 || (ulong)range.HmmPfns.Length < pages)
+        {
+            return Errno.EINVAL;
+        }
+
+        var last = range.Start;
+        while (true)
+        {
+            if (range.Notifier.CheckRetry(range.NotifierSeq))
+            {
+                return Errno.EBUSY;
+            }
+
+            var err = Walk(range, mm, ref last);
+            if (err != Errno.EBUSY)
+            {
+                return err;
+            }
+        }
+    }
+
+    /// <summary>One <c>walk_page_range()</c> from <paramref name="last"/>; -EBUSY after a fault (restart from <paramref name="last"/>).</summary>
+    private static Errno Walk(HmmRange range, AddressSpace mm, ref ulong last)
+    {
+        var page = (ulong)mm.PageSize;
+        for (var addr = last; addr < range.End;)
+        {
+            var vma = mm.FindVma(addr);
+            if (vma is null)
+            {
+                var holeEnd = mm.NextVmaStart(addr, range.End);
+                if (RangeNeedFault(range, addr, holeEnd, 0) != 0)
+                {
+                    return Errno.EFAULT;
+                }
+
+                Fill(range, addr, holeEnd, HmmPfn.Error);
+                addr = holeEnd;
+                continue;
+            }
+
+            var vmaEnd = Math.Min(range.End, vma.End);
+            if (!vma.Permits(write: false))
+            {
+                if (RangeNeedFault(range, addr, vmaEnd, 0) != 0)
+                {
+                    return Errno.EFAULT;
+                }
+
+                Fill(range, addr, vmaEnd, HmmPfn.Error);
+                addr = vmaEnd;
+                continue;
+            }
+
+            for (; addr < vmaEnd; addr += page)
+            {
+                var err = HandlePte(range, mm, vma, addr, vmaEnd, ref last);
+                if (err != Errno.Ok)
+                {
+                    return err;
+                }
+            }
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary><c>hmm_vma_handle_pte()</c> for the page at <paramref name="addr"/>.</summary>
+    private static Errno HandlePte(HmmRange range, AddressSpace mm, Vma vma, ulong addr, ulong end, ref ulong last)
+    {
+        var i = (addr - range.Start) >> mm.PageShift;
+        var request = range.HmmPfns[i];
+        var pte = mm.GetPte(addr);
+        int required;
+        switch (pte.Kind)
+        {
+            case PteKind.None:
+                required = NeedsFault(range, request, 0);
+                if (required == 0)
+                {
+                    range.HmmPfns[i] = 0;
+                    return Errno.Ok;
+                }
+
+                break;
+            case PteKind.DevicePrivate when mm.Memory.PfnToFolio(pte.Pfn).Pgmap!.Owner == range.DevPrivateOwner:
+                range.HmmPfns[i] = (ulong)pte.Pfn | HmmPfn.Valid | (pte.Write ? HmmPfn.Write : 0);
+                return Errno.Ok;
+            case PteKind.DevicePrivate or PteKind.DeviceExclusive or PteKind.Migration:
+                required = NeedsFault(range, request, 0);
+                if (required == 0)
+                {
+                    range.HmmPfns[i] = 0;
+                    return Errno.Ok;
+                }
+
+                if (pte.Kind == PteKind.Migration)
+                {
+                    last = addr;
+                    MigrationEntries.Wait(mm, pte);
+                    return Errno.EBUSY;
+                }
+
+                break;
+            default:
+                var cpuFlags = pte.ProtNone ? 0 : HmmPfn.Valid | (pte.Write ? HmmPfn.Write : 0);
+                required = NeedsFault(range, request, cpuFlags);
+                if (required == 0)
+                {
+                    range.HmmPfns[i] = (ulong)pte.Pfn | cpuFlags;
+                    return Errno.Ok;
+                }
+
+                break;
+        }
+
+        return Fault(mm, vma, addr, end, required, ref last);
+    }
+
+    /// <summary>
+    /// <c>hmm_vma_fault()</c>: faults every page of <c>[addr, end)</c> (up to the end of the current
+    /// PTE table, as the kernel does) and returns -EBUSY so the walk restarts at <paramref name="addr"/>.
+    /// </summary>
+    private static Errno Fault(AddressSpace mm, Vma vma, ulong addr, ulong end, int required, ref ulong last)
+    {
+        last = addr;
+        var write = (required & NeedWriteFault) != 0;
+        if (write && !vma.Writable)
+        {
+            return Errno.EPERM;
+        }
+
+        var tableSpan = (ulong)PteTable.Entries << mm.PageShift;
+        end = Math.Min(end, (addr & ~(tableSpan - 1)) + tableSpan);
+        for (var a = addr; a < end; a += (ulong)mm.PageSize)
+        {
+            if (mm.HandleMmFault(vma, a, write ? FaultFlags.Write : FaultFlags.None) != Errno.Ok)
+            {
+                return Errno.EFAULT;
+            }
+        }
+
+        return Errno.EBUSY;
+    }
+
+    /// <summary><c>hmm_pte_need_fault()</c>: what the request (masked, plus the defaults) needs that <paramref name="cpuFlags"/> lacks.</summary>
+    private static int NeedsFault(HmmRange range, ulong request, ulong cpuFlags)
+    {
+        request = (request & range.PfnFlagsMask) | range.DefaultFlags;
+        if ((request & HmmPfn.ReqFault) == 0)
+        {
+            return 0;
+        }
+
+        if ((request & HmmPfn.ReqWrite) != 0 && (cpuFlags & HmmPfn.Write) == 0)
+        {
+            return NeedFault | NeedWriteFault;
+        }
+
+        return (cpuFlags & HmmPfn.Valid) == 0 ? NeedFault : 0;
+    }
+
+    /// <summary><c>hmm_range_need_fault()</c> over <c>[start, end)</c>.</summary>
+    private static int RangeNeedFault(HmmRange range, ulong start, ulong end, ulong cpuFlags)
+    {
+        var shift = range.Notifier.Mm.PageShift;
+        var required = 0;
+        for (var i = (start - range.Start) >> shift; i < (end - range.Start) >> shift; i++)
+        {
+            required |= NeedsFault(range, range.HmmPfns[i], cpuFlags);
+        }
+
+        return required;
+    }
+
+    private static void Fill(HmmRange range, ulong start, ulong end, ulong value)
+    {
+        var shift = range.Notifier.Mm.PageShift;
+        for (var i = (start - range.Start) >> shift; i < (end - range.Start) >> shift; i++)
+        {
+            range.HmmPfns[i] = value;
+        }
+    }
+}

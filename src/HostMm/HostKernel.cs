@@ -20,6 +20,7 @@ public sealed class HostKernel : IDisposable
         options ??= new HostKernelOptions();
         Sync = new SyncDomain(options.ValidateLocks);
         SwapFaultLocking = options.SwapFaultLocking;
+        ExclusiveLocking = options.ExclusiveLocking;
         Memory = new PhysicalMemory(Sync, options.MemoryBytes, options.PageSize);
         ZeroPage = Memory.AllocFolio() ?? throw new ArgumentOutOfRangeException(nameof(options), "HostKernel: no memory for the zero page.");
         ZeroPage.IsZeroPage = true;
@@ -27,6 +28,9 @@ public sealed class HostKernel : IDisposable
 
     /// <summary>How <c>DoSwapPage</c> locks a device-private page (settable, to compare the fix with the livelock).</summary>
     public SwapFaultLocking SwapFaultLocking { get; set; }
+
+    /// <summary>How <c>MakeDeviceExclusive</c> locks the folio (settable, to compare the fix with the -EBUSY it replaced).</summary>
+    public Exclusive.ExclusiveLocking ExclusiveLocking { get; set; }
 
     /// <summary>The lock validator and scheduler seam every model lock reports to.</summary>
     public SyncDomain Sync { get; }

@@ -12,6 +12,9 @@ public sealed record HostKernelOptions
     /// <summary>How <c>DoSwapPage</c> locks the device-private page (default: the fixed kernel's <see cref="Mm.SwapFaultLocking.Locked"/>).</summary>
     public Mm.SwapFaultLocking SwapFaultLocking { get; init; } = Mm.SwapFaultLocking.Locked;
 
+    /// <summary>How <c>MakeDeviceExclusive</c> locks the folio (default: the fixed kernel's <see cref="Exclusive.ExclusiveLocking.LockKillable"/>).</summary>
+    public Exclusive.ExclusiveLocking ExclusiveLocking { get; init; } = Exclusive.ExclusiveLocking.LockKillable;
+
     /// <summary>Whether the lock validator checks lock order. On in tests and debug runs, off in benchmarks.</summary>
     public bool ValidateLocks { get; init; } = true;
 }

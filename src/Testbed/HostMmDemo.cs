@@ -49,7 +49,8 @@ internal static class HostMmDemo
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    using var child = mm.Fork();
+                    Check(mm.Fork(out var forked));
+                    using var child = forked!;
                     using var cpu = new CpuContext(child);
                     for (ulong p = 0; p < Pages; p++)
                     {

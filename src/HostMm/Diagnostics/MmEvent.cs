@@ -51,6 +51,15 @@ public enum MmEvent
     /// <summary>Pages a migration gave up on because they are DMA-pinned.</summary>
     MigrateFailPinned,
 
+    /// <summary><c>MakeDeviceExclusive</c> installed a device-exclusive entry.</summary>
+    ExclusiveGranted,
+
+    /// <summary><c>MakeDeviceExclusive</c> returned -EBUSY (<see cref="Exclusive.ExclusiveLocking.TryLock"/> found the folio locked, or fork could not restore an entry).</summary>
+    ExclusiveBusy,
+
+    /// <summary>A CPU fault restored a device-exclusive entry to a present PTE.</summary>
+    ExclusiveRevoked,
+
     /// <summary>TLB flushes (<c>flush_tlb_range</c>) issued.</summary>
     TlbFlush,
 

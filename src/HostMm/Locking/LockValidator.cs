@@ -50,7 +50,7 @@ public sealed class LockValidator
     /// Records that the calling thread is about to take <paramref name="instance"/> of
     /// <paramref name="cls"/>, checking the order against every lock the thread holds.
     /// </summary>
-    public void Acquire(LockClass cls, int subclass, object instance)
+    public void Acquire(LockClass cls, int subclass, object instance, AcquireSite site = default)
     {
         if (!Enabled)
         {
@@ -70,7 +70,7 @@ public sealed class LockValidator
 
             if (h.Key == key)
             {
-                Fail(new LockdepReport(LockdepReportKind.RecursiveAcquisition, h.Name, Name(cls, subclass), new StackTrace(1, true), null));
+                Fail(new LockdepReport(LockdepReportKind.RecursiveAcquisition, h.Name, Name(cls, subclass), new StackTrace(1, true), null, h.Site));
                 break;
             }
 
@@ -80,7 +80,7 @@ public sealed class LockValidator
             }
         }
 
-        held.Add(new HeldLock(this, key, Name(cls, subclass), instance));
+        held.Add(new HeldLock(this, key, Name(cls, subclass), instance, site));
     }
 
     /// <summary>Records that the calling thread released <paramref name="instance"/>.</summary>
@@ -130,7 +130,7 @@ public sealed class LockValidator
             var site = new StackTrace(2, true);
             if (FindPath(to, from) is { } existing)
             {
-                Fail(new LockdepReport(LockdepReportKind.OrderInversion, held.Name, toName, site, existing));
+                Fail(new LockdepReport(LockdepReportKind.OrderInversion, held.Name, toName, site, existing, held.Site));
                 return false;
             }
 
@@ -182,5 +182,5 @@ public sealed class LockValidator
         }
     }
 
-    private readonly record struct HeldLock(LockValidator Validator, int Key, string Name, object Instance);
+    private readonly record struct HeldLock(LockValidator Validator, int Key, string Name, object Instance, AcquireSite Site);
 }

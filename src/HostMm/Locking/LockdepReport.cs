@@ -19,8 +19,9 @@ public enum LockdepReportKind
 /// </summary>
 public sealed class LockdepReport
 {
-    internal LockdepReport(LockdepReportKind kind, string held, string acquired, StackTrace newSite, StackTrace? existingSite)
+    internal LockdepReport(LockdepReportKind kind, string held, string acquired, StackTrace newSite, StackTrace? existingSite, AcquireSite heldSite)
     {
+        HeldSite = heldSite;
         Kind = kind;
         Held = held;
         Acquired = acquired;
@@ -37,6 +38,9 @@ public sealed class LockdepReport
     /// <summary>The class being acquired.</summary>
     public string Acquired { get; }
 
+    /// <summary>Where the held lock was taken.</summary>
+    public AcquireSite HeldSite { get; }
+
     /// <summary>Where <see cref="Acquired"/> was taken while <see cref="Held"/> was held.</summary>
     public StackTrace NewSite { get; }
 
@@ -45,7 +49,7 @@ public sealed class LockdepReport
 
     /// <inheritdoc/>
     public override string ToString() => Kind == LockdepReportKind.OrderInversion
-        ? $"possible circular locking dependency: {Acquired} acquired while holding {Held}\n" +
+        ? $"possible circular locking dependency: {Acquired} acquired while holding {Held} (taken in {HeldSite})\n" +
           $"-- this order, taken at:\n{NewSite}\n-- the opposite order ({Acquired} -> {Held}), first taken at:\n{ExistingSite}"
-        : $"possible recursive locking: {Acquired} acquired while already held\n-- taken at:\n{NewSite}";
+        : $"possible recursive locking: {Acquired} acquired while already held (taken in {HeldSite})\n-- acquired again at:\n{NewSite}";
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Testbed.HostMm.Locking;
 
 /// <summary>
@@ -24,10 +26,13 @@ public sealed class MmLock
     /// <summary>Whether the calling thread holds the lock.</summary>
     public bool IsHeldByCurrentThread => _lock.IsHeldByCurrentThread;
 
-    /// <summary>Takes the lock; <paramref name="subclass"/> tells apart two locks of one class held together.</summary>
-    public void Acquire(int subclass = 0)
+    /// <summary>
+    /// Takes the lock; <paramref name="subclass"/> tells apart two locks of one class held together.
+    /// The lock is reentrant, so a recursive acquisition the validator reports does not also hang.
+    /// </summary>
+    public void Acquire(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        _domain.BeforeAcquire(_class, subclass, this);
+        _domain.BeforeAcquire(_class, subclass, this, new AcquireSite(member, file, line));
         _lock.Enter();
     }
 
@@ -39,9 +44,9 @@ public sealed class MmLock
     }
 
     /// <summary>Takes the lock for a <c>using</c> scope.</summary>
-    public Scope Enter(int subclass = 0)
+    public Scope Enter(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        Acquire(subclass);
+        Acquire(subclass, member, file, line);
         return new Scope(this);
     }
 

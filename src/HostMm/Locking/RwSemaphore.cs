@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Testbed.HostMm.Locking;
 
 /// <summary>
@@ -29,9 +31,9 @@ public sealed class RwSemaphore
     public int ReaderCount => Volatile.Read(ref _readers);
 
     /// <summary><c>down_read()</c>.</summary>
-    public void DownRead(int subclass = 0)
+    public void DownRead(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        _domain.BeforeAcquire(_class, subclass, this);
+        _domain.BeforeAcquire(_class, subclass, this, new AcquireSite(member, file, line));
         lock (_gate)
         {
             while (_writer || _waitingWriters > 0)
@@ -64,9 +66,9 @@ public sealed class RwSemaphore
     }
 
     /// <summary><c>down_write()</c>.</summary>
-    public void DownWrite(int subclass = 0)
+    public void DownWrite(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        _domain.BeforeAcquire(_class, subclass, this);
+        _domain.BeforeAcquire(_class, subclass, this, new AcquireSite(member, file, line));
         lock (_gate)
         {
             _waitingWriters++;

@@ -16,10 +16,10 @@ public sealed class SyncDomain
     /// <summary>The controlled scheduler, or null for the operating system's own scheduling.</summary>
     public IModelScheduler? Scheduler { get; set; }
 
-    internal void BeforeAcquire(LockClass cls, int subclass, object instance)
+    internal void BeforeAcquire(LockClass cls, int subclass, object instance, AcquireSite site)
     {
         Scheduler?.OnSchedulePoint(SchedulePoint.Acquire, cls, instance);
-        Validator.Acquire(cls, subclass, instance);
+        Validator.Acquire(cls, subclass, instance, site);
     }
 
     internal void BeforeWait(LockClass? cls, object instance) => Scheduler?.OnSchedulePoint(SchedulePoint.Wait, cls, instance);

@@ -1,4 +1,5 @@
 using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Notifiers;
@@ -38,7 +39,8 @@ public sealed partial class AddressSpace
     /// private PTE gets the zero page on a read and a fresh zeroed page on a write
     /// (<c>do_anonymous_page</c>), an empty shared PTE gets the shmem object's page, and a write
     /// to a read-only present PTE goes to <c>DoWpPage</c>, a device-private entry to
-    /// <c>DoSwapPage</c>, and a migration entry waits for the migration. A PTE that already allows the access
+    /// <c>DoSwapPage</c>, a migration entry waits for the migration, and a device-exclusive entry is
+    /// given back to the CPU (<c>RemoveDeviceExclusiveEntry</c>). A PTE that already allows the access
     /// (another thread won) is a spurious fault and succeeds.
     /// Caller holds the mmap lock for read.
     /// </summary>
@@ -66,7 +68,7 @@ public sealed partial class AddressSpace
                 MigrationEntries.Wait(this, pte);
                 return Errno.Ok;
             default:
-                throw new NotSupportedException($"HandleMmFault: {pte.Kind} entries come with the HMM paths, which this model does not build yet.");
+                return DeviceExclusive.RemoveDeviceExclusiveEntry(this, vma, va, pte);
         }
     }
 

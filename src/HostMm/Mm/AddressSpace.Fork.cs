@@ -1,3 +1,5 @@
+using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Notifiers;
 
 namespace Testbed.HostMm.Mm;
@@ -9,35 +11,44 @@ public sealed partial class AddressSpace
     /// address space with a copy of every VMA. Private mappings become copy-on-write: each present
     /// page gains a reference and a mapping in the child, and is write-protected in both (with a
     /// <see cref="MmuNotifierEvent.ProtectionPage"/> invalidation on the parent and one TLB flush at
-    /// the end). Shared mappings share their shmem object and copy no PTEs: the child refaults them.
+    /// the end). A device-exclusive entry is first restored to a present PTE with a trylock of its
+    /// folio. Shared mappings share their shmem object and copy no PTEs: the child refaults them.
     /// Takes the parent's mmap lock for write and the child's nested inside it.
     /// </summary>
-    public AddressSpace Fork()
+    /// <returns>-EBUSY: a device-exclusive entry's folio was locked (the half-built child is torn down). -EFAULT: this address space is dead.</returns>
+    public Errno Fork(out AddressSpace? child)
     {
-        var child = Kernel.CreateAddressSpace();
+        child = null;
+        var copy = Kernel.CreateAddressSpace();
+        var err = Errno.Ok;
         MmapLock.DownWrite();
-        child.MmapLock.DownWrite(subclass: 1);
+        copy.MmapLock.DownWrite(subclass: 1);
         try
         {
             if (IsDead)
             {
-                throw new InvalidOperationException("Fork: the address space has been torn down.");
+                err = Errno.EFAULT;
+                return err;
             }
 
             var writeProtected = false;
             foreach (var vma in _vmas)
             {
-                var copy = new Vma(child, vma.Start, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.PgOff);
-                vma.Rmap.Link(copy);
-                child._vmas.Add(copy);
+                var childVma = new Vma(copy, vma.Start, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.PgOff);
+                vma.Rmap.Link(childVma);
+                copy._vmas.Add(childVma);
                 if (vma.IsShared)
                 {
                     continue;
                 }
 
                 Notifiers.InvalidateRangeStart(new MmuNotifierRange(this, vma.Start, vma.End, MmuNotifierEvent.ProtectionPage));
-                writeProtected |= CopyPteRange(child, vma);
+                err = CopyPteRange(copy, vma, ref writeProtected);
                 Notifiers.InvalidateRangeEnd();
+                if (err != Errno.Ok)
+                {
+                    break;
+                }
             }
 
             if (writeProtected)
@@ -45,24 +56,37 @@ public sealed partial class AddressSpace
                 FlushTlbRange(0, TaskSize);
             }
 
-            return child;
+            return err;
         }
         finally
         {
-            child.MmapLock.UpWrite();
+            copy.MmapLock.UpWrite();
             MmapLock.UpWrite();
+            if (err == Errno.Ok)
+            {
+                child = copy;
+            }
+            else
+            {
+                if (err == Errno.EBUSY)
+                {
+                    Kernel.Counters.Count(MmEvent.ExclusiveBusy);
+                }
+
+                copy.Dispose();
+            }
         }
     }
 
     /// <summary>
     /// <c>copy_pte_range()</c> for a private VMA: takes the child's PTE lock, then the parent's nested,
     /// and shares every page copy-on-write. A present or device-private page gains a reference and
-    /// a mapping; a writable entry (present, device-private or migration) becomes read-only in both.
-    /// Returns true if a present parent PTE lost write permission (and so needs a TLB flush).
+    /// a mapping; a writable entry (present, device-private or migration) becomes read-only in both,
+    /// and <paramref name="writeProtected"/> records whether a present one did (it needs a TLB flush).
+    /// Returns -EBUSY if a device-exclusive entry could not be restored.
     /// </summary>
-    private bool CopyPteRange(AddressSpace child, Vma vma)
+    private Errno CopyPteRange(AddressSpace child, Vma vma, ref bool writeProtected)
     {
-        var writeProtected = false;
         var tableSpan = (ulong)PteTable.Entries << PageShift;
         for (var va = vma.Start; va < vma.End;)
         {
@@ -82,6 +106,16 @@ public sealed partial class AddressSpace
                             continue;
                         }
 
+                        if (pte.Kind == PteKind.DeviceExclusive)
+                        {
+                            if (DeviceExclusive.TryRestoreExclusivePte(vma, src, idx, pte) != Errno.Ok)
+                            {
+                                return Errno.EBUSY;
+                            }
+
+                            pte = src.Get(idx);
+                        }
+
                         switch (pte.Kind)
                         {
                             case PteKind.Present or PteKind.DevicePrivate:
@@ -94,11 +128,9 @@ public sealed partial class AddressSpace
                                 }
 
                                 break;
-                            case PteKind.Migration:
+                            default:
                                 child.Rss.Add(false, 1);
                                 break;
-                            default:
-                                throw new NotSupportedException($"Fork: {pte.Kind} entries come with device-exclusive access, which this model does not build yet.");
                         }
 
                         if (pte.Write)
@@ -118,6 +150,6 @@ public sealed partial class AddressSpace
             va = tableEnd;
         }
 
-        return writeProtected;
+        return Errno.Ok;
     }
 }

@@ -7,7 +7,7 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>mprotect(addr, len, prot)</c> (mm/mprotect.c): changes the protection of a fully mapped
     /// range, splitting VMAs at its ends. Fires a <see cref="MmuNotifierEvent.ProtectionVma"/>
-    /// invalidation; PTEs lose write permission (present, device-private and migration entries alike)
+    /// invalidation; PTEs lose write permission (present, device-private, device-exclusive and migration entries alike)
     /// or, if present, become <c>PROT_NONE</c> as the new protection requires, and the TLBs are
     /// flushed if a present one lost a permission. Write permission is
     /// never added to a PTE here: the next write faults and <c>DoWpPage</c> decides between reuse
@@ -88,10 +88,6 @@ public sealed partial class AddressSpace
                         if (pte.Kind == PteKind.Present)
                         {
                             updated = updated.WithProtNone(prot == Prot.None);
-                        }
-                        else if (pte.Kind == PteKind.DeviceExclusive)
-                        {
-                            throw new NotSupportedException("Mprotect: device-exclusive entries come with device-exclusive access, which this model does not build yet.");
                         }
 
                         if (updated != pte)

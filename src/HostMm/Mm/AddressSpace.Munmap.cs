@@ -103,8 +103,8 @@ public sealed partial class AddressSpace
 
     /// <summary>
     /// Drops what a cleared PTE held: a present page's mapping (its reference is released after the
-    /// flush; the zero page holds none), a device-private page's mapping, or nothing but the RSS
-    /// count for a migration entry (migration holds its own reference).
+    /// flush; the zero page holds none), a device-private or device-exclusive page's mapping, or
+    /// nothing but the RSS count for a migration entry (migration holds its own reference).
     /// </summary>
     private void ZapPte(Vma vma, ulong va, Pte pte, MmuGather tlb)
     {
@@ -127,17 +127,15 @@ public sealed partial class AddressSpace
                 Rss.Add(vma.IsShared, -1);
                 tlb.RemovedPresent(va, folio);
                 return;
-            case PteKind.DevicePrivate:
-                var device = Memory.PfnToFolio(pte.Pfn);
-                device.RemoveMap();
+            case PteKind.DevicePrivate or PteKind.DeviceExclusive:
+                var mapped = Memory.PfnToFolio(pte.Pfn);
+                mapped.RemoveMap();
                 Rss.Add(false, -1);
-                tlb.Removed(device);
-                return;
-            case PteKind.Migration:
-                Rss.Add(false, -1);
+                tlb.Removed(mapped);
                 return;
             default:
-                throw new NotSupportedException($"ZapPteRange: {pte.Kind} entries come with device-exclusive access, which this model does not build yet.");
+                Rss.Add(false, -1);
+                return;
         }
     }
 }

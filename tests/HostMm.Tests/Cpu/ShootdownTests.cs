@@ -162,7 +162,7 @@ public sealed class ShootdownTests
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    using var child = t.Mm.Fork();
+                    using var child = t.Mm.ForkOk();
                     using var cpu = new CpuContext(child);
                     for (var i = 0; i < Pages * WordsPerPage; i++)
                     {

@@ -1,3 +1,4 @@
+using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Hmm;
 using Testbed.HostMm.Locking;
 using Testbed.HostMm.Memory;
@@ -54,8 +55,11 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
     /// <summary><c>dmirror-&gt;mutex</c>: guards the device page table; the invalidate callback takes it.</summary>
     public MmLock Mutex { get; }
 
-    /// <summary>Whether the callback skips Migrate invalidations this device caused (seed 002 turns it off).</summary>
-    public bool FilterOwnMigrations { get; set; } = true;
+    /// <summary>Whether the callback skips Migrate and Exclusive invalidations this device caused (seed 002 turns it off).</summary>
+    public bool FilterOwnEvents { get; set; } = true;
+
+    /// <summary>Exclusive mappings thrown away because the notifier sequence moved.</summary>
+    public int ExclusiveRetries { get; private set; }
 
     public int FreePages
     {
@@ -74,7 +78,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
 
     public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
     {
-        if (FilterOwnMigrations && range.Event == MmuNotifierEvent.Migrate && range.Owner == Owner)
+        if (FilterOwnEvents && range.Event is MmuNotifierEvent.Migrate or MmuNotifierEvent.Exclusive && range.Owner == Owner)
         {
             return true;
         }
@@ -336,6 +340,57 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
 
                 va += (ulong)n;
                 buffer = buffer[n..];
+            }
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// Maps <c>[start, start + pages)</c> for device atomics, the way nouveau does: per page,
+    /// <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under the mmap read lock, then under the mutex
+    /// <c>ReadRetry</c> and the device mapping; the folio is unlocked and put after. A page whose
+    /// sequence keeps moving is retried up to <paramref name="maxRetries"/> times, then -EBUSY.
+    /// </summary>
+    public Errno MakeExclusive(ulong start, int pages, int maxRetries = 16)
+    {
+        for (var p = 0; p < pages; p++)
+        {
+            var va = start + ((ulong)p * (ulong)_pageSize);
+            for (var attempt = 0; ; attempt++)
+            {
+                if (attempt == maxRetries)
+                {
+                    return Errno.EBUSY;
+                }
+
+                var seq = _notifier.ReadBegin();
+                _mm.MmapLock.DownRead();
+                var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
+                _mm.MmapLock.UpRead();
+                if (err != Errno.Ok)
+                {
+                    return err;
+                }
+
+                bool mapped;
+                using (Mutex.Enter())
+                {
+                    mapped = !_notifier.ReadRetry(seq);
+                    if (mapped)
+                    {
+                        _pt[va / (ulong)_pageSize] = new DeviceEntry(folio!.Pfn, Write: true);
+                    }
+                }
+
+                folio!.Unlock();
+                folio.Put();
+                if (mapped)
+                {
+                    break;
+                }
+
+                ExclusiveRetries++;
             }
         }
 

@@ -170,7 +170,7 @@ public sealed class MigrateTests : IDisposable
     {
         var a = MapWithPattern(1);
         Assert.Equal(Errno.Ok, _dev.MigrateToDevice(a, 1));
-        using var child = _t.Mm.Fork();
+        using var child = _t.Mm.ForkOk();
         using var childCpu = new CpuContext(child);
         var parentPte = _t.Mm.GetPte(a);
         Assert.Equal(PteKind.DevicePrivate, parentPte.Kind);

@@ -113,7 +113,7 @@ public sealed class MirrorTests : IDisposable
     {
         var a = _t.Map(1);
         Assert.Equal(Errno.Ok, _t.Cpu.Write(a, 100));
-        using var child = _t.Mm.Fork();
+        using var child = _t.Mm.ForkOk();
         var childDev = new Dmirror(_t.Kernel, child, 4);
         Assert.Equal(Errno.Ok, childDev.Write(a, BitConverter.GetBytes(200)));
         using (var childCpu = new CpuContext(child))
@@ -133,7 +133,7 @@ public sealed class MirrorTests : IDisposable
     {
         var a = _t.Map(1, flags: MmapFlags.Shared);
         Assert.Equal(Errno.Ok, _t.Cpu.Write(a, 100));
-        using var child = _t.Mm.Fork();
+        using var child = _t.Mm.ForkOk();
         var childDev = new Dmirror(_t.Kernel, child, 4);
         Assert.Equal(Errno.Ok, childDev.Write(a, BitConverter.GetBytes(200)));
         Assert.Equal(Errno.Ok, _t.Cpu.Read(a, out int p));

@@ -16,7 +16,7 @@ public sealed class ForkTests
         Assert.Equal(Errno.Ok, t.Cpu.Write(a + t.PageSize, 2L));
         var parentPfn = t.Mm.GetPte(a).Pfn;
 
-        using var child = t.Mm.Fork();
+        using var child = t.Mm.ForkOk();
         using var childCpu = new CpuContext(child);
         Assert.Equal(1, t.Kernel.Counters.Invalidations(MmuNotifierEvent.ProtectionPage));
         Assert.False(t.Mm.GetPte(a).Write);
@@ -48,7 +48,7 @@ public sealed class ForkTests
         using var t = new MmFixture();
         var a = t.Map(1, flags: MmapFlags.Shared);
         Assert.Equal(Errno.Ok, t.Cpu.Write(a, 5L));
-        using var child = t.Mm.Fork();
+        using var child = t.Mm.ForkOk();
         using var childCpu = new CpuContext(child);
         Assert.Equal(PteKind.None, child.GetPte(a).Kind);
         Assert.Equal(Errno.Ok, childCpu.AtomicAdd(a, 10L, out _));
@@ -72,7 +72,7 @@ public sealed class ForkTests
             Assert.Equal(Errno.Ok, cpu.Write(a, 77L));
         }
 
-        var child = parent.Fork();
+        var child = parent.ForkOk();
         parent.Dispose();
         using (var cpu = new CpuContext(child))
         {
@@ -95,7 +95,7 @@ public sealed class ForkTests
         using var t = new MmFixture();
         var a = t.Map(1);
         Assert.Equal(Errno.Ok, t.Cpu.Read(a, out int _));
-        using var child = t.Mm.Fork();
+        using var child = t.Mm.ForkOk();
         Assert.Equal(t.Kernel.ZeroPage.Pfn, child.GetPte(a).Pfn);
         Assert.Equal(0, child.Rss.AnonPages);
         Assert.Equal(1, t.Kernel.ZeroPage.RefCount);

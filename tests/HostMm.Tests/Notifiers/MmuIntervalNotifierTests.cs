@@ -104,7 +104,7 @@ public sealed class MmuIntervalNotifierTests
         Assert.Equal(Errno.Ok, t.Cpu.Read(a, out int _));
         Assert.Equal(Errno.Ok, t.Cpu.Write(a, 1));
         Assert.Equal(Errno.Ok, t.Mm.Mprotect(a, t.PageSize, Prot.Read));
-        using (t.Mm.Fork())
+        using (t.Mm.ForkOk())
         {
         }
 

@@ -37,7 +37,7 @@ public static class DeviceExclusive
         addr &= ~mm.PageMask;
         while (true)
         {
-            var err = GetUserPageWrite(mm, addr, out var vma, out var page);
+            var err = GetUserPageWrite(mm, addr, out var vma, out var page, out var pfn);
             if (err != Errno.Ok)
             {
                 return err;
@@ -71,7 +71,7 @@ public static class DeviceExclusive
             using (table.Ptl.Enter())
             {
                 var pte = table.Get(idx);
-                if (pte.Kind == PteKind.Present && pte.Pfn == page.Pfn && pte.Write)
+                if (pte.Kind == PteKind.Present && pte.Pfn == pfn && pte.Write)
                 {
                     table.Set(idx, Pte.None);
                     mm.FlushTlbRange(addr, addr + (ulong)mm.PageSize);
@@ -80,7 +80,7 @@ public static class DeviceExclusive
                         page.MarkDirty();
                     }
 
-                    table.Set(idx, Pte.DeviceExclusive(page.Pfn, write: true));
+                    table.Set(idx, Pte.DeviceExclusive(pfn, write: true));
                     converted = true;
                 }
             }
@@ -149,20 +149,22 @@ public static class DeviceExclusive
         return Errno.Ok;
     }
 
-    /// <summary><c>restore_exclusive_pte()</c>: present, old, writable (and dirty if the folio is) only if the VMA allows writes and the entry was writable.</summary>
+    /// <summary><c>restore_exclusive_pte()</c>: present (the same page of the folio), old, writable (and dirty if the folio is) only if the VMA allows writes and the entry was writable.</summary>
     private static Pte RestoredPte(Vma vma, Folio folio, Pte orig)
     {
         var write = vma.Writable && orig.Write;
-        return Pte.Present(folio.Pfn, write, dirty: write && folio.Dirty, young: false);
+        return Pte.Present(orig.Pfn, write, dirty: write && folio.Dirty, young: false);
     }
 
     /// <summary>
     /// <c>get_user_page_vma_remote(FOLL_GET | FOLL_WRITE)</c>: faults until the PTE maps a page
-    /// writable, then returns it with a reference.
+    /// writable, then returns its folio with a reference and the page's own frame (a large folio
+    /// stays PTE-mapped: the frame may be a tail page).
     /// </summary>
-    private static Errno GetUserPageWrite(AddressSpace mm, ulong addr, out Vma? vma, out Folio? page)
+    private static Errno GetUserPageWrite(AddressSpace mm, ulong addr, out Vma? vma, out Folio? page, out long pfn)
     {
         page = null;
+        pfn = -1;
         vma = mm.FindVma(addr);
         if (vma is null || !vma.Writable)
         {
@@ -178,7 +180,8 @@ public static class DeviceExclusive
                 var pte = table.Get(idx);
                 if (pte.Kind == PteKind.Present && pte.Write)
                 {
-                    page = mm.Memory.PfnToFolio(pte.Pfn);
+                    pfn = pte.Pfn;
+                    page = mm.Memory.PfnToFolio(pfn);
                     page.Get();
                     return Errno.Ok;
                 }

@@ -185,8 +185,8 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
-    /// <c>wp_page_copy()</c>: copies <paramref name="old"/> (a reference held by the caller) into a new
-    /// page and, under a <see cref="MmuNotifierEvent.Clear"/> invalidation, replaces the PTE: clear,
+    /// <c>wp_page_copy()</c>: copies the faulting page of <paramref name="old"/> (a reference held by
+    /// the caller; for a PTE-mapped large folio, the page the PTE maps) into a new page and, under a <see cref="MmuNotifierEvent.Clear"/> invalidation, replaces the PTE: clear,
     /// flush, then install, so no CPU reads the old page after another wrote the new one.
     /// </summary>
     private unsafe Errno WpPageCopy(Vma vma, PteTable table, int idx, ulong va, Pte orig, Folio old)
@@ -200,7 +200,7 @@ public sealed partial class AddressSpace
 
         if (!old.IsZeroPage)
         {
-            Buffer.MemoryCopy(old.Address, copy.Address, PageSize, PageSize);
+            Buffer.MemoryCopy(Memory.FrameAddress(orig.Pfn), copy.Address, PageSize, PageSize);
         }
 
         Notifiers.InvalidateRangeStart(new MmuNotifierRange(this, va, va + (ulong)PageSize, MmuNotifierEvent.Clear));

@@ -166,8 +166,7 @@ public static class HmmMirror
             return Errno.EPERM;
         }
 
-        var tableSpan = (ulong)PteTable.Entries << mm.PageShift;
-        end = Math.Min(end, (addr & ~(tableSpan - 1)) + tableSpan);
+        end = mm.PageTable.PmdAddrEnd(addr, end);
         for (var a = addr; a < end; a += (ulong)mm.PageSize)
         {
             if (mm.HandleMmFault(vma, a, write ? FaultFlags.Write : FaultFlags.None) != Errno.Ok)

@@ -173,10 +173,9 @@ public static class MigrateDevice
         var lockedFault = LockedFault(args);
         var counters = mm.Kernel.Counters;
         mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, args.Start, args.End, MmuNotifierEvent.Migrate, args.PgmapOwner));
-        var tableSpan = (ulong)PteTable.Entries << mm.PageShift;
         for (var va = args.Start; va < args.End;)
         {
-            var tableEnd = Math.Min(args.End, (va & ~(tableSpan - 1)) + tableSpan);
+            var tableEnd = mm.PageTable.PmdAddrEnd(va, args.End);
             var table = mm.PageTable.Find(va);
             if (table is null)
             {

@@ -97,24 +97,10 @@ public sealed partial class AddressSpace
             return Errno.ENOMEM;
         }
 
-        table.Ptl.Acquire();
-        if (table.Get(idx).Kind != PteKind.None)
-        {
-            table.Ptl.Release();
-            folio.Put();
-            Kernel.Counters.Count(MmEvent.FaultSpurious);
-            return Errno.Ok;
-        }
-
         folio.Mapping = vma.AnonVma;
         folio.Index = vma.LinearPageIndex(va);
-        folio.AddMap();
         folio.MarkDirty();
-        Rss.Add(false, 1);
-        table.Set(idx, Pte.Present(folio.Pfn, vma.Writable, dirty: true));
-        table.Ptl.Release();
-        Kernel.Counters.Count(MmEvent.FaultAnonymous);
-        return Errno.Ok;
+        return InstallIfNone(table, idx, folio, Pte.Present(folio.Pfn, vma.Writable, dirty: true), shmem: false, MmEvent.FaultAnonymous);
     }
 
     /// <summary><c>do_shared_fault()</c> on shmem: maps the object's page (writable if the VMA is).</summary>
@@ -127,6 +113,15 @@ public sealed partial class AddressSpace
             return Errno.ENOMEM;
         }
 
+        return InstallIfNone(table, idx, folio, Pte.Present(folio.Pfn, vma.Writable), shmem: true, MmEvent.FaultShared);
+    }
+
+    /// <summary>
+    /// Maps <paramref name="folio"/> (whose reference becomes the mapping's) if the PTE is still empty
+    /// under its lock; otherwise another thread won the fault and the folio is dropped.
+    /// </summary>
+    private Errno InstallIfNone(PteTable table, int idx, Folio folio, Pte pte, bool shmem, MmEvent counted)
+    {
         table.Ptl.Acquire();
         if (table.Get(idx).Kind != PteKind.None)
         {
@@ -137,10 +132,10 @@ public sealed partial class AddressSpace
         }
 
         folio.AddMap();
-        Rss.Add(true, 1);
-        table.Set(idx, Pte.Present(folio.Pfn, vma.Writable));
+        Rss.Add(shmem, 1);
+        table.Set(idx, pte);
         table.Ptl.Release();
-        Kernel.Counters.Count(MmEvent.FaultShared);
+        Kernel.Counters.Count(counted);
         return Errno.Ok;
     }
 

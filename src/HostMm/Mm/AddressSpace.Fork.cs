@@ -87,10 +87,9 @@ public sealed partial class AddressSpace
     /// </summary>
     private Errno CopyPteRange(AddressSpace child, Vma vma, ref bool writeProtected)
     {
-        var tableSpan = (ulong)PteTable.Entries << PageShift;
         for (var va = vma.Start; va < vma.End;)
         {
-            var tableEnd = Math.Min(vma.End, (va & ~(tableSpan - 1)) + tableSpan);
+            var tableEnd = PageTable.PmdAddrEnd(va, vma.End);
             if (PageTable.Find(va) is { } src)
             {
                 var dst = child.PageTable.FindOrAlloc(va);

@@ -67,10 +67,9 @@ public sealed partial class AddressSpace
     private bool ChangePteRange(Vma vma, Prot prot)
     {
         var downgraded = false;
-        var tableSpan = (ulong)PteTable.Entries << PageShift;
         for (var va = vma.Start; va < vma.End;)
         {
-            var tableEnd = Math.Min(vma.End, (va & ~(tableSpan - 1)) + tableSpan);
+            var tableEnd = PageTable.PmdAddrEnd(va, vma.End);
             if (PageTable.Find(va) is { } table)
             {
                 using (table.Ptl.Enter())

@@ -73,10 +73,9 @@ public sealed partial class AddressSpace
     /// </summary>
     internal void ZapPteRange(Vma vma, ulong start, ulong end, MmuGather tlb)
     {
-        var tableSpan = (ulong)PteTable.Entries << PageShift;
         for (var va = start; va < end;)
         {
-            var tableEnd = Math.Min(end, (va & ~(tableSpan - 1)) + tableSpan);
+            var tableEnd = PageTable.PmdAddrEnd(va, end);
             var table = PageTable.Find(va);
             if (table is not null)
             {

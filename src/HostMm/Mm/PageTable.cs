@@ -26,6 +26,13 @@ internal sealed class PageTable
         _pageShift = pageShift;
     }
 
+    /// <summary><c>pmd_addr_end()</c>: the end of the PTE table covering <paramref name="va"/>, capped at <paramref name="end"/>.</summary>
+    public ulong PmdAddrEnd(ulong va, ulong end)
+    {
+        var span = (ulong)PteTable.Entries << _pageShift;
+        return Math.Min(end, (va & ~(span - 1)) + span);
+    }
+
     /// <summary>The index of <paramref name="va"/>'s entry in its PTE table.</summary>
     public int PteIndex(ulong va) => (int)(va >> _pageShift) & LevelMask;
 

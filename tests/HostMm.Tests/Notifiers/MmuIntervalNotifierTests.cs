@@ -41,12 +41,41 @@ public sealed class MmuIntervalNotifierTests
         }
     }
 
-    /// <summary>A callback that signals it is running and waits (bounded, so a failing test cannot hang) to be released.</summary>
-    private static Action Blocking(ManualResetEventSlim inCallback, ManualResetEventSlim release) => () =>
+    /// <summary>
+    /// A munmap on a model thread whose invalidation is held inside <paramref name="rec"/>'s callback,
+    /// after it set the sequence, until <see cref="BlockedMunmap.Release"/> (bounded, so a failing test
+    /// cannot hang).
+    /// </summary>
+    private sealed class BlockedMunmap : IDisposable
     {
-        inCallback.Set();
-        Assert.True(release.Wait(TimeSpan.FromSeconds(10)));
-    };
+        private readonly ManualResetEventSlim _inCallback = new();
+        private readonly ManualResetEventSlim _release = new();
+        private readonly TestThread<Errno> _munmap;
+
+        public BlockedMunmap(MmFixture t, Recorder rec, ulong addr, ulong len)
+        {
+            rec.AfterSetSeq = () =>
+            {
+                _inCallback.Set();
+                Assert.True(_release.Wait(TimeSpan.FromSeconds(10)));
+            };
+            _munmap = TestThread.Run(() => t.Mm.Munmap(addr, len));
+            Assert.True(_inCallback.Wait(TimeSpan.FromSeconds(10)));
+        }
+
+        /// <summary>Lets the invalidation finish and checks munmap succeeded.</summary>
+        public void Release()
+        {
+            _release.Set();
+            Assert.Equal(Errno.Ok, _munmap.Result);
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            _inCallback.Dispose();
+        }
+    }
 
     [Fact]
     public void Sequence_starts_even_goes_odd_during_an_invalidation_and_ReadRetry_sees_it()
@@ -128,19 +157,16 @@ public sealed class MmuIntervalNotifierTests
         using var t = new MmFixture();
         var a = t.Map(2);
         var rec = new Recorder(t.Kernel.Sync);
-        using var inCallback = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        rec.AfterSetSeq = Blocking(inCallback, release);
         Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
-        var munmap = TestThread.Run(() => t.Mm.Munmap(a, t.PageSize));
-        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3UL, t.Mm.Notifiers.InvalidateSeq);
-        var reader = TestThread.Run(sub!.ReadBegin);
-        Assert.False(reader.Join(200));
-        release.Set();
-        Assert.Equal(Errno.Ok, munmap.Result);
-        Assert.True(reader.Join(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3UL, reader.Result);
+        using (var munmap = new BlockedMunmap(t, rec, a, t.PageSize))
+        {
+            Assert.Equal(3UL, t.Mm.Notifiers.InvalidateSeq);
+            var reader = TestThread.Run(sub!.ReadBegin);
+            Assert.False(reader.Join(200));
+            munmap.Release();
+            Assert.Equal(3UL, reader.Result);
+        }
+
         Assert.Equal(4UL, t.Mm.Notifiers.InvalidateSeq);
         sub.Remove();
     }
@@ -151,19 +177,18 @@ public sealed class MmuIntervalNotifierTests
         using var t = new MmFixture();
         var a = t.Map(2);
         var first = new Recorder(t.Kernel.Sync);
-        using var inCallback = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        first.AfterSetSeq = Blocking(inCallback, release);
         Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, first, out var sub1));
-        var munmap = TestThread.Run(() => t.Mm.Munmap(a, 2 * t.PageSize));
-        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
         var late = new Recorder(t.Kernel.Sync);
-        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a + t.PageSize, t.PageSize, late, out var sub2));
-        var reader = TestThread.Run(sub2!.ReadBegin);
-        Assert.False(reader.Join(200));
-        release.Set();
-        Assert.True(reader.Join(TimeSpan.FromSeconds(10)));
-        Assert.Equal(Errno.Ok, munmap.Result);
+        MmuIntervalNotifier? sub2;
+        using (var munmap = new BlockedMunmap(t, first, a, 2 * t.PageSize))
+        {
+            Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a + t.PageSize, t.PageSize, late, out sub2));
+            var reader = TestThread.Run(sub2!.ReadBegin);
+            Assert.False(reader.Join(200));
+            munmap.Release();
+            Assert.True(reader.Join(TimeSpan.FromSeconds(10)));
+        }
+
         Assert.Empty(late.Calls);
         sub1!.Remove();
         sub2.Remove();
@@ -175,17 +200,15 @@ public sealed class MmuIntervalNotifierTests
         using var t = new MmFixture();
         var a = t.Map(1);
         var rec = new Recorder(t.Kernel.Sync);
-        using var inCallback = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        rec.AfterSetSeq = Blocking(inCallback, release);
         Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(a, t.PageSize, rec, out var sub));
-        var munmap = TestThread.Run(() => t.Mm.Munmap(a, t.PageSize));
-        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(10)));
-        var remove = TestThread.Run(sub!.Remove);
-        Assert.False(remove.Join(200));
-        release.Set();
-        Assert.True(remove.Join(TimeSpan.FromSeconds(10)));
-        Assert.Equal(Errno.Ok, munmap.Result);
+        using (var munmap = new BlockedMunmap(t, rec, a, t.PageSize))
+        {
+            var remove = TestThread.Run(sub!.Remove);
+            Assert.False(remove.Join(200));
+            munmap.Release();
+            Assert.True(remove.Join(TimeSpan.FromSeconds(10)));
+        }
+
         Assert.Equal(0, t.Mm.Notifiers.Count);
         Assert.Throws<InvalidOperationException>(sub.Remove);
     }

@@ -1,0 +1,130 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+
+namespace Testbed.Kernels.Cpu;
+
+/// <summary>
+/// The managed, multi-threaded accelerator: it runs the C# kernel method itself, groups spread over
+/// the machine's cores, each group's work items in order on one thread. Launches and copies complete
+/// before they return (a stream has nothing left to wait for). Always available, and the one CI
+/// runs everything on.
+/// </summary>
+public sealed unsafe class CpuAccelerator : Accelerator
+{
+    private const int DefaultGroupSize = 64;
+    private readonly Lock _mappedLock = new();
+    private readonly List<CpuMemoryBuffer> _mapped = [];
+
+    internal CpuAccelerator(Device device)
+        : base(device) => DefaultStream = new CpuStream(this);
+
+    /// <summary>
+    /// Emulates a link without host-native atomics: atomics of kernels on host-mapped buffers become
+    /// plain read-modify-writes (see <c>Cpu/NonCoherent.cs</c>). Off by default.
+    /// </summary>
+    public bool NonCoherentHostAtomics { get; set; }
+
+    /// <summary>The emulated link's round trip between the read and the write, in <see cref="Thread.SpinWait"/> iterations.</summary>
+    public int NonCoherentLinkDelaySpins { get; set; } = 100;
+
+    /// <summary>Worker threads a launch uses (at least 2, so kernels race even on one core).</summary>
+    public int Parallelism { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <inheritdoc/>
+    public override bool HostAtomicsCoherent => !NonCoherentHostAtomics;
+
+    /// <inheritdoc/>
+    public override AcceleratorStream DefaultStream { get; }
+
+    /// <inheritdoc/>
+    public override AcceleratorStream CreateStream() => new CpuStream(this);
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+    }
+
+    internal void Forget(CpuMemoryBuffer buffer)
+    {
+        lock (_mappedLock)
+        {
+            _mapped.Remove(buffer);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override MemoryBuffer AllocateRaw(long bytes) => new CpuMemoryBuffer(this, bytes);
+
+    /// <inheritdoc/>
+    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes)
+    {
+        var buffer = new CpuMemoryBuffer(this, pointer, bytes);
+        lock (_mappedLock)
+        {
+            _mapped.Add(buffer);
+        }
+
+        return buffer;
+    }
+
+    /// <inheritdoc/>
+    protected override void Prepare(MethodInfo kernel)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(extent);
+        if (stream.Accelerator != this)
+        {
+            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
+        }
+
+        var group = groupSize == 0 ? DefaultGroupSize : groupSize;
+        var groups = (extent + group - 1) / group;
+        var ranges = NonCoherentHostAtomics ? MappedRanges() : null;
+        var delay = NonCoherentLinkDelaySpins;
+        try
+        {
+            Parallel.For(
+                0,
+                groups,
+                new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+                () =>
+                {
+                    if (ranges is not null)
+                    {
+                        NonCoherent.Enter(ranges, delay);
+                    }
+
+                    return 0;
+                },
+                (g, _, local) =>
+                {
+                    var end = Math.Min(extent, (g + 1) * group);
+                    Grid.Set(g, groups);
+                    for (var i = g * group; i < end; i++)
+                    {
+                        Group.Set(i - (g * group), group);
+                        cpuBody(new Index1D(i));
+                    }
+
+                    return local;
+                },
+                _ => NonCoherent.Exit());
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+    }
+
+    private (nuint Start, nuint End)[] MappedRanges()
+    {
+        lock (_mappedLock)
+        {
+            return [.. _mapped.Select(b => ((nuint)b.HostPointer, (nuint)b.HostPointer + (nuint)b.LengthInBytes))];
+        }
+    }
+}

@@ -148,25 +148,24 @@ public sealed class CpuConformanceTests : IDisposable
         {
             using var mapped = cpu.MapHost(p, 1);
             const int DeviceOps = 20_000;
-            const int HostOps = 200_000;
             var stop = false;
             var hostDone = 0L;
+            using var running = new ManualResetEventSlim();
             var racer = new Thread(() =>
             {
-                while (!Volatile.Read(ref stop) || hostDone < HostOps)
+                running.Set();
+                while (!Volatile.Read(ref stop))
                 {
                     Interlocked.Increment(ref *p);
-                    if (++hostDone == HostOps)
-                    {
-                        break;
-                    }
+                    hostDone++;
                 }
             });
             racer.Start();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
             cpu.LoadAutoGroupedKernel<ArrayView<long>, long>(ConformanceKernels.WideAdd)(DeviceOps, mapped.View, 1L);
             Volatile.Write(ref stop, true);
             racer.Join();
-            var lost = DeviceOps + HostOps - Volatile.Read(ref *p);
+            var lost = DeviceOps + hostDone - Volatile.Read(ref *p);
             Assert.Equal(nonCoherent, lost > 0);
             Assert.False(cpu.HostAtomicsCoherent == nonCoherent);
         }

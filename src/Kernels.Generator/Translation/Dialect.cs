@@ -1,0 +1,167 @@
+using System;
+using Microsoft.CodeAnalysis;
+
+namespace Testbed.Kernels.Generator.Translation;
+
+/// <summary>What differs between OpenCL C and CUDA C: type names, index queries, atomics, the kernel's shape.</summary>
+internal abstract class Dialect
+{
+    public abstract string Name { get; }
+
+    /// <summary>The C type for a supported primitive, or null.</summary>
+    public abstract string? Primitive(SpecialType type);
+
+    /// <summary>The parameter declaration of an array view's pointer.</summary>
+    public abstract string Pointer(string elementType);
+
+    /// <summary>The length type of an array view.</summary>
+    public abstract string LengthType { get; }
+
+    public abstract string GlobalIndex { get; }
+
+    public abstract string GroupIndex { get; }
+
+    public abstract string GroupSize { get; }
+
+    public abstract string GridIndex { get; }
+
+    public abstract string GridSize { get; }
+
+    /// <summary>The start of a kernel definition: qualifiers and return type.</summary>
+    public abstract string KernelQualifier { get; }
+
+    /// <summary>The qualifier of a device function definition.</summary>
+    public abstract string FunctionQualifier { get; }
+
+    /// <summary>Text placed before everything else; <paramref name="wideAtomics"/> when a 64-bit atomic is used.</summary>
+    public abstract string Prelude(bool wideAtomics);
+
+    /// <summary>An atomic call: <paramref name="op"/> is Add, Exchange, CompareExchange, Min, Max, And, Or or Xor.</summary>
+    public abstract string Atomic(string op, SpecialType type, string pointer, string[] args);
+
+    /// <summary>A literal suffix for a 64-bit signed/unsigned constant.</summary>
+    public abstract string LongSuffix(bool unsigned);
+}
+
+/// <summary>OpenCL C (built with <c>-cl-std=CL3.0</c>): the 1.x atomic built-ins, 64-bit ones through the cl_khr_int64 extensions.</summary>
+internal sealed class OpenClDialect : Dialect
+{
+    public override string Name => "OpenCL C";
+
+    public override string LengthType => "long";
+
+    public override string GlobalIndex => "(int)get_global_id(0)";
+
+    public override string GroupIndex => "(int)get_local_id(0)";
+
+    public override string GroupSize => "(int)get_local_size(0)";
+
+    public override string GridIndex => "(int)get_group_id(0)";
+
+    public override string GridSize => "(int)get_num_groups(0)";
+
+    public override string KernelQualifier => "__kernel void";
+
+    public override string FunctionQualifier => string.Empty;
+
+    public override string? Primitive(SpecialType type) => type switch
+    {
+        SpecialType.System_Int32 => "int",
+        SpecialType.System_UInt32 => "uint",
+        SpecialType.System_Int64 => "long",
+        SpecialType.System_UInt64 => "ulong",
+        SpecialType.System_Single => "float",
+        SpecialType.System_Double => "double",
+        SpecialType.System_Boolean => "bool",
+        _ => null,
+    };
+
+    public override string Pointer(string elementType) => $"__global {elementType}*";
+
+    public override string Prelude(bool wideAtomics) => wideAtomics
+        ? "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable\n#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable\n"
+        : string.Empty;
+
+    public override string Atomic(string op, SpecialType type, string pointer, string[] args)
+    {
+        var wide = type is SpecialType.System_Int64 or SpecialType.System_UInt64;
+        var name = op switch
+        {
+            "Add" => "add",
+            "Exchange" => "xchg",
+            "CompareExchange" => "cmpxchg",
+            "Min" => "min",
+            "Max" => "max",
+            "And" => "and",
+            "Or" => "or",
+            _ => "xor",
+        };
+        return $"{(wide ? "atom_" : "atomic_")}{name}({pointer}, {string.Join(", ", args)})";
+    }
+
+    public override string LongSuffix(bool unsigned) => unsigned ? "UL" : "L";
+}
+
+/// <summary>CUDA C++ compiled by NVRTC: the atomic intrinsics, 64-bit ones on <c>unsigned long long</c>.</summary>
+internal sealed class CudaDialect : Dialect
+{
+    public override string Name => "CUDA C";
+
+    public override string LengthType => "long long";
+
+    public override string GlobalIndex => "(int)(blockIdx.x * blockDim.x + threadIdx.x)";
+
+    public override string GroupIndex => "(int)threadIdx.x";
+
+    public override string GroupSize => "(int)blockDim.x";
+
+    public override string GridIndex => "(int)blockIdx.x";
+
+    public override string GridSize => "(int)gridDim.x";
+
+    public override string KernelQualifier => "extern \"C\" __global__ void";
+
+    public override string FunctionQualifier => "__device__ ";
+
+    public override string? Primitive(SpecialType type) => type switch
+    {
+        SpecialType.System_Int32 => "int",
+        SpecialType.System_UInt32 => "unsigned int",
+        SpecialType.System_Int64 => "long long",
+        SpecialType.System_UInt64 => "unsigned long long",
+        SpecialType.System_Single => "float",
+        SpecialType.System_Double => "double",
+        SpecialType.System_Boolean => "bool",
+        _ => null,
+    };
+
+    public override string Pointer(string elementType) => $"{elementType}*";
+
+    public override string Prelude(bool wideAtomics) => string.Empty;
+
+    public override string Atomic(string op, SpecialType type, string pointer, string[] args)
+    {
+        var name = op switch
+        {
+            "Add" => "atomicAdd",
+            "Exchange" => "atomicExch",
+            "CompareExchange" => "atomicCAS",
+            "Min" => "atomicMin",
+            "Max" => "atomicMax",
+            "And" => "atomicAnd",
+            "Or" => "atomicOr",
+            _ => "atomicXor",
+        };
+
+        // CUDA has no signed 64-bit add/exchange/cas/and/or/xor: use the unsigned form (two's complement).
+        if (type == SpecialType.System_Int64 && op is not ("Min" or "Max"))
+        {
+            var cast = string.Join(", ", Array.ConvertAll(args, a => $"(unsigned long long)({a})"));
+            return $"(long long){name}((unsigned long long*)({pointer}), {cast})";
+        }
+
+        return $"{name}({pointer}, {string.Join(", ", args)})";
+    }
+
+    public override string LongSuffix(bool unsigned) => unsigned ? "ULL" : "LL";
+}

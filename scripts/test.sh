@@ -7,12 +7,23 @@ cd "$(dirname "$0")/.."
 
 say() { printf '== %s\n' "$*"; }
 
-# What the tests need. Today only the .NET 10 SDK; the OpenCL (PoCL), NVRTC and Chromium installs
-# join here with the issues that bring their tests.
+# What the tests need: the .NET 10 SDK, and OpenCL on the CPU (PoCL) for the OpenCl backend's
+# conformance tests, installed with apt when missing (as root; otherwise those tests skip, saying why).
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK is required and 'dotnet' is not on PATH" >&2
   echo "0 passed, 1 failed, 0 skipped"
   exit 2
+fi
+
+if [ ! -e /etc/OpenCL/vendors/pocl.icd ] || ! ldconfig -p | grep -q 'libOpenCL.so.1'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "install OpenCL (ocl-icd-libopencl1, pocl-opencl-icd)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends ocl-icd-libopencl1 pocl-opencl-icd >/dev/null \
+      || echo "test.sh: could not install PoCL; OpenCl tests will skip" >&2
+  else
+    echo "test.sh: PoCL is not installed and this is not root; OpenCl tests will skip" >&2
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

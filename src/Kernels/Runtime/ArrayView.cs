@@ -8,7 +8,7 @@ namespace Testbed.Kernels;
 /// returns a reference, so <c>Atomic.Add(ref view[i], 1)</c> works on the element itself; on OpenCL and
 /// Cuda it identifies the device buffer and the generated kernel indexes it.
 /// </summary>
-public readonly unsafe struct ArrayView<T>
+public readonly unsafe struct ArrayView<T> : IArrayView
     where T : unmanaged
 {
     private readonly T* _ptr;
@@ -31,10 +31,10 @@ public readonly unsafe struct ArrayView<T>
     public bool IsEmpty => Length == 0;
 
     /// <summary>The buffer the view belongs to.</summary>
-    internal MemoryBuffer? Buffer { get; }
+    public MemoryBuffer? Buffer { get; }
 
     /// <summary>The first element's index in <see cref="Buffer"/>.</summary>
-    internal long Offset { get; }
+    public long Offset { get; }
 
     /// <summary>The element at <paramref name="index"/> (host memory only: the Cpu accelerator, or a host-mapped buffer).</summary>
     public ref T this[int index]

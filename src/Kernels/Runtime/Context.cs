@@ -1,4 +1,5 @@
 using Testbed.Kernels.Cpu;
+using Testbed.Kernels.OpenCl;
 
 namespace Testbed.Kernels;
 
@@ -15,7 +16,11 @@ public sealed class Context : IDisposable
     public IReadOnlyList<Device> Devices { get; }
 
     /// <summary>Probes every backend.</summary>
-    public static Context CreateDefault() => new([new Device(AcceleratorType.Cpu, $"CPU ({Environment.ProcessorCount} cores)", d => new CpuAccelerator(d), null)]);
+    public static Context CreateDefault() => new(
+    [
+        new Device(AcceleratorType.Cpu, $"CPU ({Environment.ProcessorCount} cores)", d => new CpuAccelerator(d), null),
+        .. OpenClDevices.Probe(),
+    ]);
 
     /// <summary>The first available device of <paramref name="type"/>, or null.</summary>
     public Device? GetDevice(AcceleratorType type) => Devices.FirstOrDefault(d => d.AcceleratorType == type && d.IsAvailable);

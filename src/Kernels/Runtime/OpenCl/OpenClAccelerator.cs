@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text;
+using Testbed.Kernels.OpenCl.Native;
+
+namespace Testbed.Kernels.OpenCl;
+
+/// <summary>
+/// An OpenCL device (PoCL on the CPU in CI, an OpenCL GPU elsewhere): kernels run their generated
+/// OpenCL C, built once per kernel with <c>-cl-std=CL3.0</c>; a build failure throws with the build
+/// log. Launches are queued on the stream (in order) and complete at <c>Synchronize</c>. Array views
+/// must start at their buffer's first element (no sub-views yet).
+/// </summary>
+public sealed unsafe class OpenClAccelerator : Accelerator
+{
+    private readonly ConcurrentDictionary<MethodInfo, (ClProgram Program, ClKernel Kernel, Lock Lock)> _kernels = new();
+    private readonly OpenClStream _defaultStream;
+
+    internal OpenClAccelerator(Device device, nint deviceId)
+        : base(device)
+    {
+        DeviceId = deviceId;
+        int error;
+        var id = deviceId;
+        Context = new ClContext(OpenClApi.clCreateContext(null, 1, &id, 0, 0, &error), error);
+        _defaultStream = new OpenClStream(this);
+    }
+
+    /// <inheritdoc/>
+    public override bool HostAtomicsCoherent => true;
+
+    /// <inheritdoc/>
+    public override AcceleratorStream DefaultStream => _defaultStream;
+
+    internal nint DeviceId { get; }
+
+    internal ClContext Context { get; }
+
+    /// <inheritdoc/>
+    public override AcceleratorStream CreateStream() => new OpenClStream(this);
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        foreach (var (program, kernel, _) in _kernels.Values)
+        {
+            kernel.Dispose();
+            program.Dispose();
+        }
+
+        _defaultStream.Dispose();
+        Context.Dispose();
+    }
+
+    /// <inheritdoc/>
+    protected override MemoryBuffer AllocateRaw(long bytes) => new OpenClMemoryBuffer(this, bytes, null);
+
+    /// <inheritdoc/>
+    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes) => new OpenClMemoryBuffer(this, bytes, pointer);
+
+    /// <inheritdoc/>
+    protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Build);
+
+    /// <inheritdoc/>
+    protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(extent);
+        if (stream is not OpenClStream queue || stream.Accelerator != this)
+        {
+            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
+        }
+
+        if (extent == 0)
+        {
+            return;
+        }
+
+        var (_, k, gate) = _kernels[kernel];
+        lock (gate)
+        {
+            SetArg(k, 0, extent);
+            var index = 1u;
+            foreach (var arg in args)
+            {
+                index = SetArg(k, index, arg, kernel);
+            }
+
+            var local = (nuint)groupSize;
+            var global = groupSize == 0 ? (nuint)extent : (nuint)((extent + groupSize - 1) / groupSize * groupSize);
+            OpenClError.Check(OpenClApi.clEnqueueNDRangeKernel(queue.Queue.Value, k.Value, 1, null, &global, groupSize == 0 ? null : &local, 0, null, null), "clEnqueueNDRangeKernel");
+        }
+    }
+
+    private static void SetArg<T>(ClKernel kernel, uint index, T value)
+        where T : unmanaged => OpenClError.Check(OpenClApi.clSetKernelArg(kernel.Value, index, (nuint)sizeof(T), &value), "clSetKernelArg");
+
+    /// <summary>Sets one C# argument: a view as its <c>cl_mem</c> and length, a primitive by value.</summary>
+    private uint SetArg(ClKernel k, uint index, object arg, MethodInfo kernel)
+    {
+        switch (arg)
+        {
+            case int v: SetArg(k, index, v); return index + 1;
+            case uint v: SetArg(k, index, v); return index + 1;
+            case long v: SetArg(k, index, v); return index + 1;
+            case ulong v: SetArg(k, index, v); return index + 1;
+            case float v: SetArg(k, index, v); return index + 1;
+            case double v: SetArg(k, index, v); return index + 1;
+        }
+
+        if (arg is IArrayView view)
+        {
+            if (view.Buffer is not OpenClMemoryBuffer mem || mem.Accelerator != this || view.Offset != 0)
+            {
+                throw new ArgumentException($"Launch of {kernel.Name}: argument {index} must be a whole buffer of this OpenCL accelerator.", nameof(arg));
+            }
+
+            SetArg(k, index, mem.Mem.Value);
+            SetArg(k, index + 1, view.Length);
+            return index + 2;
+        }
+
+        throw new ArgumentException($"Launch of {kernel.Name}: argument {index} of type {arg.GetType().Name} is not an ArrayView or a supported primitive.", nameof(arg));
+    }
+
+    private (ClProgram, ClKernel, Lock) Build(MethodInfo kernel)
+    {
+        var source = KernelRegistry.Find(kernel)
+            ?? throw new InvalidOperationException($"{kernel.DeclaringType?.Name}.{kernel.Name} has no generated OpenCL source: reference Testbed.Kernels.Generator as an analyzer in its project.");
+        var text = Encoding.UTF8.GetBytes(source.OpenCl);
+        int error;
+        ClProgram program;
+        fixed (byte* t = text)
+        {
+            var strings = t;
+            var length = (nuint)text.Length;
+            program = new ClProgram(OpenClApi.clCreateProgramWithSource(Context.Value, 1, &strings, &length, &error), error);
+        }
+
+        var options = Encoding.ASCII.GetBytes("-cl-std=CL3.0\0");
+        var device = DeviceId;
+        int status;
+        fixed (byte* o = options)
+        {
+            status = OpenClApi.clBuildProgram(program.Value, 1, &device, o, 0, 0);
+        }
+
+        if (status != 0)
+        {
+            var log = BuildLog(program);
+            program.Dispose();
+            throw new OpenClException($"clBuildProgram({source.EntryPoint})", status, log);
+        }
+
+        var name = Encoding.ASCII.GetBytes(source.EntryPoint + "\0");
+        fixed (byte* n = name)
+        {
+            return (program, new ClKernel(OpenClApi.clCreateKernel(program.Value, n, &error), error), new Lock());
+        }
+    }
+
+    private string BuildLog(ClProgram program)
+    {
+        nuint size;
+        if (OpenClApi.clGetProgramBuildInfo(program.Value, DeviceId, OpenClApi.ProgramBuildLog, 0, null, &size) != 0)
+        {
+            return string.Empty;
+        }
+
+        var log = new byte[(int)size];
+        fixed (byte* l = log)
+        {
+            OpenClApi.clGetProgramBuildInfo(program.Value, DeviceId, OpenClApi.ProgramBuildLog, size, l, null);
+        }
+
+        return Encoding.UTF8.GetString(log).TrimEnd('\0');
+    }
+}

@@ -1,0 +1,102 @@
+using Testbed.Kernels.Cpu;
+
+namespace Testbed.Kernels.Tests;
+
+/// <summary>What only the Cpu accelerator does: host-side atomics, host indexing errors, the non-coherent link.</summary>
+public sealed class CpuAcceleratorTests : IDisposable
+{
+    private readonly Context _context = Context.CreateDefault();
+    private readonly Accelerator _acc;
+
+    public CpuAcceleratorTests() => _acc = _context.CpuDevice.CreateAccelerator();
+
+    public void Dispose()
+    {
+        _acc.Dispose();
+        _context.Dispose();
+    }
+
+    [Fact]
+    public void Context_lists_an_available_cpu_device()
+    {
+        var cpu = Assert.Single(_context.Devices, d => d.AcceleratorType == AcceleratorType.Cpu);
+        Assert.True(cpu.IsAvailable);
+        Assert.Null(cpu.UnavailableReason);
+        Assert.Equal(AcceleratorType.Cpu, _acc.AcceleratorType);
+        Assert.True(_acc.HostAtomicsCoherent);
+    }
+
+    [Fact]
+    public void Atomics_called_on_the_host_return_the_old_value()
+    {
+        var target = 5;
+        Assert.Equal(5, Atomic.Add(ref target, 2));
+        Assert.Equal(7, Atomic.Exchange(ref target, 1));
+        Assert.Equal(1, Atomic.CompareExchange(ref target, 1, 9));
+        Assert.Equal(9, Atomic.Min(ref target, 3));
+        Assert.Equal(3, Atomic.Max(ref target, 8));
+        Assert.Equal(8, Atomic.And(ref target, 12));
+        Assert.Equal(8, Atomic.Or(ref target, 1));
+        Assert.Equal(9, Atomic.Xor(ref target, 3));
+        Assert.Equal(10, target);
+    }
+
+    [Fact]
+    public void Out_of_range_index_and_unmarked_methods_are_clear_errors()
+    {
+        using var small = _acc.Allocate1D<int>(4);
+        var e = Assert.Throws<IndexOutOfRangeException>(() => _acc.LoadAutoGroupedKernel<ArrayView<int>>(ConformanceKernels.CallsDeviceFunction)(5, small.View));
+        Assert.Contains("index 4 is outside [0, 4)", e.Message);
+        Assert.Throws<ArgumentException>(() => _acc.LoadAutoGroupedKernel<ArrayView<int>>(NotAKernel));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _acc.LoadStreamKernel<ArrayView<int>>(ConformanceKernels.CallsDeviceFunction)(_acc.DefaultStream, 4, 0, small.View));
+        Assert.Throws<ArgumentOutOfRangeException>(() => small.CopyFromCPU(new int[5]));
+    }
+
+    /// <summary>
+    /// The exclusivity check must be able to fail: with the emulated non-coherent link, kernel atomics
+    /// on host-mapped memory racing CPU atomics lose updates; with a coherent link none are lost.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void Non_coherent_host_atomics_lose_updates_and_coherent_ones_do_not(bool nonCoherent)
+    {
+        var cpu = (CpuAccelerator)_acc;
+        cpu.NonCoherentHostAtomics = nonCoherent;
+        var p = (long*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(8);
+        try
+        {
+            using var mapped = cpu.MapHost(p, 1);
+            const int DeviceOps = 20_000;
+            var stop = false;
+            var hostDone = 0L;
+            using var running = new ManualResetEventSlim();
+            var racer = new Thread(() =>
+            {
+                running.Set();
+                while (!Volatile.Read(ref stop))
+                {
+                    Interlocked.Increment(ref *p);
+                    hostDone++;
+                }
+            });
+            racer.Start();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
+            cpu.LoadAutoGroupedKernel<ArrayView<long>, long>(ConformanceKernels.WideAdd)(DeviceOps, mapped.View, 1L);
+            Volatile.Write(ref stop, true);
+            racer.Join();
+            var lost = DeviceOps + hostDone - Volatile.Read(ref *p);
+            Assert.Equal(nonCoherent, lost > 0);
+            Assert.False(cpu.HostAtomicsCoherent == nonCoherent);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(p);
+        }
+    }
+
+    private static void NotAKernel(Index1D i, ArrayView<int> v)
+    {
+        v[i] = 0;
+    }
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing, checks formatting, builds the solution, runs
+# Installs what the tests need when it is missing (PoCL with apt; NVRTC unpacked into .tools/),
+# checks formatting, builds the solution, runs
 # every test project and prints, as its last line, "N passed, N failed, N skipped" counted from the
 # test results. Exits non-zero if anything failed. Used by .ci/run and by newcomers alike.
 set -uo pipefail
@@ -23,6 +24,16 @@ if [ ! -e /etc/OpenCL/vendors/pocl.icd ] || ! ldconfig -p | grep -q 'libOpenCL.s
       || echo "test.sh: could not install PoCL; OpenCl tests will skip" >&2
   else
     echo "test.sh: PoCL is not installed and this is not root; OpenCl tests will skip" >&2
+  fi
+fi
+
+# NVRTC, so every generated CUDA kernel is compiled even without a GPU (the tests skip, saying why, without it).
+if [ -z "${TESTBED_NVRTC_DIR:-}" ]; then
+  say "fetch NVRTC (Debian non-free libnvrtc11.2) into .tools/nvrtc"
+  if nvrtc_dir=$(bash scripts/fetch-nvrtc.sh); then
+    export TESTBED_NVRTC_DIR="$nvrtc_dir"
+  else
+    echo "test.sh: could not fetch NVRTC; the CUDA compile checks will skip" >&2
   fi
 fi
 

@@ -19,7 +19,7 @@ namespace Testbed.HostMm.Locking;
 public sealed class LockValidator
 {
     private readonly Lock _graphLock = new();
-    private readonly Dictionary<long, StackTrace> _edges = [];
+    private readonly Dictionary<long, (StackTrace Stack, AcquireSite Site)> _edges = [];
     private readonly Dictionary<int, List<int>> _successors = [];
     private volatile LockdepReport? _report;
 
@@ -70,11 +70,11 @@ public sealed class LockValidator
 
             if (h.Key == key)
             {
-                Fail(new LockdepReport(LockdepReportKind.RecursiveAcquisition, h.Name, Name(cls, subclass), new StackTrace(1, true), null, h.Site));
+                Fail(new LockdepReport(LockdepReportKind.RecursiveAcquisition, h.Name, Name(cls, subclass), new StackTrace(1, true), null, h.Site, site, default));
                 break;
             }
 
-            if (!AddDependency(h, key, Name(cls, subclass)))
+            if (!AddDependency(h, key, Name(cls, subclass), site))
             {
                 break;
             }
@@ -116,7 +116,7 @@ public sealed class LockValidator
 
     private static string Name(LockClass cls, int subclass) => subclass == 0 ? cls.Name : $"{cls.Name}/{subclass}";
 
-    private bool AddDependency(HeldLock held, int to, string toName)
+    private bool AddDependency(HeldLock held, int to, string toName, AcquireSite toSite)
     {
         var from = held.Key;
         lock (_graphLock)
@@ -127,14 +127,14 @@ public sealed class LockValidator
                 return true;
             }
 
-            var site = new StackTrace(2, true);
+            var stack = new StackTrace(2, true);
             if (FindPath(to, from) is { } existing)
             {
-                Fail(new LockdepReport(LockdepReportKind.OrderInversion, held.Name, toName, site, existing, held.Site));
+                Fail(new LockdepReport(LockdepReportKind.OrderInversion, held.Name, toName, stack, existing.Stack, held.Site, toSite, existing.Site));
                 return false;
             }
 
-            _edges.Add(edge, site);
+            _edges.Add(edge, (stack, toSite));
             if (!_successors.TryGetValue(from, out var next))
             {
                 _successors[from] = next = [];
@@ -145,11 +145,11 @@ public sealed class LockValidator
         }
     }
 
-    /// <summary>Depth-first search for a recorded path start -&gt; ... -&gt; goal; returns the first edge's site.</summary>
-    private StackTrace? FindPath(int start, int goal)
+    /// <summary>Depth-first search for a recorded path start -&gt; ... -&gt; goal; returns the first edge's stack and site.</summary>
+    private (StackTrace Stack, AcquireSite Site)? FindPath(int start, int goal)
     {
         var seen = new HashSet<int>();
-        var stack = new Stack<(int Node, StackTrace? FirstSite)>();
+        var stack = new Stack<(int Node, (StackTrace, AcquireSite)? FirstSite)>();
         stack.Push((start, null));
         while (stack.Count > 0)
         {

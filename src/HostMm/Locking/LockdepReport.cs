@@ -19,9 +19,11 @@ public enum LockdepReportKind
 /// </summary>
 public sealed class LockdepReport
 {
-    internal LockdepReport(LockdepReportKind kind, string held, string acquired, StackTrace newSite, StackTrace? existingSite, AcquireSite heldSite)
+    internal LockdepReport(LockdepReportKind kind, string held, string acquired, StackTrace newSite, StackTrace? existingSite, AcquireSite heldSite, AcquireSite acquiredSite, AcquireSite existingAcquiredSite)
     {
         HeldSite = heldSite;
+        AcquiredSite = acquiredSite;
+        ExistingAcquiredSite = existingAcquiredSite;
         Kind = kind;
         Held = held;
         Acquired = acquired;
@@ -41,6 +43,12 @@ public sealed class LockdepReport
     /// <summary>Where the held lock was taken.</summary>
     public AcquireSite HeldSite { get; }
 
+    /// <summary>Where <see cref="Acquired"/> was being taken when the report was made.</summary>
+    public AcquireSite AcquiredSite { get; }
+
+    /// <summary>For an inversion, where the opposite order's second lock was taken.</summary>
+    public AcquireSite ExistingAcquiredSite { get; }
+
     /// <summary>Where <see cref="Acquired"/> was taken while <see cref="Held"/> was held.</summary>
     public StackTrace NewSite { get; }
 
@@ -49,7 +57,7 @@ public sealed class LockdepReport
 
     /// <inheritdoc/>
     public override string ToString() => Kind == LockdepReportKind.OrderInversion
-        ? $"possible circular locking dependency: {Acquired} acquired while holding {Held} (taken in {HeldSite})\n" +
-          $"-- this order, taken at:\n{NewSite}\n-- the opposite order ({Acquired} -> {Held}), first taken at:\n{ExistingSite}"
-        : $"possible recursive locking: {Acquired} acquired while already held (taken in {HeldSite})\n-- acquired again at:\n{NewSite}";
+        ? $"possible circular locking dependency: {Acquired} acquired in {AcquiredSite} while holding {Held} (taken in {HeldSite})\n" +
+          $"-- this order, taken at:\n{NewSite}\n-- the opposite order ({Acquired} -> {Held}) took {Held} in {ExistingAcquiredSite}, at:\n{ExistingSite}"
+        : $"possible recursive locking: {Acquired} acquired in {AcquiredSite} while already held (taken in {HeldSite})\n-- acquired again at:\n{NewSite}";
 }

@@ -246,8 +246,8 @@ public sealed class ExclusiveTests : IDisposable
         Assert.Equal(LockdepReportKind.RecursiveAcquisition, report.Kind);
         Assert.Equal("dmirror->mutex", report.Acquired);
         Assert.Equal(nameof(eviction_under_the_callbacks_lock_is_reported), report.HeldSite.Member);
-        Assert.Contains(nameof(Dmirror.Invalidate), report.NewSite.ToString());
-        Assert.Contains(nameof(MigrateDevice.MigrateDeviceRange), report.NewSite.ToString());
+        Assert.Equal(nameof(Dmirror.Invalidate), report.AcquiredSite.Member);
+        Assert.EndsWith("Dmirror.cs", report.AcquiredSite.File);
         Assert.Equal(PteKind.Present, _t.Mm.GetPte(a).Kind);
         Assert.Equal(16, _dev.FreePages);
         ResetValidatorForTeardown();

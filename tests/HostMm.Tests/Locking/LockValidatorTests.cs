@@ -22,8 +22,10 @@ public sealed class LockValidatorTests
         Assert.NotNull(report);
         Assert.Equal(LockdepReportKind.OrderInversion, report.Kind);
         Assert.Equal(("driver->notifier_lock", "driver->lock"), (report.Held, report.Acquired));
-        Assert.Contains(nameof(TakeBThenA), report.NewSite.ToString());
-        Assert.Contains(nameof(TakeAThenB), report.ExistingSite!.ToString());
+        Assert.Equal(nameof(TakeBThenA), report.HeldSite.Member);
+        Assert.Equal(nameof(TakeBThenA), report.AcquiredSite.Member);
+        Assert.Equal(nameof(TakeAThenB), report.ExistingAcquiredSite.Member);
+        Assert.NotNull(report.ExistingSite);
         Assert.Contains("circular", report.ToString());
         Assert.False(sync.Validator.Enabled);
     }
@@ -116,7 +118,7 @@ public sealed class LockValidatorTests
             var report = kernel.Sync.Validator.Report;
             Assert.NotNull(report);
             Assert.Equal(("driver->lock", "mmap_lock"), (report.Held, report.Acquired));
-            Assert.Contains(nameof(LockingCallback.Invalidate), report.ExistingSite!.ToString());
+            Assert.Equal(nameof(LockingCallback.Invalidate), report.ExistingAcquiredSite.Member);
             sub!.Remove();
         }
         finally

@@ -78,8 +78,14 @@ for trx in "$results"/*.trx; do
   attr() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
   passed=$((passed + $(attr passed)))
   failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
-  skipped=$((skipped + $(attr notExecuted)))
+  skipped=$((skipped + $(attr total) - $(attr executed)))
 done
+# Every skipped test, with the reason it gave (a GPU test says which device or library is missing).
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  perl -0777 -ne 'while (/<UnitTestResult[^>]*testName="([^"]*)"[^>]*outcome="NotExecuted"[^>]*>(.*?)<\/UnitTestResult>/gs) { my ($n, $b) = ($1, $2); my ($m) = $b =~ /<Message>(.*?)<\/Message>/s; print "skipped: $n: ", ($m // "no reason given"), "\n"; }' "$trx"
+done
+
 if [ "$failed" -gt 0 ]; then status=1; fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -29,3 +29,15 @@ public sealed class OpenClFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A fact that runs only where a CUDA device exists, and says why it skipped otherwise.</summary>
+public sealed class CudaFactAttribute : FactAttribute
+{
+    public CudaFactAttribute()
+    {
+        if (Backends.Missing(AcceleratorType.Cuda) is { } reason)
+        {
+            Skip = $"no CUDA device: {reason}";
+        }
+    }
+}

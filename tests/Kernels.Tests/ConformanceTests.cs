@@ -130,5 +130,62 @@ public sealed class OpenClTests
         using var context = Context.CreateDefault();
         Assert.All(context.Devices, d => Assert.True(d.IsAvailable ^ (d.UnavailableReason is not null), d.ToString()));
         Assert.Contains(context.Devices, d => d.AcceleratorType == AcceleratorType.OpenCl);
+        Assert.Contains(context.Devices, d => d.AcceleratorType == AcceleratorType.Cuda);
+    }
+}
+
+/// <summary>CUDA specifics; the conformance theories above also run on Cuda wherever a device exists.</summary>
+public sealed class CudaTests
+{
+    [CudaFact]
+    public unsafe void Cuda_runs_the_generated_code_and_reports_host_atomic_coherence()
+    {
+        using var acc = Backends.Create(AcceleratorType.Cuda);
+        using var output = acc.Allocate1D<int>(10);
+        acc.LoadAutoGroupedKernel<ArrayView<int>>(ConformanceKernels.CallsDeviceFunction)(10, output.View);
+        acc.Synchronize();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (i * i) - i), output.GetAsArray1D());
+
+        // Host Interlocked.Add racing device atomicAdd on mapped pinned memory: lost only on an incoherent link.
+        var host = (long*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(4096);
+        try
+        {
+            using var mapped = acc.MapHost(host, 1);
+            var stop = false;
+            long hostOps = 0;
+            var racer = new Thread(() =>
+            {
+                while (!Volatile.Read(ref stop))
+                {
+                    Interlocked.Increment(ref *host);
+                    hostOps++;
+                }
+            });
+            racer.Start();
+            acc.LoadAutoGroupedKernel<ArrayView<long>, long>(ConformanceKernels.WideAdd)(1 << 20, mapped.View, 1L);
+            acc.Synchronize();
+            Volatile.Write(ref stop, true);
+            racer.Join();
+            var lost = (1 << 20) + hostOps - Volatile.Read(ref *host);
+            Assert.True(acc.HostAtomicsCoherent ? lost == 0 : lost >= 0, $"lost {lost} with HostAtomicsCoherent={acc.HostAtomicsCoherent}");
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(host);
+        }
+    }
+
+    [Fact]
+    public void Without_a_driver_cuda_is_listed_unavailable_with_the_reason()
+    {
+        using var context = Context.CreateDefault();
+        var cuda = context.Devices.Where(d => d.AcceleratorType == AcceleratorType.Cuda).ToArray();
+        Assert.NotEmpty(cuda);
+        Assert.All(cuda, d => Assert.True(d.IsAvailable || d.UnavailableReason!.Length > 0));
+        if (!cuda[0].IsAvailable)
+        {
+            var e = Assert.Throws<InvalidOperationException>(cuda[0].CreateAccelerator);
+            Assert.Contains(cuda[0].UnavailableReason!, e.Message);
+        }
     }
 }

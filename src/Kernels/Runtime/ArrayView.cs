@@ -27,6 +27,9 @@ public readonly unsafe struct ArrayView<T> : IArrayView
     /// <summary>Elements in the view, as an int (kernels index with ints).</summary>
     public int IntLength => checked((int)Length);
 
+    /// <summary>Bytes per element.</summary>
+    public int ElementSize => sizeof(T);
+
     /// <summary>Whether the view is empty or default.</summary>
     public bool IsEmpty => Length == 0;
 

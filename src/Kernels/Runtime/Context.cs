@@ -1,4 +1,5 @@
 using Testbed.Kernels.Cpu;
+using Testbed.Kernels.Cuda;
 using Testbed.Kernels.OpenCl;
 
 namespace Testbed.Kernels;
@@ -20,6 +21,7 @@ public sealed class Context : IDisposable
     [
         new Device(AcceleratorType.Cpu, $"CPU ({Environment.ProcessorCount} cores)", d => new CpuAccelerator(d), null),
         .. OpenClDevices.Probe(),
+        .. CudaDevices.Probe(),
     ]);
 
     /// <summary>The first available device of <paramref name="type"/>, or null.</summary>

@@ -8,4 +8,6 @@ internal interface IArrayView
     long Offset { get; }
 
     long Length { get; }
+
+    int ElementSize { get; }
 }

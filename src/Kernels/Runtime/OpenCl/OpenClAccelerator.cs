@@ -75,51 +75,21 @@ public sealed unsafe class OpenClAccelerator : Accelerator
             return;
         }
 
+        var arguments = KernelArguments.Flatten(kernel, extent, args, view =>
+            view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this && view.Offset == 0 ? (ulong)mem.Mem.Value : null);
         var (_, k, gate) = _kernels[kernel];
         lock (gate)
         {
-            SetArg(k, 0, extent);
-            var index = 1u;
-            foreach (var arg in args)
+            for (var i = 0; i < arguments.Length; i++)
             {
-                index = SetArg(k, index, arg, kernel);
+                var bits = arguments[i].Bits;
+                OpenClError.Check(OpenClApi.clSetKernelArg(k.Value, (uint)i, (nuint)arguments[i].Size, &bits), "clSetKernelArg");
             }
 
             var local = (nuint)groupSize;
             var global = groupSize == 0 ? (nuint)extent : (nuint)((extent + groupSize - 1) / groupSize * groupSize);
             OpenClError.Check(OpenClApi.clEnqueueNDRangeKernel(queue.Queue.Value, k.Value, 1, null, &global, groupSize == 0 ? null : &local, 0, null, null), "clEnqueueNDRangeKernel");
         }
-    }
-
-    private static void SetArg<T>(ClKernel kernel, uint index, T value)
-        where T : unmanaged => OpenClError.Check(OpenClApi.clSetKernelArg(kernel.Value, index, (nuint)sizeof(T), &value), "clSetKernelArg");
-
-    /// <summary>Sets one C# argument: a view as its <c>cl_mem</c> and length, a primitive by value.</summary>
-    private uint SetArg(ClKernel k, uint index, object arg, MethodInfo kernel)
-    {
-        switch (arg)
-        {
-            case int v: SetArg(k, index, v); return index + 1;
-            case uint v: SetArg(k, index, v); return index + 1;
-            case long v: SetArg(k, index, v); return index + 1;
-            case ulong v: SetArg(k, index, v); return index + 1;
-            case float v: SetArg(k, index, v); return index + 1;
-            case double v: SetArg(k, index, v); return index + 1;
-        }
-
-        if (arg is IArrayView view)
-        {
-            if (view.Buffer is not OpenClMemoryBuffer mem || mem.Accelerator != this || view.Offset != 0)
-            {
-                throw new ArgumentException($"Launch of {kernel.Name}: argument {index} must be a whole buffer of this OpenCL accelerator.", nameof(arg));
-            }
-
-            SetArg(k, index, mem.Mem.Value);
-            SetArg(k, index + 1, view.Length);
-            return index + 2;
-        }
-
-        throw new ArgumentException($"Launch of {kernel.Name}: argument {index} of type {arg.GetType().Name} is not an ArrayView or a supported primitive.", nameof(arg));
     }
 
     private (ClProgram, ClKernel, Lock) Build(MethodInfo kernel)

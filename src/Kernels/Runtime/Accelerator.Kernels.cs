@@ -138,6 +138,81 @@ public abstract partial class Accelerator
         return (stream, extent, groupSize, a1, a2, a3, a4) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
     }
 
+    /// <summary>Loads a kernel of 5 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
+    public Action<Index1D, T1, T2, T3, T4, T5> LoadAutoGroupedKernel<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+    {
+        var method = Load(kernel);
+        return (extent, a1, a2, a3, a4, a5) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+    }
+
+    /// <summary>Loads a kernel of 5 argument(s) launched on a given stream, groups chosen by the backend.</summary>
+    public Action<AcceleratorStream, Index1D, T1, T2, T3, T4, T5> LoadAutoGroupedStreamKernel<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+    {
+        var method = Load(kernel);
+        return (stream, extent, a1, a2, a3, a4, a5) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+    }
+
+    /// <summary>Loads a kernel of 5 argument(s) launched on a given stream in groups of an explicit size.</summary>
+    public Action<AcceleratorStream, Index1D, int, T1, T2, T3, T4, T5> LoadStreamKernel<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+    {
+        var method = Load(kernel);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+    }
+
+    /// <summary>Loads a kernel of 6 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
+    public Action<Index1D, T1, T2, T3, T4, T5, T6> LoadAutoGroupedKernel<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+        where T6 : struct
+    {
+        var method = Load(kernel);
+        return (extent, a1, a2, a3, a4, a5, a6) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+    }
+
+    /// <summary>Loads a kernel of 6 argument(s) launched on a given stream, groups chosen by the backend.</summary>
+    public Action<AcceleratorStream, Index1D, T1, T2, T3, T4, T5, T6> LoadAutoGroupedStreamKernel<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+        where T6 : struct
+    {
+        var method = Load(kernel);
+        return (stream, extent, a1, a2, a3, a4, a5, a6) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+    }
+
+    /// <summary>Loads a kernel of 6 argument(s) launched on a given stream in groups of an explicit size.</summary>
+    public Action<AcceleratorStream, Index1D, int, T1, T2, T3, T4, T5, T6> LoadStreamKernel<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> kernel)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct
+        where T4 : struct
+        where T5 : struct
+        where T6 : struct
+    {
+        var method = Load(kernel);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5, a6) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+    }
+
     private static int CheckGroup(int groupSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(groupSize, 1);

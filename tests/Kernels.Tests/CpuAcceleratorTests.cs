@@ -50,6 +50,13 @@ public sealed class CpuAcceleratorTests : IDisposable
         Assert.Throws<ArgumentException>(() => _acc.LoadAutoGroupedKernel<ArrayView<int>>(NotAKernel));
         Assert.Throws<ArgumentOutOfRangeException>(() => _acc.LoadStreamKernel<ArrayView<int>>(ConformanceKernels.CallsDeviceFunction)(_acc.DefaultStream, 4, 0, small.View));
         Assert.Throws<ArgumentOutOfRangeException>(() => small.CopyFromCPU(new int[5]));
+        using var other = _context.CpuDevice.CreateAccelerator();
+        var launch = _acc.LoadAutoGroupedStreamKernel<ArrayView<int>>(ConformanceKernels.CallsDeviceFunction);
+        Assert.Throws<ArgumentException>(() => launch(other.DefaultStream, 4, small.View));
+        Assert.Throws<ArgumentOutOfRangeException>(() => launch(_acc.DefaultStream, -1, small.View));
+        small.CopyFromCPU([9, 9, 9, 9]);
+        launch(_acc.DefaultStream, 0, small.View);
+        Assert.Equal([9, 9, 9, 9], small.GetAsArray1D());
     }
 
     /// <summary>

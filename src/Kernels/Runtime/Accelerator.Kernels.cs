@@ -24,12 +24,28 @@ public abstract partial class Accelerator
     /// <summary>Prepares a kernel for launching (compiles it on device backends); called once per load.</summary>
     protected abstract void Prepare(MethodInfo kernel);
 
+    /// <summary>The checks every launch needs, then the backend's <see cref="Launch"/> (an empty extent launches nothing).</summary>
+    private void Dispatch(MethodInfo kernel, AcceleratorStream stream, Index1D extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfNegative(extent.X, nameof(extent));
+        if (stream.Accelerator != this)
+        {
+            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
+        }
+
+        if (extent.X > 0)
+        {
+            Launch(kernel, stream, extent.X, groupSize, cpuBody, args);
+        }
+    }
+
     /// <summary>Loads a kernel of 1 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
     public Action<Index1D, T1> LoadAutoGroupedKernel<T1>(Action<Index1D, T1> kernel)
         where T1 : struct
     {
         var method = Load(kernel);
-        return (extent, a1) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1), [a1]);
+        return (extent, a1) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1), [a1]);
     }
 
     /// <summary>Loads a kernel of 1 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -37,7 +53,7 @@ public abstract partial class Accelerator
         where T1 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1) => Launch(method, stream, extent, 0, i => kernel(i, a1), [a1]);
+        return (stream, extent, a1) => Dispatch(method, stream, extent, 0, i => kernel(i, a1), [a1]);
     }
 
     /// <summary>Loads a kernel of 1 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -45,7 +61,7 @@ public abstract partial class Accelerator
         where T1 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1), [a1]);
+        return (stream, extent, groupSize, a1) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1), [a1]);
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -54,7 +70,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
+        return (extent, a1, a2) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -63,7 +79,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
+        return (stream, extent, a1, a2) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -72,7 +88,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2), [a1, a2]);
+        return (stream, extent, groupSize, a1, a2) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2), [a1, a2]);
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -82,7 +98,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (extent, a1, a2, a3) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -92,7 +108,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (stream, extent, a1, a2, a3) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -102,7 +118,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (stream, extent, groupSize, a1, a2, a3) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3), [a1, a2, a3]);
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -113,7 +129,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (extent, a1, a2, a3, a4) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -124,7 +140,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (stream, extent, a1, a2, a3, a4) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -135,7 +151,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (stream, extent, groupSize, a1, a2, a3, a4) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -147,7 +163,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4, a5) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (extent, a1, a2, a3, a4, a5) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -159,7 +175,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4, a5) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (stream, extent, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -171,7 +187,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4, a5) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -184,7 +200,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4, a5, a6) => Launch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -197,7 +213,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4, a5, a6) => Launch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (stream, extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -210,7 +226,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4, a5, a6) => Launch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
     }
 
     private static int CheckGroup(int groupSize)

@@ -43,7 +43,8 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>
     /// Runs <paramref name="kernel"/> over <c>[0, extent)</c> in groups of <paramref name="groupSize"/>
     /// (0: the backend chooses). The Cpu backend calls <paramref name="cpuBody"/> per work item; device
-    /// backends launch the generated code with <paramref name="args"/>.
+    /// backends launch the generated code with <paramref name="args"/>. The extent is positive and
+    /// the stream belongs to this accelerator (checked before).
     /// </summary>
     protected abstract void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args);
 }

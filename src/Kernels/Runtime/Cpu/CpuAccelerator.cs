@@ -75,12 +75,6 @@ public sealed unsafe class CpuAccelerator : Accelerator
     /// <inheritdoc/>
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(extent);
-        if (stream.Accelerator != this)
-        {
-            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
-        }
-
         var group = groupSize == 0 ? DefaultGroupSize : groupSize;
         var groups = (extent + group - 1) / group;
         var ranges = NonCoherentHostAtomics ? MappedRanges() : null;

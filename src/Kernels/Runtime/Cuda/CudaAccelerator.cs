@@ -70,17 +70,7 @@ public sealed unsafe class CudaAccelerator : Accelerator
     /// <inheritdoc/>
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(extent);
-        if (stream is not CudaStream cuda || stream.Accelerator != this)
-        {
-            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
-        }
-
-        if (extent == 0)
-        {
-            return;
-        }
-
+        var cuda = (CudaStream)stream;
         var arguments = KernelArguments.Flatten(kernel, extent, args, view =>
             view.Buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)view.Offset * (ulong)view.ElementSize) : null);
         var slots = stackalloc ulong[arguments.Length];

@@ -64,17 +64,7 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     /// <inheritdoc/>
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(extent);
-        if (stream is not OpenClStream queue || stream.Accelerator != this)
-        {
-            throw new ArgumentException($"Launch of {kernel.Name}: the stream belongs to another accelerator.", nameof(stream));
-        }
-
-        if (extent == 0)
-        {
-            return;
-        }
-
+        var queue = (OpenClStream)stream;
         var arguments = KernelArguments.Flatten(kernel, extent, args, view =>
             view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this && view.Offset == 0 ? (ulong)mem.Mem.Value : null);
         var (_, k, gate) = _kernels[kernel];

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Testbed.Kernels.Benchmarks.AtomicThroughputBenchmarks).Assembly).Run(args);

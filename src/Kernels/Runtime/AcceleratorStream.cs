@@ -12,6 +12,9 @@ public abstract class AcceleratorStream : IDisposable
     /// <summary>Waits until everything queued on the stream has finished.</summary>
     public abstract void Synchronize();
 
+    /// <summary>Queues a timing event: it completes when the work queued before it has.</summary>
+    public abstract AcceleratorEvent RecordEvent();
+
     /// <summary>Releases the stream.</summary>
     public abstract void Dispose();
 }

@@ -36,6 +36,13 @@ public abstract unsafe class MemoryBuffer : IDisposable
     /// <summary>Copies <paramref name="bytes"/> at <paramref name="offset"/> to host memory at <paramref name="destination"/>.</summary>
     internal abstract void CopyToHost(byte* destination, long offset, long bytes);
 
+    /// <summary>
+    /// Queues a copy of <paramref name="bytes"/> from the start of <paramref name="source"/> (a buffer of
+    /// the same accelerator: device memory or a host mapping) to the start of this one on
+    /// <paramref name="stream"/>; it is complete once the stream is synchronized.
+    /// </summary>
+    internal abstract void CopyFrom(MemoryBuffer source, long bytes, AcceleratorStream stream);
+
     /// <summary>Sets every byte to zero.</summary>
     internal abstract void Clear();
 

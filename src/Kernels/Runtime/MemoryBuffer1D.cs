@@ -51,6 +51,34 @@ public sealed unsafe class MemoryBuffer1D<T> : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Copies all of <paramref name="source"/> into this buffer on <paramref name="stream"/>, without
+    /// waiting: device to device, or host to device / device to host when one side is a host-mapped
+    /// (pinned) buffer from <see cref="Accelerator.MapHost{T}"/>. Synchronize the stream before using
+    /// the result.
+    /// </summary>
+    public void CopyFrom(AcceleratorStream stream, MemoryBuffer1D<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Buffer.Accelerator != Buffer.Accelerator || stream.Accelerator != Buffer.Accelerator)
+        {
+            throw new ArgumentException("CopyFrom: the source, the destination and the stream must belong to one accelerator.", nameof(source));
+        }
+
+        source.Buffer.CheckRange(0, source.Length * sizeof(T), nameof(CopyFrom));
+        Buffer.CheckRange(0, source.Length * sizeof(T), nameof(CopyFrom));
+        Buffer.CopyFrom(source.Buffer, source.Length * sizeof(T), stream);
+    }
+
+    /// <summary>Copies all of <paramref name="source"/> into this buffer on the default stream and waits for it.</summary>
+    public void CopyFrom(MemoryBuffer1D<T> source)
+    {
+        var stream = Buffer.Accelerator.DefaultStream;
+        CopyFrom(stream, source);
+        stream.Synchronize();
+    }
+
     /// <summary>Zeroes the buffer.</summary>
     public void MemSetToZero()
     {

@@ -23,6 +23,9 @@ internal sealed unsafe class CpuMemoryBuffer : MemoryBuffer
 
     internal override void CopyToHost(byte* destination, long offset, long bytes) => Buffer.MemoryCopy(_ptr + offset, destination, bytes, bytes);
 
+    internal override void CopyFrom(MemoryBuffer source, long bytes, AcceleratorStream stream) =>
+        Buffer.MemoryCopy(source.HostPointer, _ptr, bytes, bytes);
+
     internal override void Clear() => NativeMemory.Clear(_ptr, (nuint)LengthInBytes);
 
     protected override void DisposeNative()

@@ -10,4 +10,6 @@ internal sealed class CpuStream(Accelerator accelerator) : AcceleratorStream(acc
     public override void Dispose()
     {
     }
+
+    public override AcceleratorEvent RecordEvent() => new CpuEvent();
 }

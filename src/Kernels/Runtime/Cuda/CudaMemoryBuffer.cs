@@ -49,6 +49,12 @@ internal sealed unsafe class CudaMemoryBuffer : MemoryBuffer
         CudaError.Check(CudaApi.cuMemcpyDtoH_v2(destination, DevicePointer + (ulong)offset, (nuint)bytes), "cuMemcpyDtoH");
     }
 
+    internal override void CopyFrom(MemoryBuffer source, long bytes, AcceleratorStream stream)
+    {
+        _accelerator.MakeCurrent();
+        CudaError.Check(CudaApi.cuMemcpyDtoDAsync_v2(DevicePointer, ((CudaMemoryBuffer)source).DevicePointer, (nuint)bytes, ((CudaStream)stream).Handle), "cuMemcpyDtoDAsync");
+    }
+
     internal override void Clear()
     {
         _accelerator.MakeCurrent();

@@ -22,6 +22,8 @@ internal sealed unsafe class CudaStream : AcceleratorStream
         CudaError.Check(CudaApi.cuStreamSynchronize(Handle), "cuStreamSynchronize");
     }
 
+    public override AcceleratorEvent RecordEvent() => new CudaEvent((CudaAccelerator)Accelerator, Handle);
+
     public override void Dispose()
     {
         if (Handle != 0)

@@ -45,6 +45,15 @@ internal sealed unsafe class OpenClMemoryBuffer : MemoryBuffer
         }
     }
 
+    internal override void CopyFrom(MemoryBuffer source, long bytes, AcceleratorStream stream)
+    {
+        if (bytes > 0)
+        {
+            var queue = ((OpenClStream)stream).Queue.Value;
+            OpenClError.Check(OpenClApi.clEnqueueCopyBuffer(queue, ((OpenClMemoryBuffer)source).Mem.Value, Mem.Value, 0, 0, (nuint)bytes, 0, null, null), "clEnqueueCopyBuffer");
+        }
+    }
+
     internal override void Clear()
     {
         if (LengthInBytes == 0)

@@ -83,5 +83,23 @@ internal static unsafe partial class CudaApi
     public static partial int cuStreamDestroy_v2(nint stream);
 
     [LibraryImport(Library)]
+    public static partial int cuMemcpyDtoDAsync_v2(ulong destination, ulong source, nuint bytes, nint stream);
+
+    [LibraryImport(Library)]
+    public static partial int cuEventCreate(nint* evt, uint flags);
+
+    [LibraryImport(Library)]
+    public static partial int cuEventRecord(nint evt, nint stream);
+
+    [LibraryImport(Library)]
+    public static partial int cuEventSynchronize(nint evt);
+
+    [LibraryImport(Library)]
+    public static partial int cuEventElapsedTime(float* milliseconds, nint start, nint end);
+
+    [LibraryImport(Library)]
+    public static partial int cuEventDestroy_v2(nint evt);
+
+    [LibraryImport(Library)]
     public static partial int cuGetErrorName(int error, byte** name);
 }

@@ -13,6 +13,9 @@ internal static unsafe partial class OpenClApi
     public const uint ProgramBuildLog = 0x1183;
     public const ulong MemReadWrite = 1 << 0;
     public const ulong MemUseHostPtr = 1 << 3;
+    public const ulong QueueProperties = 0x1093;
+    public const ulong QueueProfilingEnable = 1 << 1;
+    public const uint ProfilingCommandEnd = 0x1283;
 
     [LibraryImport(Library)]
     public static partial int clGetPlatformIDs(uint numEntries, nint* platforms, uint* numPlatforms);
@@ -61,6 +64,21 @@ internal static unsafe partial class OpenClApi
 
     [LibraryImport(Library)]
     public static partial int clEnqueueNDRangeKernel(nint queue, nint kernel, uint workDim, nuint* offset, nuint* global, nuint* local, uint numEvents, nint* waitList, nint* evt);
+
+    [LibraryImport(Library)]
+    public static partial int clEnqueueCopyBuffer(nint queue, nint source, nint destination, nuint sourceOffset, nuint destinationOffset, nuint size, uint numEvents, nint* waitList, nint* evt);
+
+    [LibraryImport(Library)]
+    public static partial int clEnqueueMarkerWithWaitList(nint queue, uint numEvents, nint* waitList, nint* evt);
+
+    [LibraryImport(Library)]
+    public static partial int clWaitForEvents(uint numEvents, nint* events);
+
+    [LibraryImport(Library)]
+    public static partial int clGetEventProfilingInfo(nint evt, uint param, nuint size, void* value, nuint* sizeRet);
+
+    [LibraryImport(Library)]
+    public static partial int clReleaseEvent(nint evt);
 
     [LibraryImport(Library)]
     public static partial int clFinish(nint queue);

@@ -41,3 +41,8 @@ internal sealed class ClKernel(nint handle, int error) : OpenClHandle(handle, "c
 {
     protected override bool ReleaseHandle() => OpenClApi.clReleaseKernel(handle) == 0;
 }
+
+internal sealed class ClEvent(nint handle, int error) : OpenClHandle(handle, "clEnqueueMarkerWithWaitList", error)
+{
+    protected override bool ReleaseHandle() => OpenClApi.clReleaseEvent(handle) == 0;
+}

@@ -9,7 +9,8 @@ public sealed class TranslationTests
         var g = GeneratorHarness.Translate("""
             public static class K { [Kernel] public static void Copy(Index1D i, ArrayView<int> a, ArrayView<ulong> b, float f) { a[i] = (int)b[i]; } }
             """);
-        Assert.Contains("__kernel void K_Copy(int __extent, __global int* a, long a_length, __global ulong* b, long b_length, float f)", g);
+        Assert.Contains("__kernel void K_Copy(int __extent, __global int* a, long a_offset, long a_length, __global ulong* b, long b_offset, long b_length, float f)", g);
+        Assert.Contains("a += a_offset;", g);
         Assert.Contains("extern \"C\" __global__ void K_Copy(int __extent, int* a, long long a_length, unsigned long long* b, long long b_length, float f)", g);
         Assert.Contains("int i = (int)get_global_id(0);", g);
         Assert.Contains("int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);", g);
@@ -148,7 +149,7 @@ public sealed class TranslationTests
                 }
             }
             """);
-        Assert.Contains("__global int* global_, long global_length, int max_", g);
+        Assert.Contains("__global int* global_, long global_offset, long global_length, int max_", g);
         Assert.Contains("int local_ = (int)get_local_id(0) + (int)get_local_size(0) + (int)get_group_id(0) + (int)get_num_groups(0);", g);
         Assert.Contains("int local_ = (int)threadIdx.x + (int)blockDim.x + (int)blockIdx.x + (int)gridDim.x;", g);
         Assert.Contains("global_[i] = min(local_, max_) + max(1, 2) + ((int)global_length);", g);

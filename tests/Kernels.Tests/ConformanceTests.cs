@@ -21,6 +21,25 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
+    public void Sub_views_address_their_own_elements(AcceleratorType type)
+    {
+        using var acc = Backends.Create(type);
+        var input = Enumerable.Range(0, 200).ToArray();
+        using var a = acc.Allocate1D(input);
+        using var b = acc.Allocate1D<int>(200);
+        acc.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>, int>(ConformanceKernels.Map)(50, a.View.SubView(100, 50), b.View.SubView(10, 50), 2);
+        acc.Synchronize();
+        var expected = new int[200];
+        for (var i = 0; i < 50; i++)
+        {
+            expected[10 + i] = (input[100 + i] * 2) + 1;
+        }
+
+        Assert.Equal(expected, b.GetAsArray1D());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
     public void Counter_increments_are_exact(AcceleratorType type)
     {
         using var acc = Backends.Create(type);

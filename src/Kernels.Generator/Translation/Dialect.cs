@@ -17,6 +17,12 @@ internal abstract class Dialect
     /// <summary>The length type of an array view.</summary>
     public abstract string LengthType { get; }
 
+    /// <summary>
+    /// Whether a kernel's view parameters carry an element offset (OpenCL: a <c>cl_mem</c> cannot be
+    /// offset from the host, so a sub-view arrives as its buffer plus the offset the kernel adds).
+    /// </summary>
+    public virtual bool ViewsCarryOffset => false;
+
     public abstract string GlobalIndex { get; }
 
     public abstract string GroupIndex { get; }
@@ -47,6 +53,8 @@ internal abstract class Dialect
 internal sealed class OpenClDialect : Dialect
 {
     public override string Name => "OpenCL C";
+
+    public override bool ViewsCarryOffset => true;
 
     public override string LengthType => "long";
 

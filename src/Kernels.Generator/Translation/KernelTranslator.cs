@@ -65,12 +65,21 @@ internal sealed class KernelTranslator
             index = Safe(kernel.Parameters[0].Name);
         }
 
+        var body = new StringBuilder();
         foreach (var p in kernel.Parameters.Skip(index is null ? 0 : 1))
         {
-            parameters.Add(Parameter(p, syntax));
+            if (_dialect.ViewsCarryOffset && ArrayViewOf(p.Type) is { } view)
+            {
+                var element = TypeName(view.TypeArguments[0], syntax);
+                parameters.Add($"{_dialect.Pointer(element)} {Safe(p.Name)}, {_dialect.LengthType} {p.Name}_offset, {_dialect.LengthType} {p.Name}_length");
+                body.Append("    ").Append(Safe(p.Name)).Append(" += ").Append(p.Name).AppendLine("_offset;");
+            }
+            else
+            {
+                parameters.Add(Parameter(p, syntax));
+            }
         }
 
-        var body = new StringBuilder();
         if (index is not null)
         {
             body.Append("    int ").Append(index).Append(" = ").Append(_dialect.GlobalIndex).AppendLine(";");

@@ -8,12 +8,13 @@ internal readonly record struct KernelArgument(ulong Bits, int Size);
 
 /// <summary>
 /// Lays out a launch's arguments the way the generator declares them: the extent (int), then each
-/// C# argument — a primitive by value, an <see cref="ArrayView{T}"/> as its device handle followed by
-/// its length (long). Shared by the device backends, each of which only says how to name a buffer.
+/// C# argument — a primitive by value, an <see cref="ArrayView{T}"/> as its device handle, then (for
+/// OpenCL, whose buffers cannot be offset) its element offset, then its length (long). Shared by the
+/// device backends, each of which only says how to name a buffer.
 /// </summary>
 internal static class KernelArguments
 {
-    public static KernelArgument[] Flatten(MethodInfo kernel, int extent, object[] args, Func<IArrayView, ulong?> handle)
+    public static KernelArgument[] Flatten(MethodInfo kernel, int extent, object[] args, Func<IArrayView, ulong?> handle, bool viewsCarryOffset)
     {
         var result = new List<KernelArgument> { Of(extent) };
         foreach (var arg in args)
@@ -29,6 +30,11 @@ internal static class KernelArguments
                 case IArrayView view:
                     var h = handle(view) ?? throw new ArgumentException($"Launch of {kernel.Name}: argument {result.Count} must be a whole buffer of this accelerator.", nameof(args));
                     result.Add(Of(h));
+                    if (viewsCarryOffset)
+                    {
+                        result.Add(Of(view.Offset));
+                    }
+
                     result.Add(Of(view.Length));
                     break;
                 default:

@@ -71,8 +71,12 @@ public sealed unsafe class CudaAccelerator : Accelerator
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
         var cuda = (CudaStream)stream;
-        var arguments = KernelArguments.Flatten(kernel, extent, args, view =>
-            view.Buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)view.Offset * (ulong)view.ElementSize) : null);
+        var arguments = KernelArguments.Flatten(
+            kernel,
+            extent,
+            args,
+            view => view.Buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)view.Offset * (ulong)view.ElementSize) : null,
+            viewsCarryOffset: false);
         var slots = stackalloc ulong[arguments.Length];
         var pointers = stackalloc void*[arguments.Length];
         for (var i = 0; i < arguments.Length; i++)

@@ -8,8 +8,8 @@ namespace Testbed.Kernels.OpenCl;
 /// <summary>
 /// An OpenCL device (PoCL on the CPU in CI, an OpenCL GPU elsewhere): kernels run their generated
 /// OpenCL C, built once per kernel with <c>-cl-std=CL3.0</c>; a build failure throws with the build
-/// log. Launches are queued on the stream (in order) and complete at <c>Synchronize</c>. Array views
-/// must start at their buffer's first element (no sub-views yet).
+/// log. Launches are queued on the stream (in order) and complete at <c>Synchronize</c>. A sub-view is
+/// passed as its buffer and its element offset, which the generated kernel adds.
 /// </summary>
 public sealed unsafe class OpenClAccelerator : Accelerator
 {
@@ -65,8 +65,12 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
         var queue = (OpenClStream)stream;
-        var arguments = KernelArguments.Flatten(kernel, extent, args, view =>
-            view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this && view.Offset == 0 ? (ulong)mem.Mem.Value : null);
+        var arguments = KernelArguments.Flatten(
+            kernel,
+            extent,
+            args,
+            view => view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this ? (ulong)mem.Mem.Value : null,
+            viewsCarryOffset: true);
         var (_, k, gate) = _kernels[kernel];
         lock (gate)
         {

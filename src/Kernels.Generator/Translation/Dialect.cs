@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 
 namespace Testbed.Kernels.Generator.Translation;
@@ -42,6 +43,12 @@ internal abstract class Dialect
     /// <summary>Text placed before everything else; <paramref name="wideAtomics"/> when a 64-bit atomic is used.</summary>
     public abstract string Prelude(bool wideAtomics);
 
+    /// <summary>Parameters every kernel (after the extent) and device function (last) also takes, with a leading comma; empty for none.</summary>
+    public virtual string HiddenParameters => string.Empty;
+
+    /// <summary>The matching arguments a device-function call passes on, with a leading comma.</summary>
+    public virtual string HiddenArguments => string.Empty;
+
     /// <summary>An atomic call: <paramref name="op"/> is Add, Exchange, CompareExchange, Min, Max, And, Or or Xor.</summary>
     public abstract string Atomic(string op, SpecialType type, string pointer, string[] args);
 
@@ -49,12 +56,23 @@ internal abstract class Dialect
     public abstract string LongSuffix(bool unsigned);
 }
 
-/// <summary>OpenCL C (built with <c>-cl-std=CL3.0</c>): the 1.x atomic built-ins, 64-bit ones through the cl_khr_int64 extensions.</summary>
+/// <summary>
+/// OpenCL C (built with <c>-cl-std=CL3.0</c>): the 1.x atomic built-ins, 64-bit ones through the
+/// cl_khr_int64 extensions, each called through a helper that emulates a non-coherent link: when the
+/// target lies in <c>[__nc_lo, __nc_hi)</c> (the accelerator's host mappings, or an empty range) the
+/// helper does a plain read, a delay of <c>__nc_delay</c> iterations, and a plain write.
+/// </summary>
 internal sealed class OpenClDialect : Dialect
 {
+    private readonly SortedDictionary<string, string> _helpers = new(StringComparer.Ordinal);
+
     public override string Name => "OpenCL C";
 
     public override bool ViewsCarryOffset => true;
+
+    public override string HiddenParameters => ", ulong __nc_lo, ulong __nc_hi, int __nc_delay";
+
+    public override string HiddenArguments => ", __nc_lo, __nc_hi, __nc_delay";
 
     public override string LengthType => "long";
 
@@ -86,14 +104,15 @@ internal sealed class OpenClDialect : Dialect
 
     public override string Pointer(string elementType) => $"__global {elementType}*";
 
-    public override string Prelude(bool wideAtomics) => wideAtomics
-        ? "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable\n#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable\n"
-        : string.Empty;
+    public override string Prelude(bool wideAtomics) =>
+        (wideAtomics ? "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable\n#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable\n" : string.Empty)
+        + string.Concat(_helpers.Values);
 
     public override string Atomic(string op, SpecialType type, string pointer, string[] args)
     {
+        var t = Primitive(type)!;
         var wide = type is SpecialType.System_Int64 or SpecialType.System_UInt64;
-        var name = op switch
+        var builtin = (wide ? "atom_" : "atomic_") + op switch
         {
             "Add" => "add",
             "Exchange" => "xchg",
@@ -104,7 +123,31 @@ internal sealed class OpenClDialect : Dialect
             "Or" => "or",
             _ => "xor",
         };
-        return $"{(wide ? "atom_" : "atomic_")}{name}({pointer}, {string.Join(", ", args)})";
+        var helper = $"tb_{op.ToLowerInvariant()}_{t}";
+        if (!_helpers.ContainsKey(helper))
+        {
+            var cas = op == "CompareExchange";
+            var parameters = cas ? $"{t} cmp, {t} v" : $"{t} v";
+            var store = op switch
+            {
+                "Add" => "*p = old + v;",
+                "Exchange" => "*p = v;",
+                "CompareExchange" => "if (old == cmp) *p = v;",
+                "Min" => "*p = min(old, v);",
+                "Max" => "*p = max(old, v);",
+                "And" => "*p = old & v;",
+                "Or" => "*p = old | v;",
+                _ => "*p = old ^ v;",
+            };
+            _helpers[helper] =
+                $"static {t} {helper}(__global {t}* p, {parameters}, ulong lo, ulong hi, int delay)\n{{\n" +
+                $"    if ((ulong)p >= lo && (ulong)p < hi)\n    {{\n        {t} old = *p;\n" +
+                "        for (volatile int s = 0; s < delay; s++) { }\n" +
+                $"        {store}\n        return old;\n    }}\n" +
+                $"    return {builtin}(p, {(cas ? "cmp, v" : "v")});\n}}\n";
+        }
+
+        return $"{helper}({pointer}, {string.Join(", ", args)}, __nc_lo, __nc_hi, __nc_delay)";
     }
 
     public override string LongSuffix(bool unsigned) => unsigned ? "UL" : "L";

@@ -54,7 +54,7 @@ internal sealed class KernelTranslator
     public string TranslateKernel(IMethodSymbol kernel, MethodDeclarationSyntax syntax)
     {
         _model = _compilation.GetSemanticModel(syntax.SyntaxTree);
-        var parameters = new List<string> { "int __extent" };
+        var parameters = new List<string> { "int __extent" + _dialect.HiddenParameters };
         string? index = null;
         if (!kernel.IsStatic || !kernel.ReturnsVoid || kernel.Parameters.Length == 0 || !IsIndex(kernel.Parameters[0].Type))
         {
@@ -149,7 +149,9 @@ internal sealed class KernelTranslator
     {
         var syntax = (MethodDeclarationSyntax)f.DeclaringSyntaxReferences[0].GetSyntax();
         var ret = f.ReturnsVoid ? "void" : TypeName(f.ReturnType, syntax.ReturnType);
-        return $"{_dialect.FunctionQualifier}{ret} {EntryName(f)}({string.Join(", ", f.Parameters.Select(p => Parameter(p, syntax)))})";
+        var parameters = string.Join(", ", f.Parameters.Select(p => Parameter(p, syntax)));
+        var hidden = parameters.Length == 0 ? _dialect.HiddenParameters.TrimStart(',', ' ') : _dialect.HiddenParameters;
+        return $"{_dialect.FunctionQualifier}{ret} {EntryName(f)}({parameters}{hidden})";
     }
 
     /// <summary>Translates a device function once, after the functions it calls.</summary>
@@ -434,7 +436,9 @@ internal sealed class KernelTranslator
         }
 
         RequireFunction(m, inv);
-        return $"{EntryName(m)}({string.Join(", ", args.Select(a => Expr(a.Expression)))})";
+        var callArgs = string.Join(", ", args.Select(a => Expr(a.Expression)));
+        var hiddenArgs = callArgs.Length == 0 ? _dialect.HiddenArguments.TrimStart(',', ' ') : _dialect.HiddenArguments;
+        return $"{EntryName(m)}({callArgs}{hiddenArgs})";
     }
 
     private string Literal(object? value, SyntaxNode at) => value switch

@@ -9,14 +9,17 @@ internal readonly record struct KernelArgument(ulong Bits, int Size);
 /// <summary>
 /// Lays out a launch's arguments the way the generator declares them: the extent (int), then each
 /// C# argument — a primitive by value, an <see cref="ArrayView{T}"/> as its device handle, then (for
-/// OpenCL, whose buffers cannot be offset) its element offset, then its length (long). Shared by the
+/// OpenCL, whose buffers cannot be offset) its element offset, then its length (long). A backend may
+/// add hidden arguments right after the extent (OpenCL: the non-coherent range and delay). Shared by the
 /// device backends, each of which only says how to name a buffer.
 /// </summary>
 internal static class KernelArguments
 {
-    public static KernelArgument[] Flatten(MethodInfo kernel, int extent, object[] args, Func<IArrayView, ulong?> handle, bool viewsCarryOffset)
+    public static KernelArgument[] Flatten(MethodInfo kernel, int extent, object[] args, Func<IArrayView, ulong?> handle, bool viewsCarryOffset, params KernelArgument[] hiddenAfterExtent)
     {
         var result = new List<KernelArgument> { Of(extent) };
+        result.AddRange(hiddenAfterExtent);
+
         foreach (var arg in args)
         {
             switch (arg)
@@ -45,7 +48,8 @@ internal static class KernelArguments
         return [.. result];
     }
 
-    private static KernelArgument Of<T>(T value)
+    /// <summary>A value as a kernel argument of its own size.</summary>
+    public static KernelArgument Of<T>(T value)
         where T : unmanaged
     {
         ulong bits = 0;

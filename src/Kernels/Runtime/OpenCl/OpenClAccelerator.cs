@@ -15,6 +15,8 @@ public sealed unsafe class OpenClAccelerator : Accelerator
 {
     private readonly ConcurrentDictionary<MethodInfo, (ClProgram Program, ClKernel Kernel, Lock Lock)> _kernels = new();
     private readonly OpenClStream _defaultStream;
+    private readonly Lock _mappedLock = new();
+    private readonly List<OpenClMemoryBuffer> _mapped = [];
 
     internal OpenClAccelerator(Device device, nint deviceId)
         : base(device)
@@ -26,8 +28,20 @@ public sealed unsafe class OpenClAccelerator : Accelerator
         _defaultStream = new OpenClStream(this);
     }
 
+    /// <summary>
+    /// Emulates a link without host-native atomics, as the Cpu accelerator's setting does: atomics
+    /// of kernels whose target lies in a host-mapped buffer become plain read-modify-writes with
+    /// <see cref="NonCoherentLinkDelaySpins"/> between read and write (decided in the generated
+    /// code from the mapped range this accelerator passes). Off by default. Meaningful where mapped
+    /// buffers keep their host addresses, as on PoCL.
+    /// </summary>
+    public bool NonCoherentHostAtomics { get; set; }
+
+    /// <summary>The emulated link's round trip, in loop iterations of the generated code.</summary>
+    public int NonCoherentLinkDelaySpins { get; set; } = 100;
+
     /// <inheritdoc/>
-    public override bool HostAtomicsCoherent => true;
+    public override bool HostAtomicsCoherent => !NonCoherentHostAtomics;
 
     /// <inheritdoc/>
     public override AcceleratorStream DefaultStream => _defaultStream;
@@ -56,7 +70,40 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     protected override MemoryBuffer AllocateRaw(long bytes) => new OpenClMemoryBuffer(this, bytes, null);
 
     /// <inheritdoc/>
-    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes) => new OpenClMemoryBuffer(this, bytes, pointer);
+    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes)
+    {
+        var buffer = new OpenClMemoryBuffer(this, bytes, pointer);
+        lock (_mappedLock)
+        {
+            _mapped.Add(buffer);
+        }
+
+        return buffer;
+    }
+
+    internal void Forget(OpenClMemoryBuffer buffer)
+    {
+        lock (_mappedLock)
+        {
+            _mapped.Remove(buffer);
+        }
+    }
+
+    /// <summary>The host-mapped range atomics treat as across the emulated link, or an empty one.</summary>
+    private (ulong Lo, ulong Hi) NonCoherentRange()
+    {
+        if (!NonCoherentHostAtomics)
+        {
+            return (0, 0);
+        }
+
+        lock (_mappedLock)
+        {
+            return _mapped.Count == 0
+                ? (0, 0)
+                : (_mapped.Min(b => (ulong)b.HostPointer), _mapped.Max(b => (ulong)b.HostPointer + (ulong)b.LengthInBytes));
+        }
+    }
 
     /// <inheritdoc/>
     protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Build);
@@ -65,12 +112,16 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
     {
         var queue = (OpenClStream)stream;
+        var range = NonCoherentRange();
         var arguments = KernelArguments.Flatten(
             kernel,
             extent,
             args,
             view => view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this ? (ulong)mem.Mem.Value : null,
-            viewsCarryOffset: true);
+            viewsCarryOffset: true,
+            KernelArguments.Of(range.Lo),
+            KernelArguments.Of(range.Hi),
+            KernelArguments.Of(NonCoherentLinkDelaySpins));
         var (_, k, gate) = _kernels[kernel];
         lock (gate)
         {

@@ -66,5 +66,9 @@ internal sealed unsafe class OpenClMemoryBuffer : MemoryBuffer
         OpenClError.Check(OpenClApi.clFinish(Queue), "clFinish");
     }
 
-    protected override void DisposeNative() => Mem.Dispose();
+    protected override void DisposeNative()
+    {
+        Mem.Dispose();
+        ((OpenClAccelerator)Accelerator).Forget(this);
+    }
 }

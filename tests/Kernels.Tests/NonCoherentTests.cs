@@ -1,0 +1,101 @@
+using System.Runtime.InteropServices;
+using Testbed.Kernels.Cpu;
+using Testbed.Kernels.OpenCl;
+
+namespace Testbed.Kernels.Tests;
+
+/// <summary>
+/// The exclusivity check must be able to fail: with the emulated non-coherent link, kernel atomics
+/// on host-mapped memory racing CPU atomics lose updates; with a coherent link none are lost. Both
+/// backends that offer the setting (Cpu, and OpenCl on PoCL) are checked.
+/// </summary>
+public sealed class NonCoherentTests
+{
+    public static TheoryData<AcceleratorType, bool> Cases
+    {
+        get
+        {
+            var data = new TheoryData<AcceleratorType, bool>();
+            foreach (var type in Enum.GetValues<AcceleratorType>().Where(t => t is AcceleratorType.Cpu or AcceleratorType.OpenCl && Backends.Missing(t) is null))
+            {
+                data.Add(type, false);
+                data.Add(type, true);
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public unsafe void Non_coherent_host_atomics_lose_updates_and_coherent_ones_do_not(AcceleratorType type, bool nonCoherent)
+    {
+        using var acc = Backends.Create(type);
+        // A long link round trip and groups of 64, so device groups run on every worker while the
+        // host racer gets its time slices: the race is structural, not a matter of luck.
+        switch (acc)
+        {
+            case CpuAccelerator cpu:
+                cpu.NonCoherentHostAtomics = nonCoherent;
+                cpu.NonCoherentLinkDelaySpins = 1000;
+                break;
+            case OpenClAccelerator ocl:
+                ocl.NonCoherentHostAtomics = nonCoherent;
+                ocl.NonCoherentLinkDelaySpins = 20_000;
+                break;
+        }
+
+        Assert.Equal(!nonCoherent, acc.HostAtomicsCoherent);
+        var p = (long*)NativeMemory.AlignedAlloc(4096, 4096);
+        *p = 0;
+        try
+        {
+            using var mapped = acc.MapHost(p, 1);
+            const int DeviceOps = 20_000;
+            var stop = false;
+            var hostDone = 0L;
+            using var running = new ManualResetEventSlim();
+            var racer = new Thread(() =>
+            {
+                running.Set();
+                while (!Volatile.Read(ref stop))
+                {
+                    Interlocked.Increment(ref *p);
+                    hostDone++;
+                }
+            });
+            racer.Start();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
+            acc.LoadStreamKernel<ArrayView<long>, long>(ConformanceKernels.WideAdd)(acc.DefaultStream, DeviceOps, 64, mapped.View, 1L);
+            acc.Synchronize();
+            Volatile.Write(ref stop, true);
+            racer.Join();
+            var lost = DeviceOps + hostDone - Volatile.Read(ref *p);
+            Assert.True(nonCoherent == (lost > 0), $"lost {lost} of {DeviceOps + hostDone} (device {DeviceOps}, host {hostDone})");
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(p);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
+    public void Atomics_on_device_memory_stay_atomic_in_non_coherent_mode(AcceleratorType type)
+    {
+        using var acc = Backends.Create(type);
+        switch (acc)
+        {
+            case CpuAccelerator cpu:
+                cpu.NonCoherentHostAtomics = true;
+                break;
+            case OpenClAccelerator ocl:
+                ocl.NonCoherentHostAtomics = true;
+                break;
+        }
+
+        using var counters = acc.Allocate1D<int>(1);
+        acc.LoadAutoGroupedKernel<ArrayView<int>, int>(ConformanceKernels.Count)(50_000, counters.View, 4);
+        Assert.Equal(200_000, counters.GetAsArray1D()[0]);
+    }
+}

@@ -162,12 +162,16 @@ public sealed class ExclusiveTests : IDisposable
     {
         _t.Kernel.ExclusiveLocking = locking;
         var a = Written(1);
-        const int Attempts = 300;
-        int ebusy = 0, succeeded = 0;
-        using (var adversary = new CompactionAdversary(_t.Mm, a, a + Page, TimeSpan.FromMicroseconds(50)))
+        const int MinAttempts = 300;
+        int ebusy = 0, succeeded = 0, attempts = 0;
+        using (var adversary = new CompactionAdversary(_t.Mm, a, a + Page, TimeSpan.FromMicroseconds(100)))
         {
             Assert.True(SpinWait.SpinUntil(() => adversary.Locked > 0, TimeSpan.FromSeconds(10)));
-            for (var i = 0; i < Attempts; i++)
+
+            // At least MinAttempts and at least 300 ms, so the adversary's lock windows overlap the
+            // attempts whatever the scheduler does.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (; attempts < MinAttempts || clock.ElapsedMilliseconds < 300; attempts++)
             {
                 _t.Mm.MmapLock.DownRead();
                 var err = DeviceExclusive.MakeDeviceExclusive(_t.Mm, a, _dev.Owner, out var folio);
@@ -192,11 +196,11 @@ public sealed class ExclusiveTests : IDisposable
         Assert.Equal(ebusy, _t.Kernel.Counters[MmEvent.ExclusiveBusy]);
         if (locking == ExclusiveLocking.TryLock)
         {
-            Assert.True(ebusy > 0, $"trylock never hit -EBUSY in {Attempts} attempts");
+            Assert.True(ebusy > 0, $"trylock never hit -EBUSY in {attempts} attempts");
         }
         else
         {
-            Assert.Equal((0, Attempts), (ebusy, succeeded));
+            Assert.Equal((0, attempts), (ebusy, succeeded));
         }
     }
 

@@ -18,23 +18,6 @@ public sealed class MmCounters
     /// <summary>Invalidations started with event <paramref name="e"/>.</summary>
     public long Invalidations(MmuNotifierEvent e) => Volatile.Read(ref _invalidations[(int)e]);
 
-    /// <summary>Every counter by name, for reports.</summary>
-    public IReadOnlyDictionary<string, long> Snapshot()
-    {
-        var d = new Dictionary<string, long>();
-        foreach (var e in Enum.GetValues<MmEvent>())
-        {
-            d[e.ToString()] = this[e];
-        }
-
-        foreach (var e in Enum.GetValues<MmuNotifierEvent>())
-        {
-            d[$"Invalidate{e}"] = Invalidations(e);
-        }
-
-        return d;
-    }
-
     internal void Count(MmEvent e) => Interlocked.Increment(ref _events[(int)e]);
 
     internal void Count(MmEvent e, long n) => Interlocked.Add(ref _events[(int)e], n);

@@ -25,18 +25,6 @@ internal sealed class ShmemObject
     /// <summary>The VMAs mapping the object (<c>i_mmap</c>).</summary>
     public RmapVmas Vmas { get; }
 
-    /// <summary>Pages in the cache.</summary>
-    public int CachedPages
-    {
-        get
-        {
-            using (_lock.Enter())
-            {
-                return _pages.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// <c>shmem_get_folio()</c>: the folio at <paramref name="pgoff"/>, allocated zeroed if absent,
     /// with a reference for the caller. Null when memory is exhausted.

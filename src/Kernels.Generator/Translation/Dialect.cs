@@ -7,8 +7,6 @@ namespace Testbed.Kernels.Generator.Translation;
 /// <summary>What differs between OpenCL C and CUDA C: type names, index queries, atomics, the kernel's shape.</summary>
 internal abstract class Dialect
 {
-    public abstract string Name { get; }
-
     /// <summary>The C type for a supported primitive, or null.</summary>
     public abstract string? Primitive(SpecialType type);
 
@@ -65,8 +63,6 @@ internal abstract class Dialect
 internal sealed class OpenClDialect : Dialect
 {
     private readonly SortedDictionary<string, string> _helpers = new(StringComparer.Ordinal);
-
-    public override string Name => "OpenCL C";
 
     public override bool ViewsCarryOffset => true;
 
@@ -156,8 +152,6 @@ internal sealed class OpenClDialect : Dialect
 /// <summary>CUDA C++ compiled by NVRTC: the atomic intrinsics, 64-bit ones on <c>unsigned long long</c>.</summary>
 internal sealed class CudaDialect : Dialect
 {
-    public override string Name => "CUDA C";
-
     public override string LengthType => "long long";
 
     public override string GlobalIndex => "(int)(blockIdx.x * blockDim.x + threadIdx.x)";

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Testbed.Kernels.Cpu;
-using Testbed.Kernels.OpenCl;
 
 namespace Testbed.Kernels.Tests;
 
@@ -33,17 +32,9 @@ public sealed class NonCoherentTests
         using var acc = Backends.Create(type);
         // A long link round trip and groups of 64, so device groups run on every worker while the
         // host racer gets its time slices: the race is structural, not a matter of luck.
-        switch (acc)
-        {
-            case CpuAccelerator cpu:
-                cpu.NonCoherentHostAtomics = nonCoherent;
-                cpu.NonCoherentLinkDelaySpins = 1000;
-                break;
-            case OpenClAccelerator ocl:
-                ocl.NonCoherentHostAtomics = nonCoherent;
-                ocl.NonCoherentLinkDelaySpins = 20_000;
-                break;
-        }
+        var link = (INonCoherentLinkEmulation)acc;
+        link.NonCoherentHostAtomics = nonCoherent;
+        link.NonCoherentLinkDelaySpins = acc is CpuAccelerator ? 1000 : 20_000;
 
         Assert.Equal(!nonCoherent, acc.HostAtomicsCoherent);
         var p = (long*)NativeMemory.AlignedAlloc(4096, 4096);
@@ -84,18 +75,34 @@ public sealed class NonCoherentTests
     public void Atomics_on_device_memory_stay_atomic_in_non_coherent_mode(AcceleratorType type)
     {
         using var acc = Backends.Create(type);
-        switch (acc)
+        if (acc is INonCoherentLinkEmulation link)
         {
-            case CpuAccelerator cpu:
-                cpu.NonCoherentHostAtomics = true;
-                break;
-            case OpenClAccelerator ocl:
-                ocl.NonCoherentHostAtomics = true;
-                break;
+            link.NonCoherentHostAtomics = true;
         }
 
         using var counters = acc.Allocate1D<int>(1);
         acc.LoadAutoGroupedKernel<ArrayView<int>, int>(ConformanceKernels.Count)(50_000, counters.View, 4);
         Assert.Equal(200_000, counters.GetAsArray1D()[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
+    public unsafe void Host_mappings_are_tracked_until_disposed(AcceleratorType type)
+    {
+        using var acc = Backends.Create(type);
+        var p = (int*)NativeMemory.AlignedAlloc(8192, 4096);
+        try
+        {
+            var mapped = acc.MapHost(p, 2048);
+            Assert.Equal([((nuint)p, (nuint)p + 8192)], acc.HostMappedRanges());
+            using var device = acc.Allocate1D<int>(16);
+            Assert.Single(acc.HostMappedRanges());
+            mapped.Dispose();
+            Assert.Empty(acc.HostMappedRanges());
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(p);
+        }
     }
 }

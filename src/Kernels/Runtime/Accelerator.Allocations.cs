@@ -2,6 +2,9 @@ namespace Testbed.Kernels;
 
 public abstract partial class Accelerator
 {
+    private readonly Lock _hostMappingsLock = new();
+    private readonly List<MemoryBuffer> _hostMappings = [];
+
     /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
     public unsafe MemoryBuffer1D<T> Allocate1D<T>(long length)
         where T : unmanaged
@@ -34,7 +37,31 @@ public abstract partial class Accelerator
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return new MemoryBuffer1D<T>(MapHostRaw((byte*)pointer, checked(length * sizeof(T))), length);
+        var buffer = MapHostRaw((byte*)pointer, checked(length * sizeof(T)));
+        lock (_hostMappingsLock)
+        {
+            _hostMappings.Add(buffer);
+        }
+
+        return new MemoryBuffer1D<T>(buffer, length);
+    }
+
+    /// <summary>The host ranges mapped into this accelerator and not yet disposed.</summary>
+    internal unsafe (nuint Start, nuint End)[] HostMappedRanges()
+    {
+        lock (_hostMappingsLock)
+        {
+            return [.. _hostMappings.Select(b => ((nuint)b.HostPointer, (nuint)b.HostPointer + (nuint)b.LengthInBytes))];
+        }
+    }
+
+    /// <summary>Called when a host mapping is disposed.</summary>
+    internal void ForgetHostMapping(MemoryBuffer buffer)
+    {
+        lock (_hostMappingsLock)
+        {
+            _hostMappings.Remove(buffer);
+        }
     }
 
     /// <summary>Allocates zeroed device memory.</summary>

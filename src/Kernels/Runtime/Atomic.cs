@@ -7,7 +7,7 @@ namespace Testbed.Kernels;
 /// <summary>
 /// Atomic operations for kernels (ILGPU's <c>Atomic</c>): each returns the value the target held
 /// before. On the Cpu accelerator they are the CPU's atomics, except on host-mapped memory while
-/// the accelerator emulates a non-coherent link (<see cref="Cpu.CpuAccelerator.NonCoherentHostAtomics"/>),
+/// the accelerator emulates a non-coherent link (<see cref="INonCoherentLinkEmulation"/>),
 /// where they become plain read-modify-writes as across PCIe; the generator maps them to OpenCL's
 /// and CUDA's atomics.
 /// </summary>

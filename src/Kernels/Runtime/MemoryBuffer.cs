@@ -53,6 +53,11 @@ public abstract unsafe class MemoryBuffer : IDisposable
         {
             IsDisposed = true;
             DisposeNative();
+            if (IsHostMapped)
+            {
+                Accelerator.ForgetHostMapping(this);
+            }
+
             GC.SuppressFinalize(this);
         }
     }

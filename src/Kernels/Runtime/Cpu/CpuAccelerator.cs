@@ -9,22 +9,19 @@ namespace Testbed.Kernels.Cpu;
 /// before they return (a stream has nothing left to wait for). Always available, and the one CI
 /// runs everything on.
 /// </summary>
-public sealed unsafe class CpuAccelerator : Accelerator
+public sealed unsafe class CpuAccelerator : Accelerator, INonCoherentLinkEmulation
 {
     private const int DefaultGroupSize = 64;
-    private readonly Lock _mappedLock = new();
-    private readonly List<CpuMemoryBuffer> _mapped = [];
 
     internal CpuAccelerator(Device device)
         : base(device) => DefaultStream = new CpuStream(this);
 
-    /// <summary>
-    /// Emulates a link without host-native atomics: atomics of kernels on host-mapped buffers become
-    /// plain read-modify-writes (see <c>Cpu/NonCoherent.cs</c>). Off by default.
-    /// </summary>
+    /// <inheritdoc/>
+    /// <remarks>On the Cpu the atomics themselves check the target (see <c>Cpu/NonCoherent.cs</c>).</remarks>
     public bool NonCoherentHostAtomics { get; set; }
 
-    /// <summary>The emulated link's round trip between the read and the write, in <see cref="Thread.SpinWait"/> iterations.</summary>
+    /// <inheritdoc/>
+    /// <remarks><see cref="Thread.SpinWait"/> iterations.</remarks>
     public int NonCoherentLinkDelaySpins { get; set; } = 100;
 
     /// <summary>Worker threads a launch uses (at least 2, so kernels race even on one core).</summary>
@@ -44,28 +41,11 @@ public sealed unsafe class CpuAccelerator : Accelerator
     {
     }
 
-    internal void Forget(CpuMemoryBuffer buffer)
-    {
-        lock (_mappedLock)
-        {
-            _mapped.Remove(buffer);
-        }
-    }
-
     /// <inheritdoc/>
     protected override MemoryBuffer AllocateRaw(long bytes) => new CpuMemoryBuffer(this, bytes);
 
     /// <inheritdoc/>
-    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes)
-    {
-        var buffer = new CpuMemoryBuffer(this, pointer, bytes);
-        lock (_mappedLock)
-        {
-            _mapped.Add(buffer);
-        }
-
-        return buffer;
-    }
+    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes) => new CpuMemoryBuffer(this, pointer, bytes);
 
     /// <inheritdoc/>
     protected override void Prepare(MethodInfo kernel)
@@ -77,7 +57,7 @@ public sealed unsafe class CpuAccelerator : Accelerator
     {
         var group = groupSize == 0 ? DefaultGroupSize : groupSize;
         var groups = (extent + group - 1) / group;
-        var ranges = NonCoherentHostAtomics ? MappedRanges() : null;
+        var ranges = NonCoherentHostAtomics ? HostMappedRanges() : null;
         var delay = NonCoherentLinkDelaySpins;
         try
         {
@@ -111,14 +91,6 @@ public sealed unsafe class CpuAccelerator : Accelerator
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
             ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
-    }
-
-    private (nuint Start, nuint End)[] MappedRanges()
-    {
-        lock (_mappedLock)
-        {
-            return [.. _mapped.Select(b => ((nuint)b.HostPointer, (nuint)b.HostPointer + (nuint)b.LengthInBytes))];
         }
     }
 }

@@ -35,7 +35,6 @@ internal sealed unsafe class CpuMemoryBuffer : MemoryBuffer
             NativeMemory.AlignedFree(_ptr);
         }
 
-        ((CpuAccelerator)Accelerator).Forget(this);
         _ptr = null;
     }
 }

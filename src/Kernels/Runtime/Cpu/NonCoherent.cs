@@ -4,8 +4,8 @@ namespace Testbed.Kernels.Cpu;
 
 /// <summary>
 /// The Cpu accelerator's emulation of a link without host-native atomics (PCIe, unlike NVLink-C2C or
-/// CXL): while a kernel runs with <see cref="CpuAccelerator.NonCoherentHostAtomics"/>, an atomic on
-/// host-mapped memory is a plain read, a link round trip (<see cref="CpuAccelerator.NonCoherentLinkDelaySpins"/>),
+/// CXL): while a kernel runs with <see cref="INonCoherentLinkEmulation.NonCoherentHostAtomics"/>, an atomic on
+/// host-mapped memory is a plain read, a link round trip (<see cref="INonCoherentLinkEmulation.NonCoherentLinkDelaySpins"/>),
 /// and a plain write, so a CPU atomic racing it can be lost. Without it, the exclusivity check
 /// HostMm exists for could never fail in CI, and a check that cannot fail proves nothing.
 /// </summary>

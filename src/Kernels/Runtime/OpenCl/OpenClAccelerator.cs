@@ -11,12 +11,10 @@ namespace Testbed.Kernels.OpenCl;
 /// log. Launches are queued on the stream (in order) and complete at <c>Synchronize</c>. A sub-view is
 /// passed as its buffer and its element offset, which the generated kernel adds.
 /// </summary>
-public sealed unsafe class OpenClAccelerator : Accelerator
+public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmulation
 {
     private readonly ConcurrentDictionary<MethodInfo, (ClProgram Program, ClKernel Kernel, Lock Lock)> _kernels = new();
     private readonly OpenClStream _defaultStream;
-    private readonly Lock _mappedLock = new();
-    private readonly List<OpenClMemoryBuffer> _mapped = [];
 
     internal OpenClAccelerator(Device device, nint deviceId)
         : base(device)
@@ -28,16 +26,15 @@ public sealed unsafe class OpenClAccelerator : Accelerator
         _defaultStream = new OpenClStream(this);
     }
 
-    /// <summary>
-    /// Emulates a link without host-native atomics, as the Cpu accelerator's setting does: atomics
-    /// of kernels whose target lies in a host-mapped buffer become plain read-modify-writes with
-    /// <see cref="NonCoherentLinkDelaySpins"/> between read and write (decided in the generated
-    /// code from the mapped range this accelerator passes). Off by default. Meaningful where mapped
-    /// buffers keep their host addresses, as on PoCL.
-    /// </summary>
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The generated atomics check their target against the span of this accelerator's host mappings,
+    /// passed as hidden arguments. Meaningful where mapped buffers keep their host addresses, as on PoCL.
+    /// </remarks>
     public bool NonCoherentHostAtomics { get; set; }
 
-    /// <summary>The emulated link's round trip, in loop iterations of the generated code.</summary>
+    /// <inheritdoc/>
+    /// <remarks>Loop iterations of the generated code.</remarks>
     public int NonCoherentLinkDelaySpins { get; set; } = 100;
 
     /// <inheritdoc/>
@@ -70,39 +67,13 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     protected override MemoryBuffer AllocateRaw(long bytes) => new OpenClMemoryBuffer(this, bytes, null);
 
     /// <inheritdoc/>
-    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes)
-    {
-        var buffer = new OpenClMemoryBuffer(this, bytes, pointer);
-        lock (_mappedLock)
-        {
-            _mapped.Add(buffer);
-        }
-
-        return buffer;
-    }
-
-    internal void Forget(OpenClMemoryBuffer buffer)
-    {
-        lock (_mappedLock)
-        {
-            _mapped.Remove(buffer);
-        }
-    }
+    protected override MemoryBuffer MapHostRaw(byte* pointer, long bytes) => new OpenClMemoryBuffer(this, bytes, pointer);
 
     /// <summary>The host-mapped range atomics treat as across the emulated link, or an empty one.</summary>
     private (ulong Lo, ulong Hi) NonCoherentRange()
     {
-        if (!NonCoherentHostAtomics)
-        {
-            return (0, 0);
-        }
-
-        lock (_mappedLock)
-        {
-            return _mapped.Count == 0
-                ? (0, 0)
-                : (_mapped.Min(b => (ulong)b.HostPointer), _mapped.Max(b => (ulong)b.HostPointer + (ulong)b.LengthInBytes));
-        }
+        var ranges = NonCoherentHostAtomics ? HostMappedRanges() : [];
+        return ranges.Length == 0 ? (0, 0) : (ranges.Min(r => (ulong)r.Start), ranges.Max(r => (ulong)r.End));
     }
 
     /// <inheritdoc/>

@@ -66,9 +66,5 @@ internal sealed unsafe class OpenClMemoryBuffer : MemoryBuffer
         OpenClError.Check(OpenClApi.clFinish(Queue), "clFinish");
     }
 
-    protected override void DisposeNative()
-    {
-        Mem.Dispose();
-        ((OpenClAccelerator)Accelerator).Forget(this);
-    }
+    protected override void DisposeNative() => Mem.Dispose();
 }

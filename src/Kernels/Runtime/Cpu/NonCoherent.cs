@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Testbed.Kernels.Cpu;
@@ -30,12 +31,13 @@ internal static unsafe class NonCoherent
         where T : unmanaged => t_ranges is { } ranges && InRanges(ranges, (nuint)Unsafe.AsPointer(ref target));
 
     /// <summary>A plain read-modify-write with the link's delay between read and write; returns the old value.</summary>
-    public static T Update<T>(ref T target, T value, Func<T, T, T> op)
-        where T : unmanaged
+    public static T Update<T, TOp>(ref T target, T value)
+        where T : unmanaged, IBinaryInteger<T>
+        where TOp : struct, IAtomicOp
     {
         var old = target;
         Thread.SpinWait(t_delaySpins);
-        target = op(old, value);
+        target = TOp.Apply(old, value);
         return old;
     }
 

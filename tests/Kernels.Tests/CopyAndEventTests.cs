@@ -24,6 +24,24 @@ public sealed class CopyAndEventTests
 
     [Theory]
     [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
+    public void Sub_view_copies_touch_only_their_elements(AcceleratorType type)
+    {
+        using var acc = Backends.Create(type);
+        using var buffer = acc.Allocate1D<int>(4096);
+        var page = Enumerable.Range(1, 1024).ToArray();
+        buffer.View.SubView(2048, 1024).CopyFromCPU(page);
+        var back = new int[1024];
+        buffer.View.SubView(2048, 1024).CopyToCPU(back);
+        Assert.Equal(page, back);
+        var all = buffer.GetAsArray1D();
+        Assert.All(all[..2048], v => Assert.Equal(0, v));
+        Assert.Equal(page, all[2048..3072]);
+        Assert.All(all[3072..], v => Assert.Equal(0, v));
+        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.View.SubView(4000, 96).CopyFromCPU(page));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
     public unsafe void Pinned_host_memory_copies_both_ways_asynchronously(AcceleratorType type)
     {
         using var acc = Backends.Create(type);

@@ -52,6 +52,9 @@ public sealed unsafe class DevPagemap
     /// <summary>Bytes per frame.</summary>
     public int PageSize { get; }
 
+    /// <summary>Frames holding a reference (in use by the driver or mapped).</summary>
+    public int FramesInUse => _folios.Count(f => !f.IsFree);
+
     /// <summary>Whether <paramref name="pfn"/> belongs to this pagemap.</summary>
     public bool Contains(long pfn) => pfn >= PfnBase && pfn < PfnBase + NrPages;
 

@@ -176,6 +176,34 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return Errno.Ok;
     }
 
+    /// <summary>
+    /// <c>memunmap_pages()</c>: unregisters <paramref name="pagemap"/>, whose frames the driver is
+    /// about to release. The kernel waits for the last page reference; the model returns -EBUSY while
+    /// any frame is still in use, so the driver evicts first, and -EINVAL for a pagemap that is not
+    /// registered.
+    /// </summary>
+    public Errno MemunmapPages(DevPagemap pagemap)
+    {
+        ArgumentNullException.ThrowIfNull(pagemap);
+        using (_zoneLock.Enter())
+        {
+            var maps = _pagemaps;
+            if (Array.IndexOf(maps, pagemap) < 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (pagemap.FramesInUse != 0)
+            {
+                return Errno.EBUSY;
+            }
+
+            Volatile.Write(ref _pagemaps, [.. maps.Where(m => m != pagemap)]);
+        }
+
+        return Errno.Ok;
+    }
+
     private DevPagemap PfnToPagemap(long pfn)
     {
         foreach (var map in Volatile.Read(ref _pagemaps))

@@ -77,8 +77,47 @@ public readonly unsafe struct ArrayView<T> : IArrayView
         return new ArrayView<T>(Buffer!, _ptr == null ? null : _ptr + offset, Offset + offset, length);
     }
 
+    /// <summary>
+    /// Copies <paramref name="source"/> into the start of this view (host to device), synchronously:
+    /// how a driver fills one page of device memory.
+    /// </summary>
+    public void CopyFromCPU(ReadOnlySpan<T> source)
+    {
+        var buffer = CheckCopy(source.Length, nameof(CopyFromCPU));
+        fixed (T* p = source)
+        {
+            buffer.CopyFromHost((byte*)p, Offset * sizeof(T), (long)source.Length * sizeof(T));
+        }
+    }
+
+    /// <summary>Copies the start of this view into <paramref name="destination"/> (device to host), synchronously.</summary>
+    public void CopyToCPU(Span<T> destination)
+    {
+        var buffer = CheckCopy(destination.Length, nameof(CopyToCPU));
+        fixed (T* p = destination)
+        {
+            buffer.CopyToHost((byte*)p, Offset * sizeof(T), (long)destination.Length * sizeof(T));
+        }
+    }
+
     /// <summary>The host address of the first element, or null when the memory is on a device only.</summary>
     internal T* HostPointer => _ptr;
+
+    private MemoryBuffer CheckCopy(int elements, string operation)
+    {
+        if (Buffer is null)
+        {
+            throw new InvalidOperationException($"{operation}: the view belongs to no buffer.");
+        }
+
+        if (elements > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(elements), $"{operation}: {elements} elements do not fit the view's {Length}.");
+        }
+
+        Buffer.CheckRange(Offset * sizeof(T), (long)elements * sizeof(T), operation);
+        return Buffer;
+    }
 
     private void ThrowOutOfRange(long index) =>
         throw new IndexOutOfRangeException($"ArrayView<{typeof(T).Name}>: index {index} is outside [0, {Length}).");

@@ -48,6 +48,21 @@ public sealed unsafe class DevPagemapTests : IDisposable
     }
 
     [Fact]
+    public void MemunmapPages_refuses_while_a_frame_is_in_use()
+    {
+        var folio = _pagemap.PfnToFolio(_pagemap.PfnBase);
+        _pagemap.ZoneDeviceFolioInit(folio);
+        Assert.Equal(1, _pagemap.FramesInUse);
+        Assert.Equal(Errno.EBUSY, _t.Kernel.Memory.MemunmapPages(_pagemap));
+        folio.Unlock();
+        folio.Put();
+        Assert.Equal(Errno.Ok, _t.Kernel.Memory.MemunmapPages(_pagemap));
+        Assert.Empty(_t.Kernel.Memory.Pagemaps);
+        Assert.Equal(Errno.EINVAL, _t.Kernel.Memory.MemunmapPages(_pagemap));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _t.Kernel.Memory.PfnToFolio(_pagemap.PfnBase));
+    }
+
+    [Fact]
     public void Coherent_pages_are_mapped_present_and_the_cpu_reaches_them_directly()
     {
         var a = _t.Map(2);

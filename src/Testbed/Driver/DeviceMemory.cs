@@ -1,0 +1,206 @@
+using System.Runtime.InteropServices;
+using Testbed.HostMm;
+using Testbed.HostMm.Memory;
+using Testbed.Kernels;
+
+namespace Testbed.Driver;
+
+/// <summary>
+/// A device's memory: one allocation on the accelerator, split into chunks and registered with
+/// HostMm as ZONE_DEVICE frames with the device's owner (DESIGN §4.1). Device-private memory is a
+/// plain accelerator allocation the CPU cannot address. Device-coherent memory is pinned host
+/// memory mapped into the accelerator, which stands in for memory both sides address coherently
+/// (CXL, NVLink-C2C); HostMm gets its CPU address.
+/// </summary>
+/// <remarks>
+/// Frames are handed out chunk by chunk; a chunk's stamp records when it last gave out a frame, and
+/// <see cref="VictimChunk"/> picks the chunk with the oldest stamp that still holds pages — UVM's
+/// LRU of root chunks ordered by allocation, not by access.
+/// </remarks>
+internal sealed unsafe class DeviceMemory
+{
+    private readonly Lock _lock = new();
+    private readonly PhysicalMemory _memory;
+    private readonly Stack<int>[] _free;
+    private readonly long[] _stamp;
+    private readonly byte* _coherentHost;
+    private long _clock;
+    private int _current;
+
+    private DeviceMemory(PhysicalMemory memory, MemoryBuffer1D<int> words, byte* coherentHost, int pages, int chunkPages)
+    {
+        _memory = memory;
+        Words = words;
+        _coherentHost = coherentHost;
+        ChunkPages = chunkPages;
+        WordsPerPage = memory.PageSize / sizeof(int);
+        _free = new Stack<int>[pages / chunkPages];
+        _stamp = new long[_free.Length];
+        for (var c = 0; c < _free.Length; c++)
+        {
+            _free[c] = new Stack<int>(chunkPages);
+            for (var f = ((c + 1) * chunkPages) - 1; f >= c * chunkPages; f--)
+            {
+                _free[c].Push(f);
+            }
+        }
+    }
+
+    /// <summary>The frames, as HostMm knows them.</summary>
+    public DevPagemap Pagemap { get; private set; } = null!;
+
+    /// <summary>The memory as kernels see it: 32-bit words, frame <c>f</c> at <c>f * WordsPerPage</c>.</summary>
+    public MemoryBuffer1D<int> Words { get; }
+
+    /// <summary>Frames per chunk.</summary>
+    public int ChunkPages { get; }
+
+    /// <summary>Chunks.</summary>
+    public int Chunks => _free.Length;
+
+    /// <summary>32-bit words per frame.</summary>
+    public int WordsPerPage { get; }
+
+    /// <summary>Frames not in use.</summary>
+    public int FreePages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _free.Sum(s => s.Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="accelerator"/>
+    /// and registers them with <paramref name="memory"/>: -EINVAL from <c>MemremapPages</c>, -ENOMEM if
+    /// the accelerator cannot allocate.
+    /// </summary>
+    public static Errno Create(Accelerator accelerator, PhysicalMemory memory, PageKind kind, int pages, int chunkPages, object owner, IDevPagemapOps ops, out DeviceMemory? deviceMemory)
+    {
+        deviceMemory = null;
+        var bytes = (long)pages * memory.PageSize;
+        byte* host = null;
+        MemoryBuffer1D<int> words;
+        try
+        {
+            if (kind == PageKind.DeviceCoherent)
+            {
+                host = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, (nuint)memory.PageSize);
+                NativeMemory.Clear(host, (nuint)bytes);
+                words = accelerator.MapHost((int*)host, bytes / sizeof(int));
+            }
+            else
+            {
+                words = accelerator.Allocate1D<int>(bytes / sizeof(int));
+            }
+        }
+        catch (Exception e) when (e is OutOfMemoryException or InvalidOperationException)
+        {
+            if (host != null)
+            {
+                NativeMemory.AlignedFree(host);
+            }
+
+            return Errno.ENOMEM;
+        }
+
+        var result = new DeviceMemory(memory, words, host, pages, chunkPages);
+        var err = memory.MemremapPages(kind, pages, owner, ops, host, out var pagemap);
+        if (err != Errno.Ok)
+        {
+            result.Release();
+            return err;
+        }
+
+        result.Pagemap = pagemap!;
+        deviceMemory = result;
+        return Errno.Ok;
+    }
+
+    /// <summary>The frame index of <paramref name="pfn"/> within this memory.</summary>
+    public long FrameOf(long pfn) => pfn - Pagemap.PfnBase;
+
+    /// <summary>The words of frame <paramref name="frame"/>.</summary>
+    public ArrayView<int> Frame(long frame) => Words.View.SubView(frame * WordsPerPage, WordsPerPage);
+
+    /// <summary>
+    /// A free frame, taken with <c>ZoneDeviceFolioInit</c> (one reference, locked), or null when
+    /// every frame is in use. Frames come from the most recently used chunk that has one.
+    /// </summary>
+    public Folio? Alloc()
+    {
+        int frame;
+        lock (_lock)
+        {
+            var chunk = _current;
+            for (var n = 0; n < _free.Length && _free[chunk].Count == 0; n++)
+            {
+                chunk = (chunk + 1) % _free.Length;
+            }
+
+            if (!_free[chunk].TryPop(out frame))
+            {
+                return null;
+            }
+
+            _current = chunk;
+            _stamp[chunk] = ++_clock;
+        }
+
+        var folio = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
+        Pagemap.ZoneDeviceFolioInit(folio);
+        return folio;
+    }
+
+    /// <summary><c>folio_free</c>: the frame is free again.</summary>
+    public void Free(Folio folio)
+    {
+        var frame = (int)FrameOf(folio.Pfn);
+        lock (_lock)
+        {
+            _free[frame / ChunkPages].Push(frame);
+        }
+    }
+
+    /// <summary>The chunk that gave out a frame least recently among those holding pages, or -1 when every chunk is empty.</summary>
+    public int VictimChunk()
+    {
+        lock (_lock)
+        {
+            var victim = -1;
+            for (var c = 0; c < _free.Length; c++)
+            {
+                if (_free[c].Count < ChunkPages && (victim < 0 || _stamp[c] < _stamp[victim]))
+                {
+                    victim = c;
+                }
+            }
+
+            return victim;
+        }
+    }
+
+    /// <summary>Unregisters the frames (-EBUSY while any is in use) and frees the memory.</summary>
+    public Errno Unregister()
+    {
+        var err = _memory.MemunmapPages(Pagemap);
+        if (err == Errno.Ok)
+        {
+            Release();
+        }
+
+        return err;
+    }
+
+    private void Release()
+    {
+        Words.Dispose();
+        if (_coherentHost != null)
+        {
+            NativeMemory.AlignedFree(_coherentHost);
+        }
+    }
+}

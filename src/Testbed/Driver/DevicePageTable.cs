@@ -1,0 +1,65 @@
+using Testbed.Kernels;
+
+namespace Testbed.Driver;
+
+/// <summary>
+/// A device's page table over the mirrored range: one <see cref="DevicePte"/> per page, kept on the
+/// host and uploaded to the device before a launch when it changed since the last upload. Every
+/// method is called with the driver's mutex held.
+/// </summary>
+internal sealed class DevicePageTable : IDisposable
+{
+    private readonly uint[] _entries;
+    private readonly MemoryBuffer1D<uint> _device;
+    private long _generation;
+    private long _uploaded = -1;
+
+    public DevicePageTable(Accelerator accelerator, long pages)
+    {
+        _entries = new uint[pages];
+        _device = accelerator.Allocate1D<uint>(pages);
+    }
+
+    /// <summary>The table as kernels see it.</summary>
+    public ArrayView<uint> View => _device.View;
+
+    /// <summary>The entry of <paramref name="page"/>.</summary>
+    public uint this[long page] => _entries[page];
+
+    /// <summary>Sets the entry of <paramref name="page"/>.</summary>
+    public void Set(long page, uint entry)
+    {
+        _entries[page] = entry;
+        _generation++;
+    }
+
+    /// <summary>Clears the entries of pages <c>[first, end)</c>; whether any was valid.</summary>
+    public bool Zap(long first, long end)
+    {
+        var any = false;
+        for (var p = first; p < end; p++)
+        {
+            any |= DevicePte.IsValid(_entries[p]);
+            _entries[p] = 0;
+        }
+
+        if (any)
+        {
+            _generation++;
+        }
+
+        return any;
+    }
+
+    /// <summary>Copies the table to the device if it changed since the last upload.</summary>
+    public void Upload()
+    {
+        if (_uploaded != _generation)
+        {
+            _device.CopyFromCPU(_entries);
+            _uploaded = _generation;
+        }
+    }
+
+    public void Dispose() => _device.Dispose();
+}

@@ -1,0 +1,111 @@
+namespace Testbed.Driver;
+
+/// <summary>What one <see cref="MirrorDevice"/> did: the numbers the scenarios report. Updated atomically.</summary>
+public sealed class MirrorCounters
+{
+    private long _launches;
+    private long _replays;
+    private long _gpuFaults;
+    private long _faultBatches;
+    private long _cpuFaults;
+    private long _cpuFaultsDeferred;
+    private long _migrationsToDevice;
+    private long _migrationsToRam;
+    private long _exclusiveGrants;
+    private long _exclusiveRetries;
+    private long _throttledFaults;
+    private long _invalidations;
+    private long _evictedPages;
+    private long _evictedChunks;
+    private long _faultRetries;
+
+    /// <summary>Kernel launches.</summary>
+    public long Launches => Volatile.Read(ref _launches);
+
+    /// <summary>Launches after the first of a run: replays after servicing faults or resuming bounded work.</summary>
+    public long Replays => Volatile.Read(ref _replays);
+
+    /// <summary>Device faults serviced or throttled, after coalescing.</summary>
+    public long GpuFaults => Volatile.Read(ref _gpuFaults);
+
+    /// <summary>Fault batches serviced.</summary>
+    public long FaultBatches => Volatile.Read(ref _faultBatches);
+
+    /// <summary>CPU faults on this device's private pages (<c>migrate_to_ram</c> calls).</summary>
+    public long CpuFaults => Volatile.Read(ref _cpuFaults);
+
+    /// <summary>CPU faults the policy deferred (timeslice not expired).</summary>
+    public long CpuFaultsDeferred => Volatile.Read(ref _cpuFaultsDeferred);
+
+    /// <summary>Pages migrated into this device's memory.</summary>
+    public long MigrationsToDevice => Volatile.Read(ref _migrationsToDevice);
+
+    /// <summary>Pages migrated from this device's memory to system memory (CPU faults and eviction).</summary>
+    public long MigrationsToRam => Volatile.Read(ref _migrationsToRam);
+
+    /// <summary>Pages made device-exclusive and mapped for atomics.</summary>
+    public long ExclusiveGrants => Volatile.Read(ref _exclusiveGrants);
+
+    /// <summary>Exclusive mappings thrown away because the notifier sequence moved.</summary>
+    public long ExclusiveRetries => Volatile.Read(ref _exclusiveRetries);
+
+    /// <summary>Device faults a policy throttled.</summary>
+    public long ThrottledFaults => Volatile.Read(ref _throttledFaults);
+
+    /// <summary>Invalidation callbacks that zapped entries (owner-filtered ones excluded).</summary>
+    public long Invalidations => Volatile.Read(ref _invalidations);
+
+    /// <summary>Pages evicted from device memory.</summary>
+    public long EvictedPages => Volatile.Read(ref _evictedPages);
+
+    /// <summary>Chunks chosen for eviction.</summary>
+    public long EvictedChunks => Volatile.Read(ref _evictedChunks);
+
+    /// <summary><c>MmuIntervalReadRetry</c> or -EBUSY retries while servicing faults.</summary>
+    public long FaultRetries => Volatile.Read(ref _faultRetries);
+
+    /// <summary>Pages migrated in either direction.</summary>
+    public long Migrations => MigrationsToDevice + MigrationsToRam;
+
+    internal void Launch(bool replay)
+    {
+        Interlocked.Increment(ref _launches);
+        if (replay)
+        {
+            Interlocked.Increment(ref _replays);
+        }
+    }
+
+    internal void GpuFault() => Interlocked.Increment(ref _gpuFaults);
+
+    internal void FaultBatch() => Interlocked.Increment(ref _faultBatches);
+
+    internal void CpuFault(bool deferred)
+    {
+        Interlocked.Increment(ref _cpuFaults);
+        if (deferred)
+        {
+            Interlocked.Increment(ref _cpuFaultsDeferred);
+        }
+    }
+
+    internal void MigratedToDevice(long pages) => Interlocked.Add(ref _migrationsToDevice, pages);
+
+    internal void MigratedToRam(long pages) => Interlocked.Add(ref _migrationsToRam, pages);
+
+    internal void ExclusiveGrant() => Interlocked.Increment(ref _exclusiveGrants);
+
+    internal void ExclusiveRetry() => Interlocked.Increment(ref _exclusiveRetries);
+
+    internal void Throttled() => Interlocked.Increment(ref _throttledFaults);
+
+    internal void Invalidation() => Interlocked.Increment(ref _invalidations);
+
+    internal void Evicted(long pages)
+    {
+        Interlocked.Increment(ref _evictedChunks);
+        Interlocked.Add(ref _evictedPages, pages);
+    }
+
+    internal void FaultRetry() => Interlocked.Increment(ref _faultRetries);
+}

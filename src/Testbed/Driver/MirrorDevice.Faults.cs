@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Exclusive;
+using Testbed.HostMm.Hmm;
+
+namespace Testbed.Driver;
+
+public sealed partial class MirrorDevice
+{
+    /// <summary>
+    /// Services the prepared fault batch in slices of <see cref="MirrorOptions.FaultBatchSize"/>:
+    /// asks the policy about each page, then services runs of consecutive pages that share an action,
+    /// an access kind and a 2 MiB block together. When every fault of the batch was throttled, naps
+    /// briefly so the replay does not spin.
+    /// </summary>
+    private Errno ServiceFaults()
+    {
+        var serviced = false;
+        for (var sliceStart = 0; sliceStart < _batch.Count; sliceStart += Options.FaultBatchSize)
+        {
+            Counters.FaultBatch();
+            var sliceEnd = Math.Min(_batch.Count, sliceStart + Options.FaultBatchSize);
+            var now = Stopwatch.GetTimestamp();
+            var runStart = sliceStart;
+            var runAction = GpuFaultAction.Throttle;
+            for (var i = sliceStart; i <= sliceEnd; i++)
+            {
+                var action = GpuFaultAction.Throttle;
+                if (i < sliceEnd)
+                {
+                    Counters.GpuFault();
+                    action = Policy.OnGpuFault(Options.ProcessorId, _batch.Page(i), _batch.Access(i), now);
+                    if (i > runStart
+                        && action == runAction
+                        && _batch.Access(i) == _batch.Access(runStart)
+                        && _batch.Page(i) == _batch.Page(i - 1) + 1
+                        && _batch.Page(i) / RangeBlockPages == _batch.Page(runStart) / RangeBlockPages)
+                    {
+                        continue;
+                    }
+                }
+
+                if (i > runStart)
+                {
+                    var err = ServiceRun(_batch.Page(runStart), i - runStart, _batch.Access(runStart), runAction);
+                    if (err != Errno.Ok)
+                    {
+                        return err;
+                    }
+
+                    serviced |= runAction != GpuFaultAction.Throttle;
+                }
+
+                runStart = i;
+                runAction = action;
+            }
+        }
+
+        if (!serviced)
+        {
+            Nap(Stopwatch.Frequency / 10_000);
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>Services <paramref name="count"/> pages from <paramref name="page"/> as <paramref name="action"/> says.</summary>
+    private Errno ServiceRun(long page, int count, FaultAccess access, GpuFaultAction action)
+    {
+        switch (action)
+        {
+            case GpuFaultAction.Throttle:
+                for (var i = 0; i < count; i++)
+                {
+                    Counters.Throttled();
+                }
+
+                return Errno.Ok;
+            case GpuFaultAction.MakeExclusive:
+                return MakeExclusive(page, count);
+            case GpuFaultAction.Migrate:
+                MigrateToDevice(page, count);
+                return MapRange(page, count, access);
+            default:
+                return MapRange(page, count, access);
+        }
+    }
+
+    /// <summary>
+    /// Maps <paramref name="count"/> pages from <paramref name="page"/> where they are, with the
+    /// standard mirror loop: <c>MmuIntervalReadBegin</c>, <c>HmmRangeFault</c> under the mmap read lock,
+    /// then under the mutex <c>MmuIntervalReadRetry</c> and the page-table update; bounded by
+    /// <see cref="MirrorOptions.FaultTimeout"/>. A system page faulted for an atomic on a
+    /// non-coherent link, with the protocol on, is made device-exclusive instead.
+    /// </summary>
+    private Errno MapRange(long page, int count, FaultAccess access)
+    {
+        var range = _hmmRange;
+        range.Start = AddressOf(page);
+        range.End = AddressOf(page + count);
+        range.DefaultFlags = HmmPfn.ReqFault | (access != FaultAccess.Read ? HmmPfn.ReqWrite : 0);
+        range.DevPrivateOwner = Owner;
+        var deadline = Stopwatch.GetTimestamp() + (long)(Options.FaultTimeout.TotalSeconds * Stopwatch.Frequency);
+        var atomicNeedsExclusive = access == FaultAccess.Atomic && !LinkCoherent && Options.ExclusiveAtomics;
+        while (true)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return Fail(Errno.EBUSY, $"device fault at 0x{range.Start:x}: HmmRangeFault did not settle within {Options.FaultTimeout.TotalMilliseconds} ms");
+            }
+
+            Array.Clear(range.HmmPfns, 0, count);
+            range.NotifierSeq = _notifier.ReadBegin();
+            _mm.MmapLock.DownRead();
+            var err = HmmMirror.HmmRangeFault(range);
+            _mm.MmapLock.UpRead();
+            if (err == Errno.EBUSY)
+            {
+                Counters.FaultRetry();
+                continue;
+            }
+
+            if (err != Errno.Ok)
+            {
+                return Fail(err, $"device {access} fault at 0x{range.Start:x}: HmmRangeFault returned {err} (no VMA, or no {access} permission)");
+            }
+
+            using (Mutex.Enter())
+            {
+                if (_notifier.ReadRetry(range.NotifierSeq))
+                {
+                    Counters.FaultRetry();
+                    continue;
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    var e = range.HmmPfns[i];
+                    var pfn = HmmPfn.ToPfn(e);
+                    var write = (e & HmmPfn.Write) != 0;
+                    if (Pagemap.Contains(pfn))
+                    {
+                        _pt.Set(page + i, DevicePte.Make(_memory.FrameOf(pfn), device: true, write, atomic: write));
+                    }
+                    else if (pfn < _kernel.Memory.TotalFrames)
+                    {
+                        _pt.Set(page + i, DevicePte.Make(pfn, device: false, write, atomic: write && !atomicNeedsExclusive));
+                    }
+                    else
+                    {
+                        return Fail(Errno.EOPNOTSUPP, $"device fault at 0x{AddressOf(page + i):x}: the page is in another device's coherent memory, which this device cannot address");
+                    }
+                }
+            }
+
+            return atomicNeedsExclusive ? MakeSystemPagesExclusive(page, count) : Errno.Ok;
+        }
+    }
+
+    /// <summary>Makes the pages of the run that were mapped from system memory device-exclusive.</summary>
+    private Errno MakeSystemPagesExclusive(long page, int count)
+    {
+        for (var p = page; p < page + count; p++)
+        {
+            uint entry;
+            using (Mutex.Enter())
+            {
+                entry = _pt[p];
+            }
+
+            if (DevicePte.IsValid(entry) && !DevicePte.IsDevice(entry) && MakeExclusive(p, 1) is var err && err != Errno.Ok)
+            {
+                return err;
+            }
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// Maps <paramref name="count"/> pages from <paramref name="page"/> for device atomics the way
+    /// nouveau does: per page, <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under the mmap read lock,
+    /// then under the mutex <c>ReadRetry</c> and the mapping; the folio is unlocked and put after. A
+    /// page whose sequence keeps moving (owner filtering off: its own invalidation) gives -EBUSY after
+    /// <see cref="MirrorOptions.FaultTimeout"/>.
+    /// </summary>
+    private Errno MakeExclusive(long page, int count)
+    {
+        for (var p = page; p < page + count; p++)
+        {
+            var va = AddressOf(p);
+            var deadline = Stopwatch.GetTimestamp() + (long)(Options.FaultTimeout.TotalSeconds * Stopwatch.Frequency);
+            while (true)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
+                }
+
+                var seq = _notifier.ReadBegin();
+                _mm.MmapLock.DownRead();
+                var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
+                _mm.MmapLock.UpRead();
+                if (err == Errno.EBUSY)
+                {
+                    Counters.FaultRetry();
+                    continue;
+                }
+
+                if (err != Errno.Ok)
+                {
+                    return Fail(err, $"MakeDeviceExclusive at 0x{va:x} returned {err}");
+                }
+
+                bool mapped;
+                using (Mutex.Enter())
+                {
+                    mapped = !_notifier.ReadRetry(seq);
+                    if (mapped)
+                    {
+                        _pt.Set(p, DevicePte.Make(folio!.Pfn, device: false, write: true, atomic: true));
+                    }
+                }
+
+                folio!.Unlock();
+                folio.Put();
+                if (mapped)
+                {
+                    Counters.ExclusiveGrant();
+                    break;
+                }
+
+                Counters.ExclusiveRetry();
+            }
+        }
+
+        return Errno.Ok;
+    }
+}

@@ -1,0 +1,48 @@
+using Testbed.HostMm.Notifiers;
+
+namespace Testbed.Driver;
+
+public sealed partial class MirrorDevice
+{
+    /// <summary>
+    /// The interval notifier callback (DESIGN §4.3): skips <c>Migrate</c> and <c>Exclusive</c>
+    /// events this device caused when filtering is on; otherwise bumps the sequence and zaps the
+    /// affected entries under the mutex, then waits until no launch that could still use them is in
+    /// flight — the model of a GPU TLB invalidation — before letting core mm go on.
+    /// </summary>
+    public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
+    {
+        if (Options.FilterOwnerEvents && range.Event is MmuNotifierEvent.Migrate or MmuNotifierEvent.Exclusive && range.Owner == Owner)
+        {
+            return true;
+        }
+
+        var first = range.Start <= Start ? 0 : PageOf(range.Start);
+        var end = range.End >= AddressOf(Pages) ? Pages : PageOf(range.End + (ulong)_pageSize - 1);
+        using (Mutex.Enter())
+        {
+            subscription.SetSeq(curSeq);
+            if (first < end && _pt.Zap(first, end))
+            {
+                Counters.Invalidation();
+            }
+        }
+
+        WaitForLaunches();
+        return true;
+    }
+
+    /// <summary>
+    /// Zaps <paramref name="count"/> entries from <paramref name="page"/> and waits for launches: what
+    /// the driver does itself before copying a page whose invalidation it filtered out.
+    /// </summary>
+    private void ZapAndWait(long page, long count)
+    {
+        using (Mutex.Enter())
+        {
+            _pt.Zap(page, page + count);
+        }
+
+        WaitForLaunches();
+    }
+}

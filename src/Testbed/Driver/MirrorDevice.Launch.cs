@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using Testbed.HostMm;
+using Testbed.Kernels;
+
+namespace Testbed.Driver;
+
+public sealed partial class MirrorDevice
+{
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> _launch;
+    private readonly int[] _controlHost;
+    private readonly FaultBatch _batch;
+    private readonly int[] _configHost = new int[DeviceAccess.ConfigLength];
+    private MemoryBuffer1D<int> _control;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the device to completion (DESIGN §4.2): launch, drain the fault
+    /// buffer, service the faults in batches, relaunch; each work item resumes from its progress
+    /// counter, so every operation is applied exactly once however many replays it takes.
+    /// </summary>
+    /// <returns>
+    /// -EINVAL for work outside the mirrored range; otherwise the first error servicing a fault
+    /// returned (-EFAULT for an address the CPU cannot access either, -EBUSY when a fault could not be
+    /// serviced within <see cref="MirrorOptions.FaultTimeout"/>), with <see cref="LastError"/> saying
+    /// where and why.
+    /// </returns>
+    public Errno Run(in DeviceWork work) => RunWith(work, _noData.View);
+
+    /// <summary>Reads <paramref name="destination"/>.Length words from <paramref name="va"/> through the device (<c>dmirror_read</c>).</summary>
+    public Errno Read(ulong va, Span<int> destination)
+    {
+        using var data = _accelerator.Allocate1D<int>(Math.Max(1, destination.Length));
+        var err = RunWords(va, destination.Length, DeviceAccess.OpLoad, data);
+        if (err == Errno.Ok)
+        {
+            data.View.CopyToCPU(destination);
+        }
+
+        return err;
+    }
+
+    /// <summary>Writes <paramref name="source"/> at <paramref name="va"/> through the device (<c>dmirror_write</c>).</summary>
+    public Errno Write(ulong va, ReadOnlySpan<int> source)
+    {
+        using var data = _accelerator.Allocate1D<int>(Math.Max(1, source.Length));
+        data.View.CopyFromCPU(source);
+        return RunWords(va, source.Length, DeviceAccess.OpStore, data);
+    }
+
+    private Errno RunWords(ulong va, int words, int op, MemoryBuffer1D<int> data)
+    {
+        if (va < Start || va % sizeof(int) != 0 || words <= 0)
+        {
+            return Fail(Errno.EINVAL, $"device access at 0x{va:x} of {words} words: not an aligned address in the mirrored range");
+        }
+
+        return RunWith(new DeviceWork(op, words, 1, (long)(va - Start) / sizeof(int), words, 1, 0), data.View);
+    }
+
+    private Errno RunWith(in DeviceWork work, ArrayView<int> data)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var words = Pages * WordsPerPage;
+        if (work.Items <= 0 || work.OpsPerItem <= 0 || work.Span <= 0 || work.Stride <= 0 || work.FirstWord < 0 || work.FirstWord + work.Span > words
+            || work.Op is < DeviceAccess.OpAdd or > DeviceAccess.OpStore || (work.Op != DeviceAccess.OpAdd && data.Length < work.TotalOps))
+        {
+            return Fail(Errno.EINVAL, $"device work {work} does not fit the mirrored range of {words} words");
+        }
+
+        LastError = null;
+        PrepareControl(work.Items);
+        _configHost[DeviceAccess.ConfigOp] = work.Op;
+        _configHost[DeviceAccess.ConfigOpsPerItem] = work.OpsPerItem;
+        _configHost[DeviceAccess.ConfigOpsPerLaunch] = Options.OpsPerLaunch;
+        _configHost[DeviceAccess.ConfigWordsPerPage] = WordsPerPage;
+        _configHost[DeviceAccess.ConfigFaultCapacity] = Options.FaultBufferCapacity;
+        _configHost[DeviceAccess.ConfigFirstWord] = checked((int)work.FirstWord);
+        _configHost[DeviceAccess.ConfigSpan] = checked((int)work.Span);
+        _configHost[DeviceAccess.ConfigStride] = checked((int)work.Stride);
+        _configHost[DeviceAccess.ConfigItems] = work.Items;
+        _configHost[DeviceAccess.ConfigValue] = work.Value;
+        _config.CopyFromCPU(_configHost);
+        var header = _controlHost.AsSpan(0, DeviceAccess.ControlFaults);
+        for (var replay = false; ; replay = true)
+        {
+            Launch(work.Items, data, replay);
+            _control.View.SubView(0, DeviceAccess.ControlFaults).CopyToCPU(header);
+            if (header[DeviceAccess.ControlItemsDone] == work.Items)
+            {
+                return Errno.Ok;
+            }
+
+            var faults = Math.Min(header[DeviceAccess.ControlFaultCount], Options.FaultBufferCapacity);
+            if (faults == 0)
+            {
+                continue;
+            }
+
+            var records = _controlHost.AsSpan(DeviceAccess.ControlFaults, faults);
+            _control.View.SubView(DeviceAccess.ControlFaults, faults).CopyToCPU(records);
+            _controlHost[0] = 0;
+            _control.View.SubView(DeviceAccess.ControlFaultCount, 1).CopyFromCPU(_controlHost.AsSpan(0, 1));
+            _batch.Load(records);
+            var err = ServiceFaults();
+            if (err != Errno.Ok)
+            {
+                return err;
+            }
+        }
+    }
+
+    /// <summary>Zeroes the fault header and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>
+    private void PrepareControl(int items)
+    {
+        var needed = DeviceAccess.ControlFaults + (long)Options.FaultBufferCapacity + items;
+        if (_control.Length < needed)
+        {
+            _control.Dispose();
+            _control = _accelerator.Allocate1D<int>(needed);
+        }
+        else
+        {
+            _control.MemSetToZero();
+        }
+    }
+
+    /// <summary>
+    /// One launch: under the mapping lock (read), upload the page table if it changed and run the
+    /// kernel to completion, so an invalidation that takes the lock for write knows no launch still
+    /// uses entries it zapped.
+    /// </summary>
+    private void Launch(int items, ArrayView<int> data, bool replay)
+    {
+        _mapping.DownRead();
+        try
+        {
+            using (Mutex.Enter())
+            {
+                _pt.Upload();
+            }
+
+            _launch(_accelerator.DefaultStream, items, _pt.View, _system.View, _memory.Words.View, _control.View, data, _config.View);
+            _accelerator.Synchronize();
+        }
+        finally
+        {
+            _mapping.UpRead();
+        }
+
+        Counters.Launch(replay);
+    }
+
+    /// <summary>Waits until no launch is in flight (the model of a device TLB invalidation completing).</summary>
+    private void WaitForLaunches()
+    {
+        _mapping.DownWrite();
+        _mapping.UpWrite();
+    }
+
+    private Errno Fail(Errno err, string detail)
+    {
+        LastError = detail;
+        return err;
+    }
+
+    /// <summary>Waits <paramref name="ticks"/> Stopwatch ticks: sleeps for whole milliseconds, yields for less.</summary>
+    private static void Nap(long ticks)
+    {
+        var until = Stopwatch.GetTimestamp() + ticks;
+        if (ticks >= Stopwatch.Frequency / 1000)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency));
+        }
+
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            Thread.Yield();
+        }
+    }
+}

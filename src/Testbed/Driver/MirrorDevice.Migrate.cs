@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using Testbed.HostMm;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Migrate;
+using Testbed.HostMm.Mm;
+
+namespace Testbed.Driver;
+
+public sealed partial class MirrorDevice
+{
+    private readonly MigrateVma _migrate = new() { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] };
+
+    /// <summary>
+    /// Migrates the pages of <c>[va, va + pages * PageSize)</c> into device memory and maps what moved
+    /// (<c>dmirror_migrate_to_device</c>), evicting chunks first if device memory is short. Pages
+    /// already here, or that cannot move, stay where they are.
+    /// </summary>
+    /// <returns>-EINVAL for a range that is unaligned or outside the mirror.</returns>
+    public Errno MigrateToDevice(ulong va, long pages)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (va < Start || va % (ulong)_pageSize != 0 || pages <= 0 || PageOf(va) + pages > Pages)
+        {
+            return Fail(Errno.EINVAL, $"MigrateToDevice: [0x{va:x}, +{pages} pages) is not an aligned range inside the mirror");
+        }
+
+        for (var p = PageOf(va); p < PageOf(va) + pages;)
+        {
+            var n = (int)Math.Min(PageOf(va) + pages - p, RangeBlockPages - (p % RangeBlockPages));
+            MigrateToDevice(p, n);
+            p += n;
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// Migrates up to <paramref name="count"/> pages from <paramref name="page"/> (one 2 MiB block at
+    /// most) into device memory with <c>MigrateVmaSetup/Pages/Finalize</c>, retried
+    /// <see cref="Policies.IResidencyPolicy.MigrateTries"/> times. A page another device holds is
+    /// first faulted back to system memory by <c>HmmRangeFault</c> (so it moves through system
+    /// memory), then migrated here.
+    /// </summary>
+    private void MigrateToDevice(long page, int count)
+    {
+        var faultedIn = false;
+        for (var attempt = 0; attempt < Policy.MigrateTries; attempt++)
+        {
+            EnsureFreePages(count);
+            var (collected, moved, npages) = MigrateBlock(page, count, attempt);
+            if (moved == npages || npages == 0)
+            {
+                return;
+            }
+
+            if (collected < npages && !faultedIn && FreeDevicePages > 0)
+            {
+                faultedIn = true;
+                attempt--;
+                MapRange(page, (int)npages, FaultAccess.Read);
+            }
+        }
+    }
+
+    /// <summary>One <c>MigrateVma*</c> pass over a block: how many pages were collected, how many moved, and how many the VMA covered.</summary>
+    private (long Collected, long Moved, long Npages) MigrateBlock(long page, int count, int attempt)
+    {
+        _mm.MmapLock.DownRead();
+        var rangeLock = Options.SerializeMigrations ? RangeLock(page) : null;
+        rangeLock?.Acquire();
+        try
+        {
+            var start = AddressOf(page);
+            var vma = _mm.FindVma(start);
+            if (vma is null || vma.Start > start || !vma.Permits(write: false))
+            {
+                return (0, 0, 0);
+            }
+
+            var args = _migrate;
+            args.Vma = vma;
+            args.Start = start;
+            args.End = Math.Min(AddressOf(page + count), vma.End);
+            args.PgmapOwner = Owner;
+            args.Flags = MigrateVmaFlags.SelectSystem;
+            args.FaultPage = null;
+            Array.Clear(args.Src);
+            Array.Clear(args.Dst);
+            if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
+            {
+                return (0, 0, 0);
+            }
+
+            var collected = args.Cpages;
+            if (collected > 0)
+            {
+                ZapAndWait(page, args.Npages);
+                CopyToDevice(args);
+            }
+
+            MigrateDevice.MigrateVmaPages(args);
+            var moved = MapMigrated(args, page);
+            MigrateDevice.MigrateVmaFinalize(args);
+            var now = Stopwatch.GetTimestamp();
+            for (var i = 0; i < args.Npages; i++)
+            {
+                if (Moved(args, i))
+                {
+                    Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
+                }
+            }
+
+            Counters.MigratedToDevice(moved);
+            return (collected, moved, args.Npages);
+        }
+        finally
+        {
+            rangeLock?.Release();
+            _mm.MmapLock.UpRead();
+        }
+    }
+
+    private static bool Moved(MigrateVma args, int i) => (args.Src[i] & MigratePfn.Migrate) != 0 && MigratePfn.ToPfn(args.Dst[i]) >= 0;
+
+    /// <summary>
+    /// <c>migrate_to_ram</c> (<see cref="IDevPagemapOps"/>): a CPU touched one of this device's
+    /// private pages. The policy may make the CPU wait (UVM throttling) or refuse the migration
+    /// until a timeslice expires (the fault is then retried); otherwise the page is copied back
+    /// under the block's range lock, which serialises it against other migrations of the block.
+    /// </summary>
+    public Errno MigrateToRam(in VmFault vmf)
+    {
+        var address = vmf.Address & ~(ulong)(_pageSize - 1);
+        var page = PageOf(address);
+        var inRange = address >= Start && page < Pages;
+        var decision = inRange ? Policy.OnCpuFault(page, Stopwatch.GetTimestamp()) : Policies.CpuFaultDecision.MigrateNow;
+        Counters.CpuFault(deferred: !decision.Migrate);
+        if (decision.WaitTicks > 0)
+        {
+            Nap(decision.WaitTicks);
+        }
+
+        if (!decision.Migrate)
+        {
+            return Errno.Ok;
+        }
+
+        var rangeLock = Options.SerializeMigrations && inRange ? RangeLock(page) : null;
+        rangeLock?.Acquire();
+        try
+        {
+            var args = new MigrateVma
+            {
+                Vma = vmf.Vma,
+                Start = address,
+                End = address + (ulong)_pageSize,
+                Src = new ulong[1],
+                Dst = new ulong[1],
+                PgmapOwner = Owner,
+                Flags = MigrateVmaFlags.SelectDevicePrivate,
+                FaultPage = vmf.Page,
+            };
+            if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
+            {
+                return Errno.EFAULT;
+            }
+
+            if (args.Cpages > 0 && inRange)
+            {
+                ZapAndWait(page, 1);
+            }
+
+            CopyToRam(args.Src, args.Dst, args.Npages);
+            MigrateDevice.MigrateVmaPages(args);
+            MigrateDevice.MigrateVmaFinalize(args);
+            if (Moved(args, 0))
+            {
+                Counters.MigratedToRam(1);
+                if (inRange)
+                {
+                    Policy.OnMigrated(page, 0, Stopwatch.GetTimestamp(), 0);
+                }
+            }
+
+            return Errno.Ok;
+        }
+        finally
+        {
+            rangeLock?.Release();
+        }
+    }
+
+    /// <summary><c>folio_free</c> (<see cref="IDevPagemapOps"/>): the frame is free again.</summary>
+    public void FolioFree(Folio folio) => _memory.Free(folio);
+
+    /// <summary>
+    /// <c>dmirror_migrate_alloc_and_copy</c>: for each collected page, a device frame (none left: the
+    /// page stays) filled through the accelerator from the system frame, or zeroed for an empty entry.
+    /// </summary>
+    private unsafe void CopyToDevice(MigrateVma args)
+    {
+        for (var i = 0; i < args.Npages; i++)
+        {
+            if ((args.Src[i] & MigratePfn.Migrate) == 0 || _memory.Alloc() is not { } dpage)
+            {
+                continue;
+            }
+
+            var frame = _memory.Frame(_memory.FrameOf(dpage.Pfn));
+            if (MigratePfn.ToPfn(args.Src[i]) is var spfn and >= 0)
+            {
+                frame.CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(spfn), WordsPerPage));
+            }
+            else
+            {
+                frame.CopyFromCPU(new int[WordsPerPage]);
+            }
+
+            args.Dst[i] = MigratePfn.Make(dpage.Pfn);
+            if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
+            {
+                args.Dst[i] |= MigratePfn.Write;
+            }
+        }
+    }
+
+    /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved; returns how many pages did.</summary>
+    private long MapMigrated(MigrateVma args, long page)
+    {
+        var moved = 0L;
+        using (Mutex.Enter())
+        {
+            for (var i = 0; i < args.Npages; i++)
+            {
+                if (!Moved(args, i))
+                {
+                    continue;
+                }
+
+                var write = (args.Dst[i] & MigratePfn.Write) != 0;
+                _pt.Set(page + i, DevicePte.Make(_memory.FrameOf(MigratePfn.ToPfn(args.Dst[i])), device: true, write, atomic: write));
+                moved++;
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>
+    /// <c>dmirror_devmem_fault_alloc_and_copy</c> and the eviction copy: for each collected device page,
+    /// a locked system page filled through the accelerator from the device frame.
+    /// </summary>
+    private unsafe void CopyToRam(ulong[] src, ulong[] dst, long npages)
+    {
+        for (var i = 0; i < npages; i++)
+        {
+            if ((src[i] & MigratePfn.Migrate) == 0 || MigratePfn.ToPfn(src[i]) is not (var spfn and >= 0))
+            {
+                continue;
+            }
+
+            var page = _kernel.Memory.AllocFolio(zero: false);
+            if (page is null)
+            {
+                continue;
+            }
+
+            page.Lock();
+            _memory.Frame(_memory.FrameOf(spfn)).CopyToCPU(new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
+            dst[i] = MigratePfn.Make(page.Pfn);
+        }
+    }
+}

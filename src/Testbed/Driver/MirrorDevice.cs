@@ -1,0 +1,244 @@
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Locking;
+using Testbed.HostMm.Memory;
+using Testbed.HostMm.Mm;
+using Testbed.HostMm.Notifiers;
+using Testbed.Kernels;
+
+namespace Testbed.Driver;
+
+/// <summary>
+/// The mirror driver (DESIGN §4): the device side of HMM for one accelerator mirroring
+/// <c>[Start, Start + Pages * PageSize)</c> of one address space, as lib/test_hmm.c, drm_gpusvm and
+/// nvidia-uvm are. It owns the device's memory (<see cref="DeviceMemory"/>, registered with HostMm),
+/// a device page table that kernels translate through (<see cref="DeviceAccess"/>), an interval
+/// notifier over the range, and the fault-and-replay loop that runs workloads.
+/// </summary>
+/// <remarks>
+/// <para>Locks, in order: the mmap lock, then the range lock (<c>mirror-&gt;range_lock</c>, one per
+/// 2 MiB block, held across a migration of that block), then <see cref="Mutex"/>
+/// (<c>mirror-&gt;mutex</c>, guards the device page table). <c>mirror-&gt;mapping</c> is held for read by
+/// every launch, which takes the mutex inside it to upload the table; an invalidation zaps entries
+/// under the mutex, drops it, and then takes the mapping lock for write to wait until no launch that
+/// could use the old entries is in flight.</para>
+/// <para>Invalidations of kind <c>Migrate</c> or <c>Exclusive</c> that this device caused are skipped
+/// (<see cref="MirrorOptions.FilterOwnerEvents"/>); the driver then zaps and waits itself before
+/// copying a page it migrates.</para>
+/// <para>The split into files follows the kernel's: launches and replay in
+/// <c>MirrorDevice.Launch.cs</c>, fault servicing in <c>.Faults.cs</c>, migration in
+/// <c>.Migrate.cs</c>, the notifier callback in <c>.Invalidate.cs</c>, eviction in
+/// <c>.Evict.cs</c>.</para>
+/// </remarks>
+public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierOps, IDisposable
+{
+    private static readonly LockClass MutexClass = new("mirror->mutex");
+    private static readonly LockClass MappingClass = new("mirror->mapping");
+    private static readonly LockClass RangeLockClass = new("mirror->range_lock");
+    private readonly HostKernel _kernel;
+    private readonly AddressSpace _mm;
+    private readonly Accelerator _accelerator;
+    private readonly int _pageSize;
+    private readonly DeviceMemory _memory;
+    private readonly MemoryBuffer1D<int> _system;
+    private readonly DevicePageTable _pt;
+    private readonly MemoryBuffer1D<int> _config;
+    private readonly MemoryBuffer1D<int> _noData;
+    private readonly RwSemaphore _mapping;
+    private readonly MmLock[] _rangeLocks;
+    private MmuIntervalNotifier _notifier;
+    private HostMm.Hmm.HmmRange _hmmRange;
+    private bool _disposed;
+
+    private unsafe MirrorDevice(AddressSpace mm, Accelerator accelerator, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, DeviceMemory memory, object owner)
+    {
+        Owner = owner;
+        _kernel = mm.Kernel;
+        _mm = mm;
+        _accelerator = accelerator;
+        _pageSize = mm.PageSize;
+        _memory = memory;
+        Start = start;
+        Pages = pages;
+        Policy = policy;
+        Options = options;
+        WordsPerPage = _pageSize / sizeof(int);
+        _system = accelerator.MapHost((int*)_kernel.Memory.Base, _kernel.Memory.Length / sizeof(int));
+        _pt = new DevicePageTable(accelerator, pages);
+        _config = accelerator.Allocate1D<int>(DeviceAccess.ConfigLength);
+        _noData = accelerator.Allocate1D<int>(1);
+        _control = accelerator.Allocate1D<int>(DeviceAccess.ControlFaults + options.FaultBufferCapacity);
+        _controlHost = new int[DeviceAccess.ControlFaults + options.FaultBufferCapacity];
+        _batch = new FaultBatch(options.FaultBufferCapacity);
+        Mutex = new MmLock(_kernel.Sync, MutexClass);
+        _mapping = new RwSemaphore(_kernel.Sync, MappingClass);
+        _rangeLocks = [.. Enumerable.Range(0, (int)((pages + RangeBlockPages - 1) / RangeBlockPages)).Select(_ => new MmLock(_kernel.Sync, RangeLockClass))];
+        _launch = accelerator.LoadAutoGroupedStreamKernel<ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(MirrorKernels.DeviceOps);
+        _notifier = null!;
+        _hmmRange = null!;
+    }
+
+    /// <summary>Pages per range lock: a 2 MiB block of 4 KiB pages, UVM's VA block.</summary>
+    public const int RangeBlockPages = 512;
+
+    /// <summary>The first mirrored address.</summary>
+    public ulong Start { get; }
+
+    /// <summary>Mirrored pages.</summary>
+    public long Pages { get; }
+
+    /// <summary>32-bit words per page, the unit <see cref="DeviceWork"/> addresses in.</summary>
+    public int WordsPerPage { get; }
+
+    /// <summary>The residency policy.</summary>
+    public IResidencyPolicy Policy { get; }
+
+    /// <summary>The settings.</summary>
+    public MirrorOptions Options { get; }
+
+    /// <summary>The owner token of this device's pages and invalidations (<c>pgmap-&gt;owner</c>).</summary>
+    public object Owner { get; }
+
+    /// <summary>The device's frames as HostMm knows them.</summary>
+    public DevPagemap Pagemap => _memory.Pagemap;
+
+    /// <summary>The accelerator.</summary>
+    public Accelerator Accelerator => _accelerator;
+
+    /// <summary><c>mirror-&gt;mutex</c>: guards the device page table; the invalidate callback takes it.</summary>
+    public MmLock Mutex { get; }
+
+    /// <summary>What the driver did.</summary>
+    public MirrorCounters Counters { get; } = new();
+
+    /// <summary>Device frames not in use.</summary>
+    public int FreeDevicePages => _memory.FreePages;
+
+    /// <summary>Whether device atomics on system memory are atomic with respect to the CPU (the accelerator's link).</summary>
+    public bool LinkCoherent => _accelerator.HostAtomicsCoherent;
+
+    /// <summary>What went wrong, in one line, after a call returned an error; null otherwise.</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>
+    /// Sets up a mirror of <paramref name="pages"/> pages from <paramref name="start"/> on
+    /// <paramref name="accelerator"/>: allocates and registers device memory, maps HostMm's arena into
+    /// the accelerator and registers the interval notifier.
+    /// </summary>
+    /// <returns>
+    /// -EINVAL for an unaligned, empty, oversized or out-of-range range; -EOPNOTSUPP for the
+    /// <c>coherent</c> policy on a non-coherent link; -ENOMEM when the device memory cannot be
+    /// allocated. <see cref="ArgumentException"/> for invalid options (a programming error).
+    /// </returns>
+    public static Errno Create(AddressSpace mm, Accelerator accelerator, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, out MirrorDevice? device)
+    {
+        ArgumentNullException.ThrowIfNull(mm);
+        ArgumentNullException.ThrowIfNull(accelerator);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { } problem)
+        {
+            throw new ArgumentException($"MirrorOptions: {problem}.", nameof(options));
+        }
+
+        device = null;
+        var pageSize = (ulong)mm.PageSize;
+        if (pages <= 0 || pages > DevicePte.MaxFrame || start % pageSize != 0 || start >= AddressSpace.TaskSize || (ulong)pages > (AddressSpace.TaskSize - start) / pageSize)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (policy.DeviceMemoryKind == PageKind.DeviceCoherent && !accelerator.HostAtomicsCoherent)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var owner = new DeferredOps();
+        var err = DeviceMemory.Create(accelerator, mm.Kernel.Memory, policy.DeviceMemoryKind, options.DevicePages, options.ChunkPages, owner, owner, out var memory);
+        if (err != Errno.Ok)
+        {
+            return err;
+        }
+
+        var mirror = new MirrorDevice(mm, accelerator, start, pages, policy, options, memory!, owner);
+        owner.Target = mirror;
+        err = mm.Notifiers.Insert(start, (ulong)pages * pageSize, mirror, out var notifier);
+        if (err != Errno.Ok)
+        {
+            mirror.ReleaseResources();
+            return err;
+        }
+
+        mirror._notifier = notifier!;
+        mirror._hmmRange = new HostMm.Hmm.HmmRange { Notifier = notifier!, HmmPfns = new ulong[RangeBlockPages] };
+        device = mirror;
+        return Errno.Ok;
+    }
+
+    /// <summary>The device page-table entry of the page holding <paramref name="va"/> (0 when not mapped or outside the range).</summary>
+    public uint Lookup(ulong va)
+    {
+        if (va < Start || (va - Start) / (ulong)_pageSize >= (ulong)Pages)
+        {
+            return 0;
+        }
+
+        using (Mutex.Enter())
+        {
+            return _pt[(long)((va - Start) / (ulong)_pageSize)];
+        }
+    }
+
+    /// <summary>Evicts every device page, unregisters the notifier and the device memory, and frees the buffers.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        EvictAll();
+        _notifier.Remove();
+        ReleaseResources();
+    }
+
+    private void ReleaseResources()
+    {
+        if (_memory.Unregister() is var err && err != Errno.Ok)
+        {
+            throw new InvalidOperationException($"MirrorDevice.Dispose: {Pagemap.FramesInUse} device frames are still in use after eviction ({err}).");
+        }
+
+        _pt.Dispose();
+        _system.Dispose();
+        _config.Dispose();
+        _noData.Dispose();
+        _control.Dispose();
+    }
+
+    private long PageOf(ulong va) => (long)((va - Start) / (ulong)_pageSize);
+
+    private ulong AddressOf(long page) => Start + ((ulong)page * (ulong)_pageSize);
+
+    private MmLock RangeLock(long page) => _rangeLocks[page / RangeBlockPages];
+
+    /// <summary>
+    /// The pagemap's callbacks, registered before the driver exists (MemremapPages comes first, as in
+    /// a real probe) and pointed at it once it does.
+    /// </summary>
+    private sealed class DeferredOps : IDevPagemapOps
+    {
+        public MirrorDevice? Target { get; set; }
+
+        public Errno MigrateToRam(in VmFault vmf) => Target?.MigrateToRam(vmf) ?? Errno.EFAULT;
+
+        public void FolioFree(Folio folio)
+        {
+            if (Target is { } t)
+            {
+                t.FolioFree(folio);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace Testbed.Driver;
+
+/// <summary>How one <see cref="MirrorDevice"/> is set up; each value says which driver knob it models.</summary>
+public sealed record MirrorOptions
+{
+    /// <summary>Device memory in pages (what <c>MemremapPages</c> registers).</summary>
+    public int DevicePages { get; init; } = 1024;
+
+    /// <summary>Pages per chunk, the unit of eviction (UVM's 2 MiB root chunk: 512 pages of 4 KiB).</summary>
+    public int ChunkPages { get; init; } = 512;
+
+    /// <summary>Faults serviced per batch after coalescing (UVM's default fault batch, 256).</summary>
+    public int FaultBatchSize { get; init; } = 256;
+
+    /// <summary>Fault records the device buffer holds per launch; faults past it are dropped and re-fault on replay.</summary>
+    public int FaultBufferCapacity { get; init; } = 4096;
+
+    /// <summary>The most operations a work item performs per launch, which bounds how long an invalidation waits.</summary>
+    public int OpsPerLaunch { get; init; } = 64;
+
+    /// <summary>Skip <c>Migrate</c> and <c>Exclusive</c> invalidations this device caused (seed 002 turns it off).</summary>
+    public bool FilterOwnerEvents { get; init; } = true;
+
+    /// <summary>
+    /// The exclusivity protocol: on a non-coherent link, device atomics on system pages get a
+    /// device-exclusive mapping. Off, they are mapped remotely and race the CPU (lost updates).
+    /// </summary>
+    public bool ExclusiveAtomics { get; init; } = true;
+
+    /// <summary>Serialise migrations of the same 2 MiB block with a driver range lock, as UVM does.</summary>
+    public bool SerializeMigrations { get; init; } = true;
+
+    /// <summary>How long servicing one fault may keep retrying (<c>HMM_RANGE_DEFAULT_TIMEOUT</c>, 1000 ms).</summary>
+    public TimeSpan FaultTimeout { get; init; } = TimeSpan.FromMilliseconds(1000);
+
+    /// <summary>This device's processor id for policies (1 and up; 0 is the CPU).</summary>
+    public int ProcessorId { get; init; } = 1;
+
+    /// <summary>Null when the options are usable, else what is wrong.</summary>
+    public string? Validate() =>
+        DevicePages <= 0 ? "device pages must be positive"
+        : ChunkPages <= 0 || DevicePages % ChunkPages != 0 ? $"device pages ({DevicePages}) must be a positive multiple of chunk pages ({ChunkPages})"
+        : FaultBatchSize <= 0 ? "fault batch size must be positive"
+        : FaultBufferCapacity <= 0 ? "fault buffer capacity must be positive"
+        : OpsPerLaunch <= 0 ? "ops per launch must be positive"
+        : FaultTimeout <= TimeSpan.Zero ? "fault timeout must be positive"
+        : ProcessorId <= 0 ? "processor id must be 1 or more (0 is the CPU)"
+        : null;
+}

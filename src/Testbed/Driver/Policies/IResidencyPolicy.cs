@@ -1,0 +1,36 @@
+using Testbed.HostMm.Memory;
+
+namespace Testbed.Driver.Policies;
+
+/// <summary>
+/// Where a page should live when a processor faults on it (DESIGN §4.4). One instance serves every
+/// device mirroring the same range, so that its per-page history sees every processor. Pages are
+/// indexes into the mirrored range; processor 0 is the CPU, devices are 1 and up; timestamps are
+/// <see cref="System.Diagnostics.Stopwatch"/> ticks. Calls may come from several threads at once.
+/// </summary>
+public interface IResidencyPolicy
+{
+    /// <summary>The name <see cref="ResidencyPolicies.Create"/> knows it by.</summary>
+    string Name { get; }
+
+    /// <summary>The device memory the policy needs: device-private, or device-coherent for <c>coherent</c>.</summary>
+    PageKind DeviceMemoryKind { get; }
+
+    /// <summary>Attempts at migrating a page to a device before mapping it remotely (drm_pagemap retries 3 times).</summary>
+    int MigrateTries { get; }
+
+    /// <summary>What a device does about a fault on <paramref name="page"/>.</summary>
+    GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now);
+
+    /// <summary>
+    /// What the CPU does about a fault on <paramref name="page"/>, which lives in device-private
+    /// memory: migrate it now, or wait <see cref="CpuFaultDecision.WaitTicks"/> and fault again.
+    /// </summary>
+    CpuFaultDecision OnCpuFault(long page, long now);
+
+    /// <summary>
+    /// <paramref name="page"/> moved to <paramref name="processor"/>'s memory (0: system memory) at
+    /// <paramref name="now"/>, on the given 0-based attempt.
+    /// </summary>
+    void OnMigrated(long page, int processor, long now, int attempt);
+}

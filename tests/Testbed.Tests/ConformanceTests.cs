@@ -1,0 +1,176 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Mm;
+using Testbed.Kernels;
+
+namespace Testbed.Tests;
+
+/// <summary>
+/// The hmm-tests conformance cases (tools/testing/selftests/mm/hmm-tests.c) re-run through the mirror
+/// driver, with device reads and writes done by kernels translating through the device page table,
+/// on the Cpu accelerator and on OpenCl (PoCL in CI).
+/// </summary>
+public sealed class ConformanceTests
+{
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Anon_read_sees_what_the_cpu_wrote(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).ToArray();
+        t.CpuWrite(va, pattern);
+        var mirror = t.Mirror(va, 4, new RemotePolicy());
+        var read = new int[pattern.Length];
+        Assert.Equal(Errno.Ok, mirror.Read(va, read));
+        Assert.Equal(pattern, read);
+        Assert.True(mirror.Counters.GpuFaults >= 4);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Anon_write_is_seen_by_the_cpu(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4, new RemotePolicy());
+        var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).Select(i => i * 7).ToArray();
+        Assert.Equal(Errno.Ok, mirror.Write(va, pattern));
+        Assert.Equal(pattern, t.CpuRead(va, pattern.Length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Read_only_pages_refuse_device_writes(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(2);
+        t.CpuWrite(va, [42]);
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(va, 2 * (ulong)t.PageSize, Prot.Read));
+        var mirror = t.Mirror(va, 2, new RemotePolicy());
+        var read = new int[1];
+        Assert.Equal(Errno.Ok, mirror.Read(va, read));
+        Assert.Equal(42, read[0]);
+        Assert.Equal(Errno.EPERM, mirror.Write(va, [1]));
+        Assert.Contains("0x", mirror.LastError);
+        Assert.Equal(42, t.CpuRead(va, 1)[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Munmap_zaps_the_device_mapping_and_later_access_faults(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4, new RemotePolicy());
+        Assert.Equal(Errno.Ok, mirror.Write(va, new int[4 * t.WordsPerPage]));
+        Assert.True(DevicePte.IsValid(mirror.Lookup(va)));
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(va, 4 * (ulong)t.PageSize));
+        Assert.False(DevicePte.IsValid(mirror.Lookup(va)));
+        Assert.Equal(Errno.EFAULT, mirror.Read(va, new int[1]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Migrate_moves_pages_to_the_device_and_a_cpu_touch_brings_them_back(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(8);
+        var pattern = Enumerable.Range(0, 8 * t.WordsPerPage).Select(i => i ^ 0x5a5a).ToArray();
+        t.CpuWrite(va, pattern);
+        var mirror = t.Mirror(va, 8);
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 8));
+        Assert.Equal(8, mirror.Counters.MigrationsToDevice);
+        Assert.All(Enumerable.Range(0, 8), p => Assert.True(DevicePte.IsDevice(mirror.Lookup(va + ((ulong)p * (ulong)t.PageSize)))));
+        var read = new int[pattern.Length];
+        Assert.Equal(Errno.Ok, mirror.Read(va, read));
+        Assert.Equal(pattern, read);
+        Assert.Equal(pattern, t.CpuRead(va, pattern.Length));
+        Assert.Equal(8, mirror.Counters.CpuFaults);
+        Assert.Equal(8, mirror.Counters.MigrationsToRam);
+        Assert.False(DevicePte.IsValid(mirror.Lookup(va)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Device_writes_to_migrated_pages_survive_the_trip_back(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4);
+        var pattern = Enumerable.Range(1, 4 * t.WordsPerPage).ToArray();
+        Assert.Equal(Errno.Ok, mirror.Write(va, pattern));
+        Assert.Equal(4, mirror.Counters.MigrationsToDevice);
+        Assert.Equal(pattern, t.CpuRead(va, pattern.Length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Fork_gives_the_child_a_copy_the_device_does_not_see(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(2);
+        t.CpuWrite(va, [1, 2, 3]);
+        var mirror = t.Mirror(va, 2);
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 2));
+        Assert.Equal(Errno.Ok, t.Mm.Fork(out var child));
+        using (child)
+        using (var childCpu = new HostMm.Cpu.CpuContext(child!))
+        {
+            Assert.Equal(Errno.Ok, childCpu.Read(va, out int seen));
+            Assert.Equal(1, seen);
+            Assert.Equal(Errno.Ok, childCpu.Write(va, 100));
+        }
+
+        var read = new int[3];
+        Assert.Equal(Errno.Ok, mirror.Read(va, read));
+        Assert.Equal([1, 2, 3], read);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Exclusive_atomics_stay_in_place_and_a_cpu_touch_revokes_them(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type, nonCoherent: true);
+        var va = t.Map(2);
+        var mirror = t.Mirror(va, 2, new ExclusivePolicy());
+        Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: 16, opsPerItem: 10, firstWord: 0, span: 4, stride: 1)));
+        var entry = mirror.Lookup(va);
+        Assert.True(DevicePte.IsValid(entry) && !DevicePte.IsDevice(entry) && (entry & DevicePte.Atomic) != 0);
+        Assert.Equal(1, mirror.Counters.ExclusiveGrants);
+        Assert.Equal(0, mirror.Counters.Migrations);
+        Assert.Equal([40, 40, 40, 40], t.CpuRead(va, 4));
+        Assert.False(DevicePte.IsValid(mirror.Lookup(va)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Without_owner_filtering_exclusive_mapping_never_converges(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type, nonCoherent: true);
+        var va = t.Map(1);
+        var options = new MirrorOptions { DevicePages = 16, ChunkPages = 16, FilterOwnerEvents = false, FaultTimeout = TimeSpan.FromMilliseconds(100) };
+        var mirror = t.Mirror(va, 1, new ExclusivePolicy(), options);
+        Assert.Equal(Errno.EBUSY, mirror.Run(DeviceWork.Adds(1, 1, 0, 1, 1)));
+        Assert.Contains("owner filtering is off", mirror.LastError);
+        Assert.True(mirror.Counters.ExclusiveRetries > 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Bad_ranges_are_rejected_with_errno(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(2);
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, va + 1, 2, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, va, 0, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, AddressSpace.TaskSize - (ulong)t.PageSize, 2, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Accelerator, va, 2, new MigratePolicy(), new MirrorOptions { DevicePages = 10, ChunkPages = 3 }, out _));
+        var mirror = t.Mirror(va, 2);
+        Assert.Equal(Errno.EINVAL, mirror.MigrateToDevice(va, 3));
+        Assert.Equal(Errno.EINVAL, mirror.Read(va + 2, new int[1]));
+        Assert.Equal(Errno.EINVAL, mirror.Run(DeviceWork.Adds(1, 1, 0, (2 * t.WordsPerPage) + 1, 1)));
+        Assert.NotNull(mirror.LastError);
+    }
+}

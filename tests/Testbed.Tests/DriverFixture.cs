@@ -1,0 +1,110 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Cpu;
+using Testbed.HostMm.Mm;
+using Testbed.Kernels;
+
+namespace Testbed.Tests;
+
+/// <summary>
+/// A kernel, one address space, a CPU and an accelerator for a driver test, and the audit every test
+/// ends with: after the mirrors and the address space are torn down every frame is free, every
+/// device frame came back, and the lock validator has nothing to report.
+/// </summary>
+internal sealed class DriverFixture : IDisposable
+{
+    private readonly List<MirrorDevice> _mirrors = [];
+    private readonly List<Accelerator> _accelerators = [];
+
+    public DriverFixture(AcceleratorType type, bool nonCoherent = false, long memoryBytes = 32L << 20)
+    {
+        Kernel = new HostKernel(new HostKernelOptions { MemoryBytes = memoryBytes });
+        Mm = Kernel.CreateAddressSpace();
+        Cpu = new CpuContext(Mm);
+        Accelerator = NewAccelerator(type, nonCoherent);
+    }
+
+    public HostKernel Kernel { get; }
+
+    public AddressSpace Mm { get; }
+
+    public CpuContext Cpu { get; }
+
+    public Accelerator Accelerator { get; }
+
+    public int PageSize => Mm.PageSize;
+
+    public int WordsPerPage => Mm.PageSize / sizeof(int);
+
+    /// <summary>Another accelerator of <paramref name="type"/>, disposed with the fixture.</summary>
+    public Accelerator NewAccelerator(AcceleratorType type, bool nonCoherent = false)
+    {
+        var acc = Accelerators.Create(type);
+        if (nonCoherent)
+        {
+            var link = (INonCoherentLinkEmulation)acc;
+            link.NonCoherentHostAtomics = true;
+            link.NonCoherentLinkDelaySpins = 2000;
+        }
+
+        _accelerators.Add(acc);
+        return acc;
+    }
+
+    public ulong Map(long pages, Prot prot = Prot.ReadWrite)
+    {
+        Assert.Equal(Errno.Ok, Mm.Mmap(0, (ulong)pages * (ulong)PageSize, prot, MmapFlags.Private, out var addr));
+        return addr;
+    }
+
+    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy? policy = null, MirrorOptions? options = null, Accelerator? accelerator = null)
+    {
+        Assert.Equal(Errno.Ok, MirrorDevice.Create(Mm, accelerator ?? Accelerator, start, pages, policy ?? new MigratePolicy(), options ?? new MirrorOptions { DevicePages = 64, ChunkPages = 16 }, out var mirror));
+        _mirrors.Add(mirror!);
+        return mirror!;
+    }
+
+    /// <summary>Writes <paramref name="values"/> from the CPU, word by word.</summary>
+    public void CpuWrite(ulong va, ReadOnlySpan<int> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            Assert.Equal(Errno.Ok, Cpu.Write(va + ((ulong)i * sizeof(int)), values[i]));
+        }
+    }
+
+    /// <summary>Reads <paramref name="words"/> words from the CPU.</summary>
+    public int[] CpuRead(ulong va, int words)
+    {
+        var result = new int[words];
+        for (var i = 0; i < words; i++)
+        {
+            Assert.Equal(Errno.Ok, Cpu.Read(va + ((ulong)i * sizeof(int)), out result[i]));
+        }
+
+        return result;
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in _mirrors)
+        {
+            m.Dispose();
+        }
+
+        Cpu.Dispose();
+        Mm.Dispose();
+        var leaked = Kernel.FramesInUse;
+        var report = Kernel.Sync.Validator.Report;
+        foreach (var acc in _accelerators)
+        {
+            acc.Dispose();
+        }
+
+        Kernel.Dispose();
+        Assert.Equal(0, leaked);
+        Assert.True(report is null, report?.ToString());
+        Assert.All(_mirrors, m => Assert.Equal(0, m.Pagemap.FramesInUse));
+    }
+}

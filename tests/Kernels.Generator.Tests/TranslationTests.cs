@@ -9,7 +9,7 @@ public sealed class TranslationTests
         var g = GeneratorHarness.Translate("""
             public static class K { [Kernel] public static void Copy(Index1D i, ArrayView<int> a, ArrayView<ulong> b, float f) { a[i] = (int)b[i]; } }
             """);
-        Assert.Contains("__kernel void K_Copy(int __extent, ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* a, long a_offset, long a_length, __global ulong* b, long b_offset, long b_length, float f)", g);
+        Assert.Contains("__kernel void K_Copy(int __extent, ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* __nc_locks, __global int* a, long a_offset, long a_length, __global ulong* b, long b_offset, long b_length, float f)", g);
         Assert.Contains("a += a_offset;", g);
         Assert.Contains("extern \"C\" __global__ void K_Copy(int __extent, int* a, long long a_length, unsigned long long* b, long long b_length, float f)", g);
         Assert.Contains("int i = (int)get_global_id(0);", g);
@@ -96,15 +96,15 @@ public sealed class TranslationTests
                 [Kernel] public static void Use(Index1D i, ArrayView<long> v) { v[i] = Twice(i.X) + Add(1, 2) + Last(v); }
             }
             """);
-        Assert.Contains("int K_Add(int x, int y, ulong __nc_lo, ulong __nc_hi, int __nc_delay);", g);
+        Assert.Contains("int K_Add(int x, int y, ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* __nc_locks);", g);
         Assert.Contains("__device__ int K_Twice(int x);", g);
-        Assert.Contains("return K_Add(x, x, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("return K_Add(x, x, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("return K_Add(x, x);", g);
-        Assert.Contains("long K_Last(__global long* v, long v_length, ulong __nc_lo, ulong __nc_hi, int __nc_delay)", g);
+        Assert.Contains("long K_Last(__global long* v, long v_length, ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* __nc_locks)", g);
         Assert.Contains("return v[v_length - 1] + ((int)v_length);", g);
-        Assert.Contains("v[i] = K_Twice(i, __nc_lo, __nc_hi, __nc_delay) + K_Add(1, 2, __nc_lo, __nc_hi, __nc_delay) + K_Last(v, v_length, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("v[i] = K_Twice(i, __nc_lo, __nc_hi, __nc_delay, __nc_locks) + K_Add(1, 2, __nc_lo, __nc_hi, __nc_delay, __nc_locks) + K_Last(v, v_length, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("v[i] = K_Twice(i) + K_Add(1, 2) + K_Last(v, v_length);", g);
-        Assert.Equal(1, CountOf(g, "int K_Add(int x, int y, ulong __nc_lo, ulong __nc_hi, int __nc_delay)\n{"));
+        Assert.Equal(1, CountOf(g, "int K_Add(int x, int y, ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* __nc_locks)\n{"));
         Assert.Equal(1, CountOf(g, "__device__ int K_Add(int x, int y)\n{"));
     }
 
@@ -126,15 +126,15 @@ public sealed class TranslationTests
             }
             """);
         Assert.Contains("#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable", g);
-        Assert.Contains("tb_add_int(&a[0], 1, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("tb_add_int(&a[0], 1, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("return atomic_add(p, v);", g);
-        Assert.Contains("tb_compareexchange_int(&a[1], 0, i, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("tb_compareexchange_int(&a[1], 0, i, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("if (old == cmp) *p = v;", g);
         Assert.Contains("return atomic_cmpxchg(p, cmp, v);", g);
-        Assert.Contains("tb_add_long(&b[0], 2L, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("tb_add_long(&b[0], 2L, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("return atom_add(p, v);", g);
-        Assert.Contains("tb_max_long(&b[1], ((long)(i)), __nc_lo, __nc_hi, __nc_delay);", g);
-        Assert.Contains("tb_xor_ulong(&c[0], 3UL, __nc_lo, __nc_hi, __nc_delay);", g);
+        Assert.Contains("tb_max_long(&b[1], ((long)(i)), __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
+        Assert.Contains("tb_xor_ulong(&c[0], 3UL, __nc_lo, __nc_hi, __nc_delay, __nc_locks);", g);
         Assert.Contains("if ((ulong)p >= lo && (ulong)p < hi)", g);
         Assert.Contains("atomicAdd(&a[0], 1);", g);
         Assert.Contains("atomicCAS(&a[1], 0, i);", g);

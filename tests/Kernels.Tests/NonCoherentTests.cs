@@ -71,6 +71,29 @@ public sealed class NonCoherentTests
     }
 
     [Theory]
+    [MemberData(nameof(Cases))]
+    public unsafe void Device_atomics_on_host_memory_stay_atomic_among_themselves(AcceleratorType type, bool nonCoherent)
+    {
+        using var acc = Backends.Create(type);
+        var link = (INonCoherentLinkEmulation)acc;
+        link.NonCoherentHostAtomics = nonCoherent;
+        link.NonCoherentLinkDelaySpins = 200;
+        var p = (long*)NativeMemory.AlignedAlloc(4096, 4096);
+        *p = 0;
+        try
+        {
+            using var mapped = acc.MapHost(p, 1);
+            acc.LoadStreamKernel<ArrayView<long>, long>(ConformanceKernels.WideAdd)(acc.DefaultStream, 20_000, 64, mapped.View, 1L);
+            acc.Synchronize();
+            Assert.Equal(20_000, *p);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(p);
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
     public void Atomics_on_device_memory_stay_atomic_in_non_coherent_mode(AcceleratorType type)
     {

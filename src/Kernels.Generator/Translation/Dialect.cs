@@ -58,7 +58,9 @@ internal abstract class Dialect
 /// OpenCL C (built with <c>-cl-std=CL3.0</c>): the 1.x atomic built-ins, 64-bit ones through the
 /// cl_khr_int64 extensions, each called through a helper that emulates a non-coherent link: when the
 /// target lies in <c>[__nc_lo, __nc_hi)</c> (the accelerator's host mappings, or an empty range) the
-/// helper does a plain read, a delay of <c>__nc_delay</c> iterations, and a plain write.
+/// helper does a plain read, a delay of <c>__nc_delay</c> iterations, and a plain write, under one of
+/// 1024 device-side lock words (<c>__nc_locks</c>, by address) so the device's own atomics stay atomic
+/// among themselves, as a GPU's do, while a CPU atomic in between is lost.
 /// </summary>
 internal sealed class OpenClDialect : Dialect
 {
@@ -66,9 +68,9 @@ internal sealed class OpenClDialect : Dialect
 
     public override bool ViewsCarryOffset => true;
 
-    public override string HiddenParameters => ", ulong __nc_lo, ulong __nc_hi, int __nc_delay";
+    public override string HiddenParameters => ", ulong __nc_lo, ulong __nc_hi, int __nc_delay, __global int* __nc_locks";
 
-    public override string HiddenArguments => ", __nc_lo, __nc_hi, __nc_delay";
+    public override string HiddenArguments => ", __nc_lo, __nc_hi, __nc_delay, __nc_locks";
 
     public override string LengthType => "long";
 
@@ -136,14 +138,21 @@ internal sealed class OpenClDialect : Dialect
                 _ => "*p = old ^ v;",
             };
             _helpers[helper] =
-                $"static {t} {helper}(__global {t}* p, {parameters}, ulong lo, ulong hi, int delay)\n{{\n" +
-                $"    if ((ulong)p >= lo && (ulong)p < hi)\n    {{\n        {t} old = *p;\n" +
+                $"static {t} {helper}(__global {t}* p, {parameters}, ulong lo, ulong hi, int delay, __global int* locks)\n{{\n" +
+                $"    if ((ulong)p >= lo && (ulong)p < hi)\n    {{\n" +
+                "        __global int* l = locks + (((ulong)p >> 3) & 1023);\n" +
+                "        while (atomic_cmpxchg(l, 0, 1) != 0) { }\n" +
+                "        mem_fence(CLK_GLOBAL_MEM_FENCE);\n" +
+                $"        {t} old = *(volatile __global {t}*)p;\n" +
                 "        for (volatile int s = 0; s < delay; s++) { }\n" +
-                $"        {store}\n        return old;\n    }}\n" +
+                $"        {store}\n" +
+                "        mem_fence(CLK_GLOBAL_MEM_FENCE);\n" +
+                "        atomic_xchg(l, 0);\n" +
+                "        return old;\n    }\n" +
                 $"    return {builtin}(p, {(cas ? "cmp, v" : "v")});\n}}\n";
         }
 
-        return $"{helper}({pointer}, {string.Join(", ", args)}, __nc_lo, __nc_hi, __nc_delay)";
+        return $"{helper}({pointer}, {string.Join(", ", args)}, __nc_lo, __nc_hi, __nc_delay, __nc_locks)";
     }
 
     public override string LongSuffix(bool unsigned) => unsigned ? "UL" : "L";

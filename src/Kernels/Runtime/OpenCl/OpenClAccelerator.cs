@@ -14,6 +14,9 @@ namespace Testbed.Kernels.OpenCl;
 public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmulation
 {
     private readonly ConcurrentDictionary<MethodInfo, (ClProgram Program, ClKernel Kernel, Lock Lock)> _kernels = new();
+
+    /// <summary>The 1024 lock words the non-coherent atomic helpers serialise the device's own atomics with.</summary>
+    private readonly Lazy<OpenClMemoryBuffer> _linkLocks;
     private readonly OpenClStream _defaultStream;
 
     internal OpenClAccelerator(Device device, nint deviceId)
@@ -24,6 +27,7 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
         var id = deviceId;
         Context = new ClContext(OpenClApi.clCreateContext(null, 1, &id, 0, 0, &error), error);
         _defaultStream = new OpenClStream(this);
+        _linkLocks = new(() => new OpenClMemoryBuffer(this, 1024 * sizeof(int), null));
     }
 
     /// <inheritdoc/>
@@ -53,6 +57,11 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
     /// <inheritdoc/>
     public override void Dispose()
     {
+        if (_linkLocks.IsValueCreated)
+        {
+            _linkLocks.Value.Dispose();
+        }
+
         foreach (var (program, kernel, _) in _kernels.Values)
         {
             kernel.Dispose();
@@ -92,7 +101,8 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
             viewsCarryOffset: true,
             KernelArguments.Of(range.Lo),
             KernelArguments.Of(range.Hi),
-            KernelArguments.Of(NonCoherentLinkDelaySpins));
+            KernelArguments.Of(NonCoherentLinkDelaySpins),
+            KernelArguments.Of((ulong)_linkLocks.Value.Mem.Value));
         var (_, k, gate) = _kernels[kernel];
         lock (gate)
         {

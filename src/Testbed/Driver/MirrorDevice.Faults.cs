@@ -111,6 +111,7 @@ public sealed partial class MirrorDevice
             }
 
             Array.Clear(range.HmmPfns, 0, count);
+            var zapSeq = ZapSeq();
             range.NotifierSeq = _notifier.ReadBegin();
             _mm.MmapLock.DownRead();
             var err = HmmMirror.HmmRangeFault(range);
@@ -128,7 +129,7 @@ public sealed partial class MirrorDevice
 
             using (Mutex.Enter())
             {
-                if (_notifier.ReadRetry(range.NotifierSeq))
+                if (_notifier.ReadRetry(range.NotifierSeq) || _zapSeq != zapSeq)
                 {
                     Counters.FaultRetry();
                     continue;
@@ -198,6 +199,7 @@ public sealed partial class MirrorDevice
                     return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
                 }
 
+                var zapSeq = ZapSeq();
                 var seq = _notifier.ReadBegin();
                 _mm.MmapLock.DownRead();
                 var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
@@ -216,7 +218,7 @@ public sealed partial class MirrorDevice
                 bool mapped;
                 using (Mutex.Enter())
                 {
-                    mapped = !_notifier.ReadRetry(seq);
+                    mapped = !_notifier.ReadRetry(seq) && _zapSeq == zapSeq;
                     if (mapped)
                     {
                         _pt.Set(p, DevicePte.Make(folio!.Pfn, device: false, write: true, atomic: true));
@@ -236,5 +238,13 @@ public sealed partial class MirrorDevice
         }
 
         return Errno.Ok;
+    }
+
+    private long ZapSeq()
+    {
+        using (Mutex.Enter())
+        {
+            return _zapSeq;
+        }
     }
 }

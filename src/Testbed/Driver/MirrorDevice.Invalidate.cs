@@ -4,6 +4,9 @@ namespace Testbed.Driver;
 
 public sealed partial class MirrorDevice
 {
+    /// <summary>Bumped under the mutex by every <see cref="ZapAndWait"/>: the sequence of invalidations the driver did itself.</summary>
+    private long _zapSeq;
+
     /// <summary>
     /// The interval notifier callback (DESIGN §4.3): skips <c>Migrate</c> and <c>Exclusive</c>
     /// events this device caused when filtering is on; otherwise bumps the sequence and zaps the
@@ -34,13 +37,17 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// Zaps <paramref name="count"/> entries from <paramref name="page"/> and waits for launches: what
-    /// the driver does itself before copying a page whose invalidation it filtered out.
+    /// the driver does itself before copying a page whose invalidation it filtered out. The notifier
+    /// sequence does not move for a filtered event, so the driver's own <see cref="_zapSeq"/> does, and
+    /// fault servicing checks both: a page found on the device just before the CPU migrated it back
+    /// must not be mapped from the stale frame.
     /// </summary>
     private void ZapAndWait(long page, long count)
     {
         using (Mutex.Enter())
         {
             _pt.Zap(page, page + count);
+            _zapSeq++;
         }
 
         WaitForLaunches();

@@ -1,0 +1,60 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.Kernels;
+
+namespace Testbed.Tests;
+
+/// <summary>
+/// Atomic exclusivity on a non-coherent link: CPU threads and a device kernel add to the same words.
+/// With the protocol on (device-exclusive mappings) no update is lost; with it off the device's
+/// read-modify-writes race the CPU and updates are lost — the check can fail.
+/// </summary>
+public sealed class ExclusivityTests
+{
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Protocol_on_loses_nothing(AcceleratorType type) => Assert.Equal(0, LostUpdates(type, protocol: true));
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Protocol_off_loses_updates(AcceleratorType type) => Assert.True(LostUpdates(type, protocol: false) > 0);
+
+    private static long LostUpdates(AcceleratorType type, bool protocol)
+    {
+        const int Words = 8;
+        const int CpuThreads = 2;
+        using var t = new DriverFixture(type, nonCoherent: true);
+        var va = t.Map(1);
+        var mirror = t.Mirror(va, 1, new RemotePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ExclusiveAtomics = protocol, OpsPerLaunch = 16 });
+        var work = DeviceWork.Adds(items: 64, opsPerItem: 400, firstWord: 0, span: Words, stride: 1);
+        var deviceDone = 0;
+        var cpuOps = new long[CpuThreads];
+        var threads = Enumerable.Range(0, CpuThreads).Select(c => new Thread(() =>
+        {
+            using var ctx = new HostMm.Cpu.CpuContext(t.Mm);
+            var until = Environment.TickCount64 + 200;
+            for (var n = 0; Volatile.Read(ref deviceDone) == 0 || Environment.TickCount64 < until; n++)
+            {
+                Assert.Equal(Errno.Ok, ctx.AtomicAdd(va + ((ulong)(n % Words) * sizeof(int)), 1, out int _));
+                cpuOps[c]++;
+            }
+        })).ToArray();
+        foreach (var th in threads)
+        {
+            th.Start();
+        }
+
+        var err = mirror.Run(work);
+        Volatile.Write(ref deviceDone, 1);
+        foreach (var th in threads)
+        {
+            th.Join();
+        }
+
+        Assert.Equal(Errno.Ok, err);
+        var total = t.CpuRead(va, Words).Sum(v => (long)v);
+        Assert.True(protocol == (mirror.Counters.ExclusiveGrants > 0));
+        return work.TotalOps + cpuOps.Sum() - total;
+    }
+}

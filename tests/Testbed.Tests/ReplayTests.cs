@@ -1,0 +1,62 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.Kernels;
+
+namespace Testbed.Tests;
+
+/// <summary>Exactly-once replay: totals stay exact while CPU faults keep pulling pages away from the device.</summary>
+public sealed class ReplayTests
+{
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Every_add_lands_exactly_once_over_thousands_of_replays(AcceleratorType type)
+    {
+        const int Pages = 8;
+        using var t = new DriverFixture(type);
+        var va = t.Map(Pages);
+        var mirror = t.Mirror(va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, OpsPerLaunch = 1 });
+        var work = DeviceWork.Adds(items: 32, opsPerItem: 1500, firstWord: 0, span: Pages * t.WordsPerPage, stride: t.WordsPerPage + 3);
+        var stop = 0;
+        var cpuTouches = 0L;
+        var cpu = new Thread(() =>
+        {
+            using var ctx = new HostMm.Cpu.CpuContext(t.Mm);
+            for (var n = 0; Volatile.Read(ref stop) == 0; n++)
+            {
+                Assert.Equal(Errno.Ok, ctx.Read(va + ((ulong)(n % Pages) * (ulong)t.PageSize), out int _));
+                cpuTouches++;
+            }
+        });
+        cpu.Start();
+        var err = mirror.Run(work);
+        Volatile.Write(ref stop, 1);
+        cpu.Join();
+        Assert.Equal(Errno.Ok, err);
+
+        var expected = new int[Pages * t.WordsPerPage];
+        for (var i = 0; i < work.Items; i++)
+        {
+            for (var k = 0; k < work.OpsPerItem; k++)
+            {
+                expected[work.Target(i, k)] += work.Value;
+            }
+        }
+
+        Assert.Equal(expected, t.CpuRead(va, expected.Length));
+        Assert.True(mirror.Counters.Replays >= 1000, $"{mirror.Counters.Replays} replays");
+        Assert.True(mirror.Counters.CpuFaults > 0 && cpuTouches > 0, $"{mirror.Counters.CpuFaults} CPU faults pulled pages back");
+        Assert.True(mirror.Counters.MigrationsToDevice > Pages, $"{mirror.Counters.MigrationsToDevice} migrations to the device");
+    }
+
+    [Fact]
+    public void Fault_batches_are_sorted_and_coalesced_to_the_strongest_access()
+    {
+        var batch = new FaultBatch(16);
+        batch.Load([(7 * 4) + 0, (3 * 4) + 2, (7 * 4) + 1, (3 * 4) + 0, (5 * 4) + 0, (7 * 4) + 0]);
+        Assert.Equal(3, batch.Count);
+        Assert.Equal((3L, FaultAccess.Atomic), (batch.Page(0), batch.Access(0)));
+        Assert.Equal((5L, FaultAccess.Read), (batch.Page(1), batch.Access(1)));
+        Assert.Equal((7L, FaultAccess.Write), (batch.Page(2), batch.Access(2)));
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Memory;
+using Testbed.Kernels;
+
+namespace Testbed.Tests;
+
+/// <summary>The residency policies' rules, on synthetic timestamps, and their effect through the driver.</summary>
+public sealed class PolicyTests
+{
+    private static readonly long Us = Stopwatch.Frequency / 1_000_000;
+
+    [Fact]
+    public void Uvm_thrashing_throttles_after_three_events_within_the_lapse_and_pins_after_ten_throttles()
+    {
+        var policy = new UvmThrashingPolicy(1);
+        var now = 1_000_000 * Us;
+        var actions = new List<GpuFaultAction>();
+        for (var n = 0; n < 4; n++, now += 100 * Us)
+        {
+            actions.Add(n % 2 == 0 ? policy.OnGpuFault(1, 0, FaultAccess.Write, now) : Cpu(policy, 0, now));
+        }
+
+        Assert.Equal([GpuFaultAction.Migrate, GpuFaultAction.Migrate, GpuFaultAction.Migrate, GpuFaultAction.Throttle], actions);
+        Assert.Equal(1, policy.Throttles);
+        Assert.Equal(0, policy.Pins);
+
+        // Each later fault comes after the nap, so it starts a new throttle period; the eleventh pins.
+        for (var n = 1; n < 10; n++)
+        {
+            now += 500 * Us;
+            Assert.Equal(GpuFaultAction.Throttle, policy.OnGpuFault(1 + (n % 2), 0, FaultAccess.Write, now));
+        }
+
+        Assert.Equal(10, policy.Throttles);
+        now += 500 * Us;
+        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(1, 0, FaultAccess.Write, now));
+        Assert.Equal(1, policy.Pins);
+        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(2, 0, FaultAccess.Write, now + (100_000 * Us)));
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, now + (151_000 * Us)));
+    }
+
+    [Fact]
+    public void Uvm_thrashing_ignores_events_further_apart_than_the_lapse_and_validates_its_options()
+    {
+        var policy = new UvmThrashingPolicy(1);
+        var now = 1_000_000 * Us;
+        for (var n = 0; n < 20; n++, now += 600 * Us)
+        {
+            Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1 + (n % 2), 0, FaultAccess.Read, now));
+        }
+
+        Assert.Equal(0, policy.Throttles);
+        Assert.Throws<ArgumentException>(() => new UvmThrashingPolicy(1, new UvmThrashingOptions { Threshold = 8 }));
+        Assert.Throws<ArgumentException>(() => new UvmThrashingPolicy(1, new UvmThrashingOptions { Lapse = TimeSpan.Zero }));
+    }
+
+    [Fact]
+    public void Timeslice_refuses_a_cpu_migration_before_expiry_and_doubles_per_retry()
+    {
+        var policy = new TimeslicePolicy(2);
+        var now = 1_000_000 * Us;
+        policy.OnMigrated(0, 1, now, attempt: 0);
+        var early = policy.OnCpuFault(0, now + (1000 * Us));
+        Assert.False(early.Migrate);
+        Assert.Equal(4000 * Us, early.WaitTicks);
+        Assert.True(policy.OnCpuFault(0, now + (5000 * Us)).Migrate);
+        policy.OnMigrated(1, 1, now, attempt: 2);
+        Assert.False(policy.OnCpuFault(1, now + (19_000 * Us)).Migrate);
+        Assert.True(policy.OnCpuFault(1, now + (20_000 * Us)).Migrate);
+        policy.OnMigrated(0, 0, now, attempt: 0);
+        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(1, 0, FaultAccess.Write, now + (1000 * Us)));
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, now + (6000 * Us)));
+    }
+
+    [Fact]
+    public void Timeslice_makes_an_early_cpu_touch_wait_for_expiry_through_the_driver()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(1);
+        var mirror = t.Mirror(va, 1, new TimeslicePolicy(1, TimeSpan.FromMilliseconds(50)), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
+        Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(1, 1, 0, 1, 1)));
+        var clock = Stopwatch.StartNew();
+        Assert.Equal([1], t.CpuRead(va, 1));
+        Assert.True(clock.ElapsedMilliseconds >= 25, $"the CPU got the page after {clock.ElapsedMilliseconds} ms");
+        Assert.True(mirror.Counters.CpuFaultsDeferred >= 1);
+        Assert.Equal(1, mirror.Counters.MigrationsToRam);
+    }
+
+    [Fact]
+    public void Policies_are_created_by_name()
+    {
+        Assert.All(ResidencyPolicies.Names, n => Assert.Equal(n, ResidencyPolicies.Create(n, 4)!.Name));
+        Assert.Null(ResidencyPolicies.Create("lru", 4));
+        Assert.Equal(PageKind.DeviceCoherent, ResidencyPolicies.Create("coherent", 4)!.DeviceMemoryKind);
+    }
+
+    [Fact]
+    public void Coherent_memory_is_mapped_by_the_cpu_without_faults()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4, new CoherentPolicy());
+        Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: 16, opsPerItem: 8, firstWord: 0, span: 4 * t.WordsPerPage, stride: t.WordsPerPage)));
+        Assert.Equal(4, mirror.Counters.MigrationsToDevice);
+        var words = t.CpuRead(va, 4 * t.WordsPerPage);
+        Assert.Equal(128, words.Sum());
+        Assert.Equal(0, mirror.Counters.CpuFaults);
+        Assert.True(DevicePte.IsDevice(mirror.Lookup(va)));
+    }
+
+    [Fact]
+    public void Coherent_memory_needs_a_coherent_link()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu, nonCoherent: true);
+        var va = t.Map(1);
+        Assert.Equal(Errno.EOPNOTSUPP, MirrorDevice.Create(t.Mm, t.Accelerator, va, 1, new CoherentPolicy(), new MirrorOptions(), out _));
+    }
+
+    private static GpuFaultAction Cpu(UvmThrashingPolicy policy, long page, long now) =>
+        policy.OnCpuFault(page, now).WaitTicks > 0 ? GpuFaultAction.Throttle : GpuFaultAction.Migrate;
+}

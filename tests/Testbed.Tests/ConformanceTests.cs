@@ -159,6 +159,59 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Migrate_multiple_round_trips_keep_the_data(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4);
+        var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).ToArray();
+        t.CpuWrite(va, pattern);
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 4));
+            Assert.Equal(pattern, t.CpuRead(va, pattern.Length));
+        }
+
+        Assert.Equal(20, mirror.Counters.MigrationsToDevice);
+        Assert.Equal(20, mirror.Counters.MigrationsToRam);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Double_map_two_devices_read_the_same_pages(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(2);
+        var pattern = Enumerable.Range(5, 2 * t.WordsPerPage).ToArray();
+        t.CpuWrite(va, pattern);
+        var a = t.Mirror(va, 2, new RemotePolicy());
+        var b = t.Mirror(va, 2, new RemotePolicy(), accelerator: t.NewAccelerator(type));
+        var readA = new int[pattern.Length];
+        var readB = new int[pattern.Length];
+        Assert.Equal(Errno.Ok, a.Read(va, readA));
+        Assert.Equal(Errno.Ok, b.Read(va, readB));
+        Assert.Equal(pattern, readA);
+        Assert.Equal(pattern, readB);
+        Assert.Equal(a.Lookup(va) & ~DevicePte.Atomic, b.Lookup(va) & ~DevicePte.Atomic);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Anon_teardown_with_device_mappings_frees_everything(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        for (var round = 0; round < 4; round++)
+        {
+            var va = t.Map(4);
+            var mirror = t.Mirror(va, 4);
+            Assert.Equal(Errno.Ok, mirror.Write(va, Enumerable.Range(0, 4 * t.WordsPerPage).ToArray()));
+            Assert.Equal(Errno.Ok, t.Mm.Munmap(va, 4 * (ulong)t.PageSize));
+            Assert.Equal(mirror.Pagemap.NrPages, mirror.FreeDevicePages);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Bad_ranges_are_rejected_with_errno(AcceleratorType type)
     {
         using var t = new DriverFixture(type);

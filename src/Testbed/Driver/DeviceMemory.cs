@@ -26,6 +26,7 @@ internal sealed unsafe class DeviceMemory
     private readonly byte* _coherentHost;
     private long _clock;
     private int _current;
+    private int _freeCount;
 
     private DeviceMemory(PhysicalMemory memory, MemoryBuffer1D<int> words, byte* coherentHost, int pages, int chunkPages)
     {
@@ -36,6 +37,7 @@ internal sealed unsafe class DeviceMemory
         WordsPerPage = memory.PageSize / sizeof(int);
         _free = new Stack<int>[pages / chunkPages];
         _stamp = new long[_free.Length];
+        _freeCount = pages;
         for (var c = 0; c < _free.Length; c++)
         {
             _free[c] = new Stack<int>(chunkPages);
@@ -62,16 +64,7 @@ internal sealed unsafe class DeviceMemory
     public int WordsPerPage { get; }
 
     /// <summary>Frames not in use.</summary>
-    public int FreePages
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _free.Sum(s => s.Count);
-            }
-        }
-    }
+    public int FreePages => Volatile.Read(ref _freeCount);
 
     /// <summary>
     /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="accelerator"/>
@@ -148,6 +141,7 @@ internal sealed unsafe class DeviceMemory
 
             _current = chunk;
             _stamp[chunk] = ++_clock;
+            _freeCount--;
         }
 
         var folio = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
@@ -162,6 +156,7 @@ internal sealed unsafe class DeviceMemory
         lock (_lock)
         {
             _free[frame / ChunkPages].Push(frame);
+            _freeCount++;
         }
     }
 

@@ -39,9 +39,6 @@ public static class DevicePte
         return Valid | (uint)frame | (device ? Device : 0) | (write ? Write : 0) | (atomic ? Atomic : 0);
     }
 
-    /// <summary>The frame index of <paramref name="entry"/>.</summary>
-    public static long Frame(uint entry) => entry & FrameMask;
-
     /// <summary>Whether <paramref name="entry"/> translates.</summary>
     public static bool IsValid(uint entry) => (entry & Valid) != 0;
 

@@ -102,9 +102,6 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     /// <summary>The device's frames as HostMm knows them.</summary>
     public DevPagemap Pagemap => _memory.Pagemap;
 
-    /// <summary>The accelerator.</summary>
-    public Accelerator Accelerator => _accelerator;
-
     /// <summary><c>mirror-&gt;mutex</c>: guards the device page table; the invalidate callback takes it.</summary>
     public MmLock Mutex { get; }
 

@@ -111,7 +111,7 @@ public sealed partial class MirrorDevice
             }
 
             Array.Clear(range.HmmPfns, 0, count);
-            var zapSeq = ZapSeq();
+            var zapSeq = Volatile.Read(ref _zapSeq);
             range.NotifierSeq = _notifier.ReadBegin();
             _mm.MmapLock.DownRead();
             var err = HmmMirror.HmmRangeFault(range);
@@ -199,7 +199,7 @@ public sealed partial class MirrorDevice
                     return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
                 }
 
-                var zapSeq = ZapSeq();
+                var zapSeq = Volatile.Read(ref _zapSeq);
                 var seq = _notifier.ReadBegin();
                 _mm.MmapLock.DownRead();
                 var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
@@ -238,13 +238,5 @@ public sealed partial class MirrorDevice
         }
 
         return Errno.Ok;
-    }
-
-    private long ZapSeq()
-    {
-        using (Mutex.Enter())
-        {
-            return _zapSeq;
-        }
     }
 }

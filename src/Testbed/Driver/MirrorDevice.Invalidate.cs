@@ -4,7 +4,11 @@ namespace Testbed.Driver;
 
 public sealed partial class MirrorDevice
 {
-    /// <summary>Bumped under the mutex by every <see cref="ZapAndWait"/>: the sequence of invalidations the driver did itself.</summary>
+    /// <summary>
+    /// Bumped under the mutex by every <see cref="ZapAndWait"/>: the sequence of invalidations the
+    /// driver did itself. Fault servicing samples it without the mutex (a stale sample only causes a
+    /// retry) and compares it under the mutex.
+    /// </summary>
     private long _zapSeq;
 
     /// <summary>
@@ -47,7 +51,7 @@ public sealed partial class MirrorDevice
         using (Mutex.Enter())
         {
             _pt.Zap(page, page + count);
-            _zapSeq++;
+            Volatile.Write(ref _zapSeq, _zapSeq + 1);
         }
 
         WaitForLaunches();

@@ -68,7 +68,7 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
     public int MigrateTries => 1;
 
     /// <inheritdoc/>
-    public GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now) => Event(page, processor, now) switch
+    public GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now) => Event(page, processor, now, out _) switch
     {
         Hint.Throttle => GpuFaultAction.Throttle,
         Hint.Pin => GpuFaultAction.MapRemote,
@@ -76,13 +76,8 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
     };
 
     /// <inheritdoc/>
-    public CpuFaultDecision OnCpuFault(long page, long now)
-    {
-        lock (_lock)
-        {
-            return Event(page, 0, now) == Hint.Throttle ? CpuFaultDecision.MigrateAfter(_pages[page].ThrottleEnd - now) : CpuFaultDecision.MigrateNow;
-        }
-    }
+    public CpuFaultDecision OnCpuFault(long page, long now) =>
+        Event(page, 0, now, out var throttleEnd) == Hint.Throttle ? CpuFaultDecision.MigrateAfter(throttleEnd - now) : CpuFaultDecision.MigrateNow;
 
     /// <inheritdoc/>
     public void OnMigrated(long page, int processor, long now, int attempt)
@@ -91,66 +86,76 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
 
     private static long Ticks(TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
 
-    /// <summary><c>thrashing_detect</c> then <c>get_hint_for_migration_thrashing</c> for one fault.</summary>
-    private Hint Event(long page, int processor, long now)
+    /// <summary>
+    /// <c>thrashing_detect</c> then <c>get_hint_for_migration_thrashing</c> for one fault;
+    /// <paramref name="throttleEnd"/> is when the page's current throttle period ends.
+    /// </summary>
+    private Hint Event(long page, int processor, long now, out long throttleEnd)
     {
         lock (_lock)
         {
             ref var s = ref _pages[page];
-            if (s.Pinned && now >= s.PinnedUntil)
-            {
-                s = s with { Pinned = false, Thrashing = false, Events = 0, ThrottleCount = 0 };
-            }
-
-            if (s.Seen && now - s.LastTime > _epoch && s.Resets < Options.MaxResets && (s.Thrashing || s.Events > 0))
-            {
-                s = s with { Thrashing = false, Events = 0, ThrottleCount = 0, Resets = s.Resets + 1 };
-            }
-
-            if (s.Seen && now - s.LastTime <= _lapse)
-            {
-                if (processor != s.LastProcessor)
-                {
-                    s.Events = Math.Min(s.Events + 1, 7);
-                }
-            }
-            else
-            {
-                s.Events = 0;
-            }
-
-            s.Seen = true;
-            s.LastTime = now;
-            s.LastProcessor = processor;
-            s.Thrashing |= s.Events >= Options.Threshold;
-            if (!s.Thrashing)
-            {
-                return Hint.None;
-            }
-
-            if (s.Pinned)
-            {
-                return Hint.Pin;
-            }
-
-            if (now < s.ThrottleEnd)
-            {
-                return processor == s.ThrottledProcessor ? Hint.Throttle : Hint.None;
-            }
-
-            if (s.ThrottleCount >= Options.PinThreshold)
-            {
-                s = s with { Pinned = true, PinnedUntil = now + _pin, ThrottleCount = 0 };
-                Interlocked.Increment(ref _pins);
-                return Hint.Pin;
-            }
-
-            s.ThrottleEnd = now + _nap;
-            s.ThrottledProcessor = processor;
-            s.ThrottleCount++;
-            Interlocked.Increment(ref _throttles);
-            return Hint.Throttle;
+            var hint = Decide(ref s, processor, now);
+            throttleEnd = s.ThrottleEnd;
+            return hint;
         }
+    }
+
+    private Hint Decide(ref PageState s, int processor, long now)
+    {
+        if (s.Pinned && now >= s.PinnedUntil)
+        {
+            s = s with { Pinned = false, Thrashing = false, Events = 0, ThrottleCount = 0 };
+        }
+
+        if (s.Seen && now - s.LastTime > _epoch && s.Resets < Options.MaxResets && (s.Thrashing || s.Events > 0))
+        {
+            s = s with { Thrashing = false, Events = 0, ThrottleCount = 0, Resets = s.Resets + 1 };
+        }
+
+        if (s.Seen && now - s.LastTime <= _lapse)
+        {
+            if (processor != s.LastProcessor)
+            {
+                s.Events = Math.Min(s.Events + 1, 7);
+            }
+        }
+        else
+        {
+            s.Events = 0;
+        }
+
+        s.Seen = true;
+        s.LastTime = now;
+        s.LastProcessor = processor;
+        s.Thrashing |= s.Events >= Options.Threshold;
+        if (!s.Thrashing)
+        {
+            return Hint.None;
+        }
+
+        if (s.Pinned)
+        {
+            return Hint.Pin;
+        }
+
+        if (now < s.ThrottleEnd)
+        {
+            return processor == s.ThrottledProcessor ? Hint.Throttle : Hint.None;
+        }
+
+        if (s.ThrottleCount >= Options.PinThreshold)
+        {
+            s = s with { Pinned = true, PinnedUntil = now + _pin, ThrottleCount = 0 };
+            Interlocked.Increment(ref _pins);
+            return Hint.Pin;
+        }
+
+        s.ThrottleEnd = now + _nap;
+        s.ThrottledProcessor = processor;
+        s.ThrottleCount++;
+        Interlocked.Increment(ref _throttles);
+        return Hint.Throttle;
     }
 
     private enum Hint

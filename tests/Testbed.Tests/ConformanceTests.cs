@@ -30,6 +30,62 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Anon_read_multiple_sees_each_new_cpu_write(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(4);
+        var mirror = t.Mirror(va, 4);
+        for (var round = 0; round < 3; round++)
+        {
+            var pattern = Enumerable.Range(round, 4 * t.WordsPerPage).ToArray();
+            t.CpuWrite(va, pattern);
+            var read = new int[pattern.Length];
+            Assert.Equal(Errno.Ok, mirror.Read(va, read));
+            Assert.Equal(pattern, read);
+        }
+
+        Assert.Equal(12, mirror.Counters.MigrationsToDevice);
+        Assert.Equal(8, mirror.Counters.MigrationsToRam);
+    }
+
+    /// <summary>
+    /// hmm-tests' snapshot (two devices): per page, what device 0 sees without faulting: a PROT_NONE
+    /// page and a hole are errors, then a read-only zero page, a read-only page, a writable page,
+    /// a page in device 0's memory, and one in device 1's memory, which device 0 cannot map.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Snapshot_reports_each_kind_of_page(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var page = (ulong)t.PageSize;
+        var p = t.Map(7, Prot.None);
+        var dev0 = t.Mirror(p, 7);
+        var dev1 = t.Mirror(p, 7, accelerator: t.NewAccelerator(type));
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(p + page, page));
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(p + (2 * page), page, Prot.Read));
+        Assert.Equal(0, t.CpuRead(p + (2 * page), 1)[0]);
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(p + (3 * page), page, Prot.ReadWrite));
+        t.CpuWrite(p + (3 * page), [3]);
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(p + (3 * page), page, Prot.Read));
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(p + (4 * page), 3 * page, Prot.ReadWrite));
+        t.CpuWrite(p + (4 * page), [4]);
+        t.CpuWrite(p + (5 * page), [5]);
+        t.CpuWrite(p + (6 * page), [6]);
+        Assert.Equal(Errno.Ok, dev0.MigrateToDevice(p + (5 * page), 1));
+        Assert.Equal(Errno.Ok, dev1.MigrateToDevice(p + (6 * page), 1));
+
+        var snapshot = new PageSnapshot[7];
+        Assert.Equal(Errno.Ok, dev0.Snapshot(p, snapshot));
+        Assert.Equal(
+            [PageSnapshot.Error, PageSnapshot.Error, PageSnapshot.Zero | PageSnapshot.Read, PageSnapshot.Read, PageSnapshot.Write, PageSnapshot.DevicePrivateLocal | PageSnapshot.Write, PageSnapshot.None],
+            snapshot);
+        Assert.Equal(0, dev0.Counters.GpuFaults);
+        Assert.Equal(Errno.EINVAL, dev0.Snapshot(p + page, new PageSnapshot[7]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Anon_write_is_seen_by_the_cpu(AcceleratorType type)
     {
         using var t = new DriverFixture(type);

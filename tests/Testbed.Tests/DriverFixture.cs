@@ -52,9 +52,9 @@ internal sealed class DriverFixture : IDisposable
         return acc;
     }
 
-    public ulong Map(long pages, Prot prot = Prot.ReadWrite)
+    public ulong Map(long pages, Prot prot = Prot.ReadWrite, MmapFlags flags = MmapFlags.Private)
     {
-        Assert.Equal(Errno.Ok, Mm.Mmap(0, (ulong)pages * (ulong)PageSize, prot, MmapFlags.Private, out var addr));
+        Assert.Equal(Errno.Ok, Mm.Mmap(0, (ulong)pages * (ulong)PageSize, prot, flags, out var addr));
         return addr;
     }
 

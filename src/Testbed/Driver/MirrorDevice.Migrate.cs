@@ -15,13 +15,27 @@ public sealed partial class MirrorDevice
     /// (<c>dmirror_migrate_to_device</c>), evicting chunks first if device memory is short. Pages
     /// already here, or that cannot move, stay where they are.
     /// </summary>
-    /// <returns>-EINVAL for a range that is unaligned or outside the mirror.</returns>
+    /// <remarks>
+    /// Unlike lib/test_hmm.c, whose migration selects system pages only and so fails with -ENOENT on
+    /// another device's private page, a page another device holds is brought here through system
+    /// memory, as a device fault on it would be (DESIGN §4, two devices).
+    /// </remarks>
+    /// <returns>
+    /// -EINVAL for a range that is unaligned, outside the mirror, or not covered by readable VMAs
+    /// (nothing is migrated then); -ENOENT when some page did not end up in device memory (a shared
+    /// page, one pinned or busy, or no device memory left), with the count in <see cref="LastError"/>.
+    /// </returns>
     public Errno MigrateToDevice(ulong va, long pages)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (va < Start || va % (ulong)_pageSize != 0 || pages <= 0 || PageOf(va) + pages > Pages)
         {
             return Fail(Errno.EINVAL, $"MigrateToDevice: [0x{va:x}, +{pages} pages) is not an aligned range inside the mirror");
+        }
+
+        if (FirstUnreadable(va, AddressOf(PageOf(va) + pages)) is { } hole)
+        {
+            return Fail(Errno.EINVAL, $"MigrateToDevice: 0x{hole:x} has no VMA or no read permission");
         }
 
         for (var p = PageOf(va); p < PageOf(va) + pages;)
@@ -31,26 +45,77 @@ public sealed partial class MirrorDevice
             p += n;
         }
 
-        return Errno.Ok;
+        var left = 0L;
+        using (Mutex.Enter())
+        {
+            for (var p = PageOf(va); p < PageOf(va) + pages; p++)
+            {
+                left += DevicePte.IsDevice(_pt[p]) ? 0 : 1;
+            }
+        }
+
+        return left == 0 ? Errno.Ok : Fail(Errno.ENOENT, $"MigrateToDevice: {left} of {pages} pages from 0x{va:x} are not in device memory (shared, pinned or busy, or device memory is full)");
+    }
+
+    /// <summary>The first address of <c>[start, end)</c> with no VMA or a VMA without read permission; null when there is none.</summary>
+    private ulong? FirstUnreadable(ulong start, ulong end)
+    {
+        _mm.MmapLock.DownRead();
+        try
+        {
+            for (var addr = start; addr < end;)
+            {
+                var vma = _mm.FindVma(addr);
+                if (vma is null || vma.Start > addr || !vma.Permits(write: false))
+                {
+                    return addr;
+                }
+
+                addr = vma.End;
+            }
+
+            return null;
+        }
+        finally
+        {
+            _mm.MmapLock.UpRead();
+        }
     }
 
     /// <summary>
     /// Migrates up to <paramref name="count"/> pages from <paramref name="page"/> (one 2 MiB block at
-    /// most) into device memory with <c>MigrateVmaSetup/Pages/Finalize</c>, retried
-    /// <see cref="Policies.IResidencyPolicy.MigrateTries"/> times. A page another device holds is
-    /// first faulted back to system memory by <c>HmmRangeFault</c> (so it moves through system
-    /// memory), then migrated here.
+    /// most) into device memory, one <c>MigrateVma*</c> pass per VMA the block crosses (holes and
+    /// unreadable VMAs are skipped).
     /// </summary>
     private void MigrateToDevice(long page, int count)
     {
+        while (count > 0)
+        {
+            var covered = (int)Math.Max(1, MigrateVmaPart(page, count));
+            page += covered;
+            count -= covered;
+        }
+    }
+
+    /// <summary>
+    /// Migrates the pages from <paramref name="page"/> that the VMA there covers, with
+    /// <c>MigrateVmaSetup/Pages/Finalize</c> retried <see cref="Policies.IResidencyPolicy.MigrateTries"/>
+    /// times. A page another device holds is first faulted back to system memory by
+    /// <c>HmmRangeFault</c> (so it moves through system memory), then migrated here.
+    /// </summary>
+    /// <returns>How many pages the VMA covered (0: no readable VMA at <paramref name="page"/>).</returns>
+    private long MigrateVmaPart(long page, int count)
+    {
         var faultedIn = false;
+        var covered = 0L;
         for (var attempt = 0; attempt < Policy.MigrateTries; attempt++)
         {
             EnsureFreePages(count);
             var (collected, moved, npages) = MigrateBlock(page, count, attempt);
+            covered = npages;
             if (moved == npages || npages == 0)
             {
-                return;
+                break;
             }
 
             if (collected < npages && !faultedIn && FreeDevicePages > 0)
@@ -60,6 +125,8 @@ public sealed partial class MirrorDevice
                 MapRange(page, (int)npages, FaultAccess.Read);
             }
         }
+
+        return covered;
     }
 
     /// <summary>One <c>MigrateVma*</c> pass over a block: how many pages were collected, how many moved, and how many the VMA covered.</summary>

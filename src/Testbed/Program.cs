@@ -1,9 +1,3 @@
-using Testbed;
+using Testbed.Cli;
 
-if (args.Length > 0)
-{
-    Console.Error.WriteLine($"testbed: unexpected argument '{args[0]}': this build runs the HostMm demo and takes no arguments (the scenario CLI comes later).");
-    return 2;
-}
-
-return HostMmDemo.Run(Console.Out);
+return TestbedCli.Run(args, Console.Out, Console.Error);

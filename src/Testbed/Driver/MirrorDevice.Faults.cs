@@ -80,11 +80,34 @@ public sealed partial class MirrorDevice
             case GpuFaultAction.MakeExclusive:
                 return MakeExclusive(page, count);
             case GpuFaultAction.Migrate:
-                MigrateToDevice(page, count);
-                return MapRange(page, count, access);
+                return MigrateAndMap(page, count, access);
             default:
                 return MapRange(page, count, access);
         }
+    }
+
+    /// <summary>
+    /// Migrates the run to the device and maps it, one chunk's worth of pages at a time: under
+    /// oversubscription a later piece may evict an earlier one, whose pages then fault again and
+    /// migrate back (the thrashing UVM shows), instead of being mapped remotely from where the
+    /// eviction left them.
+    /// </summary>
+    private Errno MigrateAndMap(long page, int count, FaultAccess access)
+    {
+        for (var done = 0; done < count;)
+        {
+            var n = Math.Min(count - done, _memory.ChunkPages);
+            MigrateToDevice(page + done, n);
+            var err = MapRange(page + done, n, access);
+            if (err != Errno.Ok)
+            {
+                return err;
+            }
+
+            done += n;
+        }
+
+        return Errno.Ok;
     }
 
     /// <summary>

@@ -9,6 +9,10 @@ namespace Testbed.Driver;
 public sealed partial class MirrorDevice
 {
     private readonly MigrateVma _migrate = new() { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] };
+    private readonly int[] _pageMigrations;
+
+    /// <summary>How many times the page at index <paramref name="page"/> of the range moved, either way (evictions not counted).</summary>
+    public int MigrationsOf(long page) => Volatile.Read(ref _pageMigrations[page]);
 
     /// <summary>
     /// Migrates the pages of <c>[va, va + pages * PageSize)</c> into device memory and maps what moved
@@ -85,13 +89,14 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// Migrates up to <paramref name="count"/> pages from <paramref name="page"/> (one 2 MiB block at
     /// most) into device memory, one <c>MigrateVma*</c> pass per VMA the block crosses (holes and
-    /// unreadable VMAs are skipped).
+    /// unreadable VMAs are skipped) and per chunk's worth of pages, so that under oversubscription
+    /// each piece can evict a chunk (UVM evicts a root chunk when a VA block's allocation fails).
     /// </summary>
     private void MigrateToDevice(long page, int count)
     {
         while (count > 0)
         {
-            var covered = (int)Math.Max(1, MigrateVmaPart(page, count));
+            var covered = (int)Math.Max(1, MigrateVmaPart(page, Math.Min(count, _memory.ChunkPages)));
             page += covered;
             count -= covered;
         }
@@ -173,6 +178,7 @@ public sealed partial class MirrorDevice
             {
                 if (Moved(args, i))
                 {
+                    Interlocked.Increment(ref _pageMigrations[page + i]);
                     Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
                 }
             }
@@ -245,6 +251,7 @@ public sealed partial class MirrorDevice
                 Counters.MigratedToRam(1);
                 if (inRange)
                 {
+                    Interlocked.Increment(ref _pageMigrations[page]);
                     Policy.OnMigrated(page, 0, Stopwatch.GetTimestamp(), 0);
                 }
             }

@@ -2,10 +2,10 @@ namespace Testbed.Driver;
 
 /// <summary>
 /// What <see cref="MirrorDevice.Snapshot"/> reports for one page: the CPU page table as the device
-/// sees it through <c>HmmRangeFault</c> without faulting anything in, the way lib/test_hmm.c's
-/// <c>HMM_DMIRROR_SNAPSHOT</c> encodes it (<c>dmirror_mkentry</c>). A present page has
+/// sees it through <c>HmmRangeFault</c> without faulting anything in, as lib/test_hmm.c's
+/// <c>HMM_DMIRROR_SNAPSHOT</c> reports it (<c>dmirror_mkentry</c>). A present page has
 /// <see cref="Read"/> or <see cref="Write"/>, plus a location flag when it is not ordinary system
-/// memory.
+/// memory. Unlike the ioctl's byte, whose location values share bits, each flag here is one bit.
 /// </summary>
 [Flags]
 public enum PageSnapshot : byte
@@ -20,16 +20,16 @@ public enum PageSnapshot : byte
     Write = 0x02,
 
     /// <summary>The shared zero page (always with <see cref="Read"/>).</summary>
-    Zero = 0x10,
+    Zero = 0x04,
 
     /// <summary>In this device's private memory.</summary>
-    DevicePrivateLocal = 0x20,
+    DevicePrivateLocal = 0x08,
 
     /// <summary>In this device's coherent memory.</summary>
-    DeviceCoherentLocal = 0x40,
+    DeviceCoherentLocal = 0x10,
 
     /// <summary>In another device's coherent memory.</summary>
-    DeviceCoherentRemote = 0x50,
+    DeviceCoherentRemote = 0x20,
 
     /// <summary>Cannot be mirrored: no VMA there, or a VMA without read permission.</summary>
     Error = 0x80,

@@ -1,5 +1,6 @@
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Locking;
 using Testbed.HostMm.Mm;
 
 namespace Testbed.HostMm.Tests.Hmm;

@@ -1,20 +1,21 @@
-using Testbed.HostMm.Locking;
-
-namespace Testbed.HostMm.Tests.Hmm;
+namespace Testbed.HostMm.Locking;
 
 /// <summary>
-/// A controlled scheduler for seed 001: at every preemption point it holds each arriving thread
-/// until <c>parties</c> threads have arrived (or <c>window</c> has passed since the first did), then
-/// releases them together. With the two points of <c>DoSwapPage</c> this makes every faulting thread
-/// take its reference before any migration checks the refcount, and keep it until all are done.
+/// An adversarial scheduler for seed 001 (the <c>do_swap_page</c> livelock): at every preemption
+/// point it holds each arriving thread until <c>parties</c> threads have arrived (or <c>window</c>
+/// has passed since the first did), then releases them together. With the two points of
+/// <c>DoSwapPage</c> this makes every faulting thread take its reference before any migration checks
+/// the refcount, and keep it until all are done. Install it as <see cref="SyncDomain.Scheduler"/>;
+/// <see cref="Disable"/> lets every held thread go.
 /// </summary>
-internal sealed class LineUpScheduler(int parties, TimeSpan window) : IModelScheduler
+public sealed class LineUpScheduler(int parties, TimeSpan window) : IModelScheduler
 {
     private readonly object _gate = new();
     private int _arrived;
     private long _generation;
     private bool _enabled = true;
 
+    /// <inheritdoc/>
     public void OnSchedulePoint(SchedulePoint point, LockClass? cls, object instance)
     {
         if (point != SchedulePoint.Preempt)

@@ -1,0 +1,291 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.Kernels;
+using Testbed.Report;
+using Testbed.Results;
+using Testbed.Scenarios;
+
+namespace Testbed.Cli;
+
+/// <summary>
+/// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>report</c>,
+/// <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
+/// 2 bad input, with one line saying what and why.
+/// </summary>
+public static class TestbedCli
+{
+    /// <summary>Every invariant held.</summary>
+    public const int Held = 0;
+
+    /// <summary>An invariant failed.</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad input.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Parses <paramref name="args"/> and runs the command; output and errors go to the writers given.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var root = Build(output, error);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            error.WriteLine($"testbed: {parsed.Errors[0].Message} (see 'testbed --help')");
+            return BadInput;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is ScenarioInputException or ResultFormatException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"testbed: {e.Message}");
+            return BadInput;
+        }
+    }
+
+    private static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        var accelerator = new Option<string>("--accelerator") { Description = "where kernels run: cpu, opencl, cuda, or auto (the first available of cuda, opencl, cpu)", DefaultValueFactory = _ => "cpu" };
+        accelerator.AcceptOnlyFromAmong("cpu", "opencl", "cuda", "auto");
+        var size = new Option<string>("--size") { Description = "ci (small, fast) or full", DefaultValueFactory = _ => "ci" };
+        size.AcceptOnlyFromAmong("ci", "full");
+        var json = new Option<FileInfo?>("--json") { Description = "write the result as JSON (schema testbed.result/1)" };
+        var html = new Option<FileInfo?>("--html") { Description = "write a self-contained HTML report" };
+        var seed = new Option<int>("--seed") { Description = "seed of every random choice", DefaultValueFactory = _ => 1 };
+        var stall = Ranged(new Option<double>("--stall-timeout") { Description = "seconds without progress before the watchdog stops a run", DefaultValueFactory = _ => 5 }, 0.1, 600);
+
+        var list = new Command("list", "scenarios, their options, policies, and accelerators with their availability");
+        list.SetAction(_ => List(output));
+
+        var scenario = new Argument<string>("scenario") { Description = "what to run (see 'testbed list')" };
+        scenario.AcceptOnlyFromAmong([.. ScenarioCatalog.All.Select(s => s.Name)]);
+        var policy = new Option<string?>("--policy") { Description = $"policies to compare, comma-separated: {string.Join(", ", ResidencyPolicies.Names)}" };
+        policy.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && ScenarioOption.Split(v).FirstOrDefault(p => !ResidencyPolicies.Names.Contains(p)) is { } bad)
+            {
+                r.AddError($"--policy: '{bad}' is not a policy ({string.Join(", ", ResidencyPolicies.Names)})");
+            }
+        });
+        var pages = Ranged(new Option<int?>("--pages") { Description = "pages in the working set (device pages for oversubscription)" }, 1, 1 << 20);
+        var threads = Ranged(new Option<int?>("--threads") { Description = "CPU threads" }, 1, 64);
+        var rounds = Ranged(new Option<int?>("--rounds") { Description = "rounds of device work" }, 1, 100_000);
+        var coherence = new Option<string?>("--coherence") { Description = "the link: coherent, or noncoherent (emulated on cpu and opencl)" };
+        coherence.AcceptOnlyFromAmong("coherent", "noncoherent");
+        var scenarioOptions = ScenarioCatalog.All.SelectMany(s => s.Options.Select(o => (Scenario: s, Option: o)))
+            .Select(x => (x.Scenario, x.Option, Cli: new Option<string?>($"--{x.Option.Name}") { Description = $"{x.Scenario.Name}: {x.Option.Description} (default {x.Option.Default})" }))
+            .ToList();
+        var run = new Command("run", "run one scenario") { scenario, accelerator, policy, pages, threads, rounds, seed, size, coherence, json, html, stall };
+        foreach (var (_, option, cli) in scenarioOptions)
+        {
+            cli.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<string?>() is { } v && option.Check(v) is { } problem)
+                {
+                    r.AddError($"--{option.Name}: {problem}");
+                }
+            });
+            run.Add(cli);
+        }
+
+        run.SetAction(r =>
+        {
+            var chosen = ScenarioCatalog.Find(r.GetValue(scenario)!)!;
+            var options = new Dictionary<string, string>();
+            foreach (var (owner, option, cli) in scenarioOptions)
+            {
+                var value = r.GetValue(cli);
+                if (value is not null && owner != chosen)
+                {
+                    throw new ScenarioInputException($"--{option.Name} applies to {owner.Name} only, not {chosen.Name}");
+                }
+
+                if (owner == chosen)
+                {
+                    options[option.Name] = value ?? option.Default;
+                }
+            }
+
+            var settings = new ScenarioSettings
+            {
+                Policies = r.GetValue(policy) is { } p ? ScenarioOption.Split(p) : null,
+                Pages = r.GetValue(pages),
+                Threads = r.GetValue(threads),
+                Rounds = r.GetValue(rounds),
+                Seed = r.GetValue(seed),
+                Size = r.GetValue(size) == "full" ? RunSize.Full : RunSize.Ci,
+                Coherence = r.GetValue(coherence) switch { "coherent" => LinkCoherence.Coherent, "noncoherent" => LinkCoherence.NonCoherent, _ => LinkCoherence.Native },
+                StallTimeout = TimeSpan.FromSeconds(r.GetValue(stall)),
+                Options = options,
+            };
+            return Execute("run", [(chosen, settings)], r.GetValue(accelerator)!, r.GetValue(json), r.GetValue(html), output);
+        });
+
+        var suite = new Command("suite", "run every scenario with its defaults") { accelerator, size, seed, json, html, stall };
+        suite.SetAction(r =>
+        {
+            var common = new ScenarioSettings
+            {
+                Seed = r.GetValue(seed),
+                Size = r.GetValue(size) == "full" ? RunSize.Full : RunSize.Ci,
+                StallTimeout = TimeSpan.FromSeconds(r.GetValue(stall)),
+            };
+            var plan = ScenarioCatalog.All.Select(s => (s, common with { Options = s.Options.ToDictionary(o => o.Name, o => o.Default) })).ToList();
+            return Execute("suite", plan, r.GetValue(accelerator)!, r.GetValue(json), r.GetValue(html), output);
+        });
+
+        var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
+        var reportHtml = new Option<FileInfo>("--html") { Description = "where to write the report", Required = true };
+        var report = new Command("report", "render a JSON result as a self-contained HTML report") { file, reportHtml };
+        report.SetAction(r =>
+        {
+            var path = r.GetValue(file)!;
+            if (!path.Exists)
+            {
+                throw new ScenarioInputException($"report: {path.FullName} does not exist");
+            }
+
+            ResultDocument doc;
+            try
+            {
+                doc = ResultJson.Read(File.ReadAllText(path.FullName));
+            }
+            catch (ResultFormatException e)
+            {
+                throw new ResultFormatException($"report: {path.Name}: {e.Message}");
+            }
+
+            File.WriteAllText(r.GetValue(reportHtml)!.FullName, HtmlReport.Render(doc));
+            output.WriteLine($"wrote {r.GetValue(reportHtml)!.FullName}");
+            return Held;
+        });
+
+        var backend = new Option<string?>("--backend") { Description = "opencl or cuda (default: both)" };
+        backend.AcceptOnlyFromAmong("opencl", "cuda");
+        var kernels = new Command("kernels", "print the OpenCL C and CUDA C generated for every kernel") { backend };
+        kernels.SetAction(r => Kernels(output, r.GetValue(backend)));
+
+        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, report, kernels };
+    }
+
+    private static Option<T> Ranged<T>(Option<T> option, double min, double max)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<T>() is { } v && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is var d && (d < min || d > max))
+            {
+                r.AddError($"{option.Name}: {v} is out of range ({min} to {max})");
+            }
+        });
+        return option;
+    }
+
+    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output)
+    {
+        using var context = Context.CreateDefault();
+        var device = PickDevice(context, acceleratorChoice);
+        var console = new ResultConsole(output, ResultConsole.IsInteractive(output));
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var results = new List<ScenarioResult>();
+        string coherence;
+        using (var probe = device.CreateAccelerator())
+        {
+            coherence = ScenarioContext.Describe(probe);
+        }
+
+        console.WithProgress("warming up", status => { WarmUp.Run(new ScenarioContext(plan[0].Settings, device, status)); return 0; });
+        foreach (var (scenario, settings) in plan)
+        {
+            var result = console.WithProgress($"{scenario.Name}: starting", status => scenario.Run(new ScenarioContext(settings, device, status)));
+            console.Show(result);
+            results.Add(result);
+        }
+
+        var doc = new ResultDocument(command, started, clock.Elapsed.TotalSeconds, new AcceleratorInfo(device.AcceleratorType.ToString().ToLowerInvariant(), device.AcceleratorType.ToString(), device.Name, coherence), EnvironmentInfo.Current(), results);
+        var invariants = results.SelectMany(s => s.Runs).SelectMany(r => r.Invariants).ToList();
+        console.Line($"{invariants.Count(i => i.Held)} of {invariants.Count} invariants held in {doc.DurationSeconds:0.0} s on {device.AcceleratorType} ({device.Name})");
+        if (json is not null)
+        {
+            File.WriteAllText(json.FullName, ResultJson.Write(doc));
+            console.Line($"json: {json.FullName}");
+        }
+
+        if (html is not null)
+        {
+            File.WriteAllText(html.FullName, HtmlReport.Render(doc));
+            console.Line($"html: {html.FullName}");
+        }
+
+        return doc.Held ? Held : Failed;
+    }
+
+    private static Device PickDevice(Context context, string choice)
+    {
+        if (choice == "auto")
+        {
+            return new[] { AcceleratorType.Cuda, AcceleratorType.OpenCl, AcceleratorType.Cpu }.Select(context.GetDevice).First(d => d is not null)!;
+        }
+
+        var type = choice switch { "opencl" => AcceleratorType.OpenCl, "cuda" => AcceleratorType.Cuda, _ => AcceleratorType.Cpu };
+        return context.GetDevice(type) ?? throw new ScenarioInputException(
+            $"--accelerator {choice}: unavailable: {context.Devices.FirstOrDefault(d => d.AcceleratorType == type)?.UnavailableReason ?? "no such device"}");
+    }
+
+    private static int List(TextWriter output)
+    {
+        output.WriteLine("scenarios:");
+        foreach (var s in ScenarioCatalog.All)
+        {
+            output.WriteLine($"  {s.Name,-22} {s.Summary}");
+            foreach (var o in s.Options)
+            {
+                output.WriteLine($"  {string.Empty,-22}   --{o.Name} (default {o.Default}): {o.Description}");
+            }
+        }
+
+        output.WriteLine($"  {"suite",-22} all of the above with their defaults ('testbed suite')");
+        output.WriteLine();
+        output.WriteLine($"policies: {string.Join(", ", ResidencyPolicies.Names)}");
+        output.WriteLine();
+        output.WriteLine("accelerators:");
+        using var context = Context.CreateDefault();
+        foreach (var d in context.Devices)
+        {
+            output.WriteLine(d.IsAvailable
+                ? $"  {d.AcceleratorType.ToString().ToLowerInvariant(),-8} available    {d.Name}"
+                : $"  {d.AcceleratorType.ToString().ToLowerInvariant(),-8} unavailable  {d.UnavailableReason}");
+        }
+
+        return Held;
+    }
+
+    private static int Kernels(TextWriter output, string? backend)
+    {
+        // Module initializers register each assembly's kernels when the module is first touched.
+        foreach (var type in new[] { typeof(MirrorKernels), typeof(Accelerator) })
+        {
+            System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(type.Module.ModuleHandle);
+        }
+
+        foreach (var k in KernelRegistry.All)
+        {
+            foreach (var (name, type) in new[] { ("opencl", AcceleratorType.OpenCl), ("cuda", AcceleratorType.Cuda) })
+            {
+                if (backend is null || backend == name)
+                {
+                    output.WriteLine($"// ===== {k.DeclaringType.FullName}.{k.MethodName} ({name}, entry {k.EntryPoint})");
+                    output.WriteLine(k.For(type));
+                }
+            }
+        }
+
+        return Held;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Globalization;
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm.Cpu;
+using Testbed.Results;
+
+namespace Testbed.Scenarios;
+
+/// <summary>
+/// <c>oversubscription</c> (seed 004, DESIGN §5): a device kernel sweeps a working set of 50% to
+/// 200% of device memory under the <c>migrate</c> policy, so past 100% every round evicts (the
+/// least recently allocated chunk, through <c>MigrateDeviceRange</c>). Per ratio: device ops/s and
+/// evicted pages. Every word is checked at the end against a shadow copy: a pattern written by the
+/// CPU plus the device's additions.
+/// </summary>
+public sealed class OversubscriptionScenario : IScenario
+{
+    /// <inheritdoc/>
+    public string Name => "oversubscription";
+
+    /// <inheritdoc/>
+    public string Summary => "working set 50%..200% of device memory: throughput and evictions per ratio (seed 004)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ScenarioOption> Options { get; } =
+    [
+        new ScenarioOption("ratios", "working-set sizes as multiples of device memory, comma-separated (each 0.05..8)", "0.5,1,1.5,2", v =>
+            ScenarioOption.Split(v).FirstOrDefault(x => !double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) || !(r >= 0.05 && r <= 8)) is { } bad
+                ? $"'{bad}' is not a ratio between 0.05 and 8"
+                : null),
+    ];
+
+    /// <inheritdoc/>
+    public ScenarioResult Run(ScenarioContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = context.Settings;
+        var devicePages = s.Pick(s.Pages, 128, 1024);
+        var rounds = s.Pick(s.Rounds, 3, 10);
+        if (devicePages < 16 || devicePages % 8 != 0)
+        {
+            throw new ScenarioInputException($"oversubscription: --pages {devicePages} is the device memory in pages and must be a multiple of 8, at least 16");
+        }
+
+        var ratios = ScenarioOption.Split(context.Option("ratios")).Select(r => double.Parse(r, CultureInfo.InvariantCulture)).ToList();
+        var runs = ratios.Select(r => RunOne(context, r, devicePages, rounds)).ToList();
+        return new ScenarioResult(Name, new Dictionary<string, string>
+        {
+            ["device_pages"] = $"{devicePages}",
+            ["rounds"] = $"{rounds}",
+            ["ratios"] = context.Option("ratios"),
+        }, runs);
+    }
+
+    private static PolicyRun RunOne(ScenarioContext context, double ratio, int devicePages, int rounds)
+    {
+        var name = $"ratio={ratio.ToString(CultureInfo.InvariantCulture)}";
+        context.Status($"oversubscription: {name}");
+        var pages = Math.Max(1, (int)Math.Ceiling(ratio * devicePages));
+        using var rig = new ScenarioRig(context, context.Settings.Coherence, new HostMm.HostKernelOptions { MemoryBytes = Math.Max(64L << 20, 4L * pages * 4096) });
+        var va = rig.Map(pages);
+        var mirror = rig.Mirror(va, pages, new MigratePolicy(), new MirrorOptions { DevicePages = devicePages, ChunkPages = devicePages / 8 });
+        var wpp = rig.WordsPerPage;
+        var words = pages * wpp;
+        var expected = new long[words];
+        var pattern = new int[words];
+        for (var i = 0; i < words; i++)
+        {
+            pattern[i] = unchecked((int)((uint)i * 2654435761u));
+            expected[i] = pattern[i];
+        }
+
+        var work = DeviceWork.Adds(items: pages, opsPerItem: 8, firstWord: 0, span: words, stride: wpp + 1);
+        for (var i = 0; i < work.Items; i++)
+        {
+            for (var k = 0; k < work.OpsPerItem; k++)
+            {
+                expected[work.Target(i, k)] += rounds;
+            }
+        }
+
+        using (var cpu = new CpuContext(rig.Mm))
+        {
+            rig.CpuWrite(cpu, va, pattern);
+        }
+
+        var elapsed = 0.0;
+        var round = 0;
+        var progress = ProgressWatchdog.Guard(
+            $"oversubscription/{name}",
+            () =>
+            {
+                var clock = Stopwatch.StartNew();
+                for (round = 0; round < rounds; round++)
+                {
+                    ScenarioRig.Check(mirror.Run(work), $"oversubscription round {round}: {mirror.LastError}");
+                }
+
+                elapsed = clock.Elapsed.TotalSeconds;
+            },
+            () => mirror.Counters.Launches + mirror.Counters.EvictedPages,
+            context.Settings.StallTimeout,
+            () => $"device: round {Volatile.Read(ref round)} ({mirror.Counters.EvictedChunks} chunks evicted, {mirror.FreeDevicePages} device pages free)");
+        var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}" };
+        if (!progress.Held)
+        {
+            rig.Abandon();
+            return new PolicyRun { Name = name, Policy = "migrate", Settings = settings, Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+        }
+
+        Invariant data;
+        using (var cpu = new CpuContext(rig.Mm))
+        {
+            data = WordCheck.Compare("data_intact", expected, rig.CpuRead(cpu, va, words), wpp);
+        }
+
+        return new PolicyRun
+        {
+            Name = name,
+            Policy = "migrate",
+            Settings = settings,
+            Metrics = new Dictionary<string, Metric>
+            {
+                ["ops_per_s"] = new(work.TotalOps * rounds / elapsed, "ops/s"),
+                ["evictions"] = new(mirror.Counters.EvictedPages, "pages"),
+                ["migrations"] = new(mirror.Counters.Migrations, "count"),
+                ["gpu_faults"] = new(mirror.Counters.GpuFaults, "count"),
+            },
+            Invariants = [data, progress, .. rig.TearDown()],
+        };
+    }
+}

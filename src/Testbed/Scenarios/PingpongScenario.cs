@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm.Cpu;
+using Testbed.Results;
+
+namespace Testbed.Scenarios;
+
+/// <summary>
+/// <c>pingpong</c> (DESIGN §5): CPU threads and a device kernel add to the same pages in lockstep
+/// rounds — in each round the device runs its work while every CPU thread sweeps every page once —
+/// under each policy. The work is the same for every policy, so migrations, faults and useful ops/s
+/// compare directly. A sampler records where each page is every 2 ms (the residency timeline).
+/// Invariant: every word ends with exactly the device's and the CPUs' additions.
+/// </summary>
+public sealed class PingpongScenario : IScenario
+{
+    private const int MaxSamples = 400;
+    private const int MaxTimelinePages = 256;
+
+    /// <summary>The policies compared when none are named.</summary>
+    public static IReadOnlyList<string> DefaultPolicies { get; } = ["migrate", "remote", "uvm-thrashing", "timeslice"];
+
+    /// <inheritdoc/>
+    public string Name => "pingpong";
+
+    /// <inheritdoc/>
+    public string Summary => "CPU threads and device kernels touch the same pages; migrations, faults and useful ops/s per policy";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ScenarioOption> Options { get; } = [];
+
+    /// <inheritdoc/>
+    public ScenarioResult Run(ScenarioContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = context.Settings;
+        var pages = s.Pick(s.Pages, 32, 512);
+        var threads = s.Pick(s.Threads, 2, 4);
+        var rounds = s.Pick(s.Rounds, 20, 100);
+        var policies = s.Policies ?? DefaultPolicies;
+        var runs = policies.Select(p => RunPolicy(context, p, pages, threads, rounds)).ToList();
+        return new ScenarioResult(Name, new Dictionary<string, string>
+        {
+            ["pages"] = $"{pages}",
+            ["threads"] = $"{threads}",
+            ["rounds"] = $"{rounds}",
+            ["policies"] = string.Join(',', policies),
+        }, runs);
+    }
+
+    private static PolicyRun RunPolicy(ScenarioContext context, string name, int pages, int threads, int rounds)
+    {
+        context.Status($"pingpong: {name}");
+        using var rig = new ScenarioRig(context, context.Settings.Coherence);
+        var policy = ResidencyPolicies.Create(name, pages) ?? throw new ScenarioInputException($"unknown policy '{name}'");
+        var va = rig.Map(pages);
+        var chunk = 16;
+        var mirror = rig.Mirror(va, pages, policy, new MirrorOptions { DevicePages = (pages + chunk - 1) / chunk * chunk, ChunkPages = chunk });
+        var wpp = rig.WordsPerPage;
+        var words = pages * wpp;
+        var work = DeviceWork.Adds(items: pages * 2, opsPerItem: 16, firstWord: 0, span: words, stride: wpp + 1);
+        var cpuCounts = new long[threads];
+        var cpuOps = 0L;
+        var samples = new List<string>();
+        var times = new List<double>();
+        using var barrier = new Barrier(threads + 1);
+        var done = 0;
+        var state = new string[threads + 1];
+        var clock = Stopwatch.StartNew();
+
+        var progress = ProgressWatchdog.Guard(
+            $"pingpong/{name}",
+            () =>
+            {
+                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => CpuSweeps(rig, va, t, pages, rounds, barrier, ref cpuCounts[t], ref cpuOps, state)) { IsBackground = true }).ToList();
+                var sampler = new Thread(() => Sample(mirror, va, pages, clock, samples, times, ref done)) { IsBackground = true };
+                workers.ForEach(w => w.Start());
+                sampler.Start();
+                for (var r = 0; r < rounds; r++)
+                {
+                    state[threads] = $"device: round {r}, Run";
+                    ScenarioRig.Check(mirror.Run(work), $"pingpong device round {r}: {mirror.LastError}");
+                    state[threads] = $"device: round {r}, barrier";
+                    barrier.SignalAndWait();
+                }
+
+                Volatile.Write(ref done, 1);
+                workers.ForEach(w => w.Join());
+                sampler.Join();
+            },
+            () => Volatile.Read(ref cpuOps) + mirror.Counters.Launches,
+            context.Settings.StallTimeout,
+            () => string.Join("; ", state.Where(x => x is not null)));
+        var elapsed = clock.Elapsed.TotalSeconds;
+        if (!progress.Held)
+        {
+            rig.Abandon();
+            return new PolicyRun { Name = name, Policy = name, Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+        }
+
+        var expected = new long[words];
+        for (var i = 0; i < work.Items; i++)
+        {
+            for (var k = 0; k < work.OpsPerItem; k++)
+            {
+                expected[work.Target(i, k)] += rounds;
+            }
+        }
+
+        for (var t = 0; t < threads; t++)
+        {
+            for (var p = 0; p < pages; p++)
+            {
+                expected[CpuWord(p, t, wpp)] += rounds;
+            }
+        }
+
+        var c = mirror.Counters;
+        var metrics = new Dictionary<string, Metric>
+        {
+            ["migrations"] = new(c.Migrations, "count"),
+            ["migrations_per_page"] = new((double)c.Migrations / pages, "count"),
+            ["bytes_migrated"] = new((double)c.Migrations * rig.PageSize, "bytes"),
+            ["cpu_faults"] = new(c.CpuFaults, "count"),
+            ["gpu_faults"] = new(c.GpuFaults, "count"),
+            ["replays"] = new(c.Replays, "count"),
+            ["throttles"] = new(c.ThrottledFaults, "count"),
+            ["pins"] = new(policy is UvmThrashingPolicy uvm ? uvm.Pins : 0, "count"),
+            ["useful_ops"] = new(work.TotalOps * rounds + cpuCounts.Sum(), "count"),
+            ["useful_ops_per_s"] = new((work.TotalOps * rounds + cpuCounts.Sum()) / elapsed, "ops/s"),
+            ["elapsed_s"] = new(elapsed, "s"),
+        };
+        var perPage = Enumerable.Range(0, pages).Select(p => mirror.MigrationsOf(p)).ToList();
+        Invariant totals;
+        using (var cpu = new CpuContext(rig.Mm))
+        {
+            totals = WordCheck.Compare("totals_exact", expected, rig.CpuRead(cpu, va, words), wpp);
+        }
+
+        return new PolicyRun
+        {
+            Name = name,
+            Policy = name,
+            Metrics = metrics,
+            Invariants = [totals, progress, .. rig.TearDown()],
+            Timeline = new ResidencyTimeline(times, samples),
+            MigrationsPerPage = perPage,
+        };
+    }
+
+    /// <summary>The word CPU thread <paramref name="t"/> adds to on page <paramref name="p"/>.</summary>
+    private static int CpuWord(int p, int t, int wpp) => (p * wpp) + ((t * 7) + 3) % wpp;
+
+    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int pages, int rounds, Barrier barrier, ref long count, ref long total, string[] state)
+    {
+        using var cpu = new CpuContext(rig.Mm);
+        for (var r = 0; r < rounds; r++)
+        {
+            state[t] = $"cpu-{t}: round {r}, sweeping the pages";
+            for (var i = 0; i < pages; i++)
+            {
+                var p = (i + (t * pages / Math.Max(1, barrier.ParticipantCount - 1))) % pages;
+                var addr = va + ((ulong)CpuWord(p, t, rig.WordsPerPage) * sizeof(int));
+                ScenarioRig.Check(cpu.AtomicAdd(addr, 1, out int _), "pingpong CPU add");
+                count++;
+                Interlocked.Increment(ref total);
+            }
+
+            state[t] = $"cpu-{t}: round {r}, barrier";
+            barrier.SignalAndWait();
+        }
+    }
+
+    private static void Sample(MirrorDevice mirror, ulong va, int pages, Stopwatch clock, List<string> samples, List<double> times, ref int done)
+    {
+        var n = Math.Min(pages, MaxTimelinePages);
+        var snapshot = new PageSnapshot[n];
+        var row = new char[n];
+        while (Volatile.Read(ref done) == 0 && samples.Count < MaxSamples)
+        {
+            if (mirror.Snapshot(va, snapshot) == HostMm.Errno.Ok)
+            {
+                for (var p = 0; p < n; p++)
+                {
+                    row[p] = Where(snapshot[p], mirror.Lookup(va + ((ulong)p * (ulong)(mirror.WordsPerPage * sizeof(int)))));
+                }
+
+                times.Add(clock.Elapsed.TotalMilliseconds);
+                samples.Add(new string(row));
+            }
+
+            Thread.Sleep(2);
+        }
+    }
+
+    /// <summary>A page's location as a <see cref="ResidencyTimeline.Locations"/> character.</summary>
+    internal static char Where(PageSnapshot s, uint entry) => s switch
+    {
+        _ when (s & PageSnapshot.DevicePrivateLocal) != 0 => 'd',
+        _ when (s & (PageSnapshot.DeviceCoherentLocal | PageSnapshot.DeviceCoherentRemote)) != 0 => 'c',
+        _ when (s & (PageSnapshot.Read | PageSnapshot.Write)) != 0 => 's',
+        _ when DevicePte.IsValid(entry) && !DevicePte.IsDevice(entry) && (entry & DevicePte.Atomic) != 0 => 'x',
+        _ => '.',
+    };
+}

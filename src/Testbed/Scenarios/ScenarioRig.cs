@@ -1,0 +1,165 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Cpu;
+using Testbed.HostMm.Mm;
+using Testbed.Kernels;
+using Testbed.Results;
+
+namespace Testbed.Scenarios;
+
+/// <summary>
+/// One run's world: a HostMm kernel, an address space, an accelerator and the mirrors on it, and
+/// the teardown audit every run ends with — every system frame free, every device frame returned,
+/// the lock validator silent — reported as invariants.
+/// </summary>
+public sealed class ScenarioRig : IDisposable
+{
+    private readonly List<MirrorDevice> _mirrors = [];
+    private readonly List<Accelerator> _accelerators = [];
+    private bool _abandoned;
+    private bool _disposed;
+
+    /// <summary>Builds the kernel (<paramref name="options"/>, 64 MiB by default) and an address space, with an accelerator from <paramref name="context"/>.</summary>
+    public ScenarioRig(ScenarioContext context, LinkCoherence coherence, HostKernelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Kernel = new HostKernel(options ?? new HostKernelOptions());
+        Mm = Kernel.CreateAddressSpace();
+        try
+        {
+            Accelerator = context.CreateAccelerator(coherence);
+        }
+        catch
+        {
+            Mm.Dispose();
+            Kernel.Dispose();
+            throw;
+        }
+
+        _accelerators.Add(Accelerator);
+    }
+
+    /// <summary>The HostMm kernel.</summary>
+    public HostKernel Kernel { get; }
+
+    /// <summary>The address space every thread and device works on.</summary>
+    public AddressSpace Mm { get; }
+
+    /// <summary>The accelerator.</summary>
+    public Accelerator Accelerator { get; }
+
+    /// <summary>Bytes per page.</summary>
+    public int PageSize => Mm.PageSize;
+
+    /// <summary>32-bit words per page.</summary>
+    public int WordsPerPage => Mm.PageSize / sizeof(int);
+
+    /// <summary>Maps <paramref name="pages"/> private anonymous read-write pages.</summary>
+    public ulong Map(long pages)
+    {
+        Check(Mm.Mmap(0, (ulong)pages * (ulong)PageSize, Prot.ReadWrite, MmapFlags.Private, out var addr), "mmap");
+        return addr;
+    }
+
+    /// <summary>A mirror of <paramref name="pages"/> pages from <paramref name="start"/>, disposed with the rig.</summary>
+    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy policy, MirrorOptions options)
+    {
+        var err = MirrorDevice.Create(Mm, Accelerator, start, pages, policy, options, out var mirror);
+        if (err == Errno.EOPNOTSUPP)
+        {
+            throw new ScenarioInputException($"policy '{policy.Name}' needs a coherent link; this accelerator's is not");
+        }
+
+        Check(err, "MirrorDevice.Create");
+        _mirrors.Add(mirror!);
+        return mirror!;
+    }
+
+    /// <summary>Writes <paramref name="values"/> from the CPU, word by word, from <paramref name="va"/>.</summary>
+    public void CpuWrite(CpuContext cpu, ulong va, ReadOnlySpan<int> values)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        for (var i = 0; i < values.Length; i++)
+        {
+            Check(cpu.Write(va + ((ulong)i * sizeof(int)), values[i]), "CPU write");
+        }
+    }
+
+    /// <summary>Reads <paramref name="words"/> words from the CPU.</summary>
+    public int[] CpuRead(CpuContext cpu, ulong va, long words)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        var result = new int[words];
+        for (var i = 0; i < words; i++)
+        {
+            Check(cpu.Read(va + ((ulong)i * sizeof(int)), out result[i]), "CPU read");
+        }
+
+        return result;
+    }
+
+    /// <summary>Leaves everything as it is: a stalled run's threads may still hold the model's locks.</summary>
+    public void Abandon() => _abandoned = true;
+
+    /// <summary>
+    /// Tears everything down and reports the audit: frames, device frames, lock validator. An
+    /// abandoned rig is not torn down and reports that instead.
+    /// </summary>
+    public IReadOnlyList<Invariant> TearDown()
+    {
+        if (_abandoned)
+        {
+            return [new Invariant("teardown", false, "the run stalled; its address space was abandoned without teardown")];
+        }
+
+        foreach (var m in _mirrors)
+        {
+            m.Dispose();
+        }
+
+        var deviceFrames = _mirrors.Sum(m => (long)m.Pagemap.FramesInUse);
+        Mm.Dispose();
+        var leaked = Kernel.FramesInUse;
+        var report = Kernel.Sync.Validator.Report;
+        Dispose();
+        return
+        [
+            new Invariant("frames_balanced", leaked == 0 && deviceFrames == 0, $"{leaked} system frames and {deviceFrames} device frames still in use after teardown"),
+            new Invariant("lockdep_silent", report is null, report?.ToString() ?? "no lock-order report"),
+        ];
+    }
+
+    /// <summary>Frees what <see cref="TearDown"/> did not (after an exception).</summary>
+    public void Dispose()
+    {
+        if (_abandoned || _disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var m in _mirrors)
+        {
+            m.Dispose();
+        }
+
+        Mm.Dispose();
+        foreach (var acc in _accelerators)
+        {
+            acc.Dispose();
+        }
+
+        _accelerators.Clear();
+        Kernel.Dispose();
+    }
+
+    /// <summary>Anything but Ok from a set-up step is a bug in the scenario, not in what it measures.</summary>
+    public static void Check(Errno err, string what)
+    {
+        if (err != Errno.Ok)
+        {
+            throw new InvalidOperationException($"{what} returned {err}");
+        }
+    }
+}

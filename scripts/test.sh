@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing (PoCL with apt; NVRTC unpacked into .tools/),
+# Installs what the tests need when it is missing (PoCL and Chromium with apt; NVRTC unpacked into .tools/),
 # checks formatting, builds the solution, runs
 # every test project and prints, as its last line, "N passed, N failed, N skipped" counted from the
 # test results. Exits non-zero if anything failed. Used by .ci/run and by newcomers alike.
@@ -24,6 +24,19 @@ if [ ! -e /etc/OpenCL/vendors/pocl.icd ] || ! ldconfig -p | grep -q 'libOpenCL.s
       || echo "test.sh: could not install PoCL; OpenCl tests will skip" >&2
   else
     echo "test.sh: PoCL is not installed and this is not root; OpenCl tests will skip" >&2
+  fi
+fi
+
+# Headless Chromium renders the HTML report in its test (the test skips, saying why, without it).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "install chromium (headless, for the HTML report test)"
+    export DEBIAN_FRONTEND=noninteractive
+    { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq; } \
+      && apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || echo "test.sh: could not install chromium; the report's browser test will skip" >&2
+  else
+    echo "test.sh: chromium is not installed and this is not root; the report's browser test will skip" >&2
   fi
 fi
 

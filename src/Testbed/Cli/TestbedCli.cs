@@ -34,7 +34,9 @@ public static class TestbedCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine($"testbed: {parsed.Errors[0].Message} (see 'testbed --help')");
+            var messages = parsed.Errors.Select(e => string.Join(' ', e.Message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))).ToList();
+            var specific = messages.Where(m => !m.StartsWith("Required command", StringComparison.Ordinal)).ToList();
+            error.WriteLine($"testbed: {string.Join("; ", specific.Count > 0 ? specific : messages)} (see 'testbed --help')");
             return BadInput;
         }
 
@@ -223,8 +225,11 @@ public static class TestbedCli
             console.Line($"html: {html.FullName}");
         }
 
-        return doc.Held ? Held : Failed;
+        return ExitCode(doc);
     }
+
+    /// <summary><see cref="Held"/> when every invariant of <paramref name="doc"/> held, else <see cref="Failed"/>.</summary>
+    public static int ExitCode(ResultDocument doc) => doc?.Held ?? throw new ArgumentNullException(nameof(doc)) ? Held : Failed;
 
     private static Device PickDevice(Context context, string choice)
     {

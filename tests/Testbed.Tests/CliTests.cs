@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Testbed.Cli;
+using Testbed.Results;
+
+namespace Testbed.Tests;
+
+/// <summary>The <c>testbed</c> command line end to end, on the Cpu accelerator: commands, exit codes, JSON, report.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("testbed-cli-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    internal static (int Code, string Out, string Err) Testbed(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = TestbedCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void List_shows_scenarios_options_policies_and_accelerators_with_reasons()
+    {
+        var (code, output, _) = Testbed("list");
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "pingpong", "exclusivity", "fault-storm", "exclusive-vs-reclaim", "owner-filter", "oversubscription", "--protocol", "--ratios", "uvm-thrashing" })
+        {
+            Assert.Contains(name, output);
+        }
+
+        Assert.Matches(@"cpu\s+available", output);
+        Assert.Matches(@"cuda\s+(available|unavailable\s+\S+)", output);
+    }
+
+    [Theory]
+    [InlineData("bogus", "bogus")]
+    [InlineData("run nosuch", "nosuch")]
+    [InlineData("run pingpong --pages 0", "--pages")]
+    [InlineData("run pingpong --threads 100", "--threads")]
+    [InlineData("run pingpong --accelerator gpu", "gpu")]
+    [InlineData("run pingpong --policy migrate,bogus", "'bogus' is not a policy")]
+    [InlineData("run exclusivity --protocol maybe", "'maybe' is not one of on, off")]
+    [InlineData("run pingpong --protocol on", "--protocol applies to exclusivity only")]
+    [InlineData("run oversubscription --ratios 0.5,x", "'x' is not a ratio")]
+    [InlineData("run oversubscription --pages 20", "multiple of 8")]
+    [InlineData("run fault-storm --threads 1", "--threads 2 or more")]
+    [InlineData("run pingpong --policy coherent --coherence noncoherent", "needs a coherent link")]
+    [InlineData("run pingpong --stall-timeout 0", "--stall-timeout")]
+    [InlineData("report /nonexistent/result.json --html out.html", "does not exist")]
+    [InlineData("kernels --backend vulkan", "vulkan")]
+    public void Bad_input_is_one_line_and_exit_code_2(string args, string expected)
+    {
+        var (code, output, error) = Testbed(args.Split(' '));
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("testbed: ", line);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("   at ", output + error);
+    }
+
+    [Fact]
+    public void Run_writes_versioned_json_with_metrics_and_invariants_and_exits_0()
+    {
+        var json = Path.Combine(_dir.FullName, "r.json");
+        var (code, output, error) = Testbed("run", "exclusivity", "--rounds", "5", "--json", json);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("lost_updates", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.Equal("testbed.result/1", root.GetProperty("schema").GetString());
+        Assert.Equal("cpu", root.GetProperty("accelerator").GetProperty("name").GetString());
+        foreach (var key in new[] { "os", "cpu", "dotnet", "commit" })
+        {
+            Assert.False(string.IsNullOrEmpty(root.GetProperty("environment").GetProperty(key).GetString()));
+        }
+
+        var scenario = root.GetProperty("scenarios")[0];
+        Assert.Equal("exclusivity", scenario.GetProperty("scenario").GetString());
+        Assert.Equal("noncoherent", scenario.GetProperty("parameters").GetProperty("coherence").GetString());
+        var runs = scenario.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(["remote protocol=on", "remote protocol=off"], runs.Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(0, runs[0].GetProperty("metrics").GetProperty("lost_updates").GetProperty("value").GetDouble());
+        Assert.True(runs[1].GetProperty("metrics").GetProperty("lost_updates").GetProperty("value").GetDouble() > 0);
+        Assert.All(runs, r => Assert.Equal("count", r.GetProperty("metrics").GetProperty("cpu_ops").GetProperty("unit").GetString()));
+        Assert.Contains(runs[1].GetProperty("invariants").EnumerateArray(), i => i.GetProperty("name").GetString() == "lost_updates_detected" && i.GetProperty("held").GetBoolean());
+    }
+
+    [Fact]
+    public void A_failed_invariant_means_exit_code_1_and_is_named_with_its_detail()
+    {
+        var doc = ResultJsonTests.Sample();
+        Assert.Equal(1, TestbedCli.ExitCode(doc));
+        Assert.Equal(0, TestbedCli.ExitCode(doc with { Scenarios = [doc.Scenarios[0] with { Runs = [doc.Scenarios[0].Runs[0]] }] }));
+        using var output = new StringWriter();
+        new ResultConsole(output, interactive: false).Show(doc.Scenarios[0]);
+        Assert.Contains("FAILED: totals_exact", output.ToString());
+        Assert.Contains("invariant failed: pingpong/remote: totals_exact: 1 word differs", output.ToString());
+    }
+
+    [Fact]
+    public void Each_scenario_runs_small_and_every_invariant_holds()
+    {
+        foreach (var args in new[]
+        {
+            "run pingpong --pages 8 --rounds 3 --policy migrate,uvm-thrashing",
+            "run fault-storm --threads 4 --rounds 1",
+            "run exclusive-vs-reclaim --rounds 1",
+            "run owner-filter --pages 2 --rounds 1",
+            "run oversubscription --pages 16 --rounds 1 --ratios 0.5,2",
+        })
+        {
+            var (code, output, error) = Testbed(args.Split(' '));
+            Assert.True(code == 0, $"{args}: exit {code}\n{output}\n{error}");
+            Assert.Contains("invariants held", output);
+        }
+    }
+
+    [Fact]
+    public void Report_renders_a_written_result_and_rejects_a_broken_one()
+    {
+        var json = Path.Combine(_dir.FullName, "r.json");
+        var html = Path.Combine(_dir.FullName, "r.html");
+        Assert.Equal(0, Testbed("run", "pingpong", "--pages", "8", "--rounds", "3", "--policy", "migrate,remote", "--json", json).Code);
+        var (code, _, error) = Testbed("report", json, "--html", html);
+        Assert.True(code == 0, error);
+        var page = File.ReadAllText(html);
+        Assert.Contains("data-chart=\"bar\"", page);
+        Assert.Contains("data-chart=\"histogram\"", page);
+        Assert.Contains("data-chart=\"timeline\"", page);
+        Assert.DoesNotContain("http://", page.Replace("http://www.w3.org/2000/svg", string.Empty, StringComparison.Ordinal));
+
+        File.WriteAllText(json, File.ReadAllText(json).Replace("\"held\": true", "\"held\": \"yes\"", StringComparison.Ordinal));
+        (code, _, error) = Testbed("report", json, "--html", html);
+        Assert.Equal(2, code);
+        Assert.Contains("$.scenarios[0].runs[0].invariants[0].held: expected true or false, found a string", error);
+    }
+
+    [Fact]
+    public void Kernels_prints_opencl_and_cuda_sources()
+    {
+        var (code, output, _) = Testbed("kernels");
+        Assert.Equal(0, code);
+        Assert.Contains("MirrorKernels.DeviceOps (opencl", output);
+        Assert.Contains("__kernel", output);
+        Assert.Contains("__global__", output);
+        Assert.DoesNotContain("__global__", Testbed("kernels", "--backend", "opencl").Out);
+    }
+}

@@ -1,0 +1,40 @@
+using Testbed.Scenarios;
+
+namespace Testbed.Tests;
+
+/// <summary>The progress watchdog stops waiting on a stuck run and says what it was waiting on.</summary>
+public sealed class ProgressWatchdogTests
+{
+    [Fact]
+    public void A_stuck_body_is_reported_as_a_failed_progress_invariant()
+    {
+        using var never = new ManualResetEventSlim();
+        var result = ProgressWatchdog.Guard("stuck test", () => never.Wait(), () => 0, TimeSpan.FromMilliseconds(100), () => "cpu-0: waiting on a lock");
+        Assert.False(result.Held);
+        Assert.Equal("progress", result.Name);
+        Assert.Contains("stuck test", result.Detail);
+        Assert.Contains("cpu-0: waiting on a lock", result.Detail);
+        never.Set();
+    }
+
+    [Fact]
+    public void A_body_that_keeps_progressing_is_not_stopped()
+    {
+        var ops = 0L;
+        var result = ProgressWatchdog.Guard("busy test", () =>
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                Thread.Sleep(10);
+                Interlocked.Increment(ref ops);
+            }
+        }, () => Interlocked.Read(ref ops), TimeSpan.FromMilliseconds(100), () => string.Empty);
+        Assert.True(result.Held, result.Detail);
+    }
+
+    [Fact]
+    public void A_body_that_throws_rethrows_on_the_caller()
+    {
+        Assert.Throws<InvalidOperationException>(() => ProgressWatchdog.Guard("throwing", () => throw new InvalidOperationException("x"), () => 0, TimeSpan.FromSeconds(5), () => string.Empty));
+    }
+}

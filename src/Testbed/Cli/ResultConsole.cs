@@ -98,6 +98,7 @@ public sealed class ResultConsole
             "ops/s" => v >= 1e6 ? $"{v / 1e6:0.00}M/s" : v >= 1e3 ? $"{v / 1e3:0.0}k/s" : $"{v:0}/s",
             "bytes" => v >= 1 << 20 ? $"{v / (1 << 20):0.0} MiB" : $"{v / 1024:0.0} KiB",
             "bool" => v != 0 ? "yes" : "no",
+            "us" => v >= 1000 ? $"{(v / 1000).ToString("N1", CultureInfo.InvariantCulture)} ms" : $"{v.ToString("0.0", CultureInfo.InvariantCulture)} us",
             _ => $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {metric.Unit}",
         };
     }

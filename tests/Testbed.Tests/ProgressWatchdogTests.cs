@@ -1,3 +1,5 @@
+using Testbed.Kernels;
+using Testbed.Results;
 using Testbed.Scenarios;
 
 namespace Testbed.Tests;
@@ -36,5 +38,17 @@ public sealed class ProgressWatchdogTests
     public void A_body_that_throws_rethrows_on_the_caller()
     {
         Assert.Throws<InvalidOperationException>(() => ProgressWatchdog.Guard("throwing", () => throw new InvalidOperationException("x"), () => 0, TimeSpan.FromSeconds(5), () => string.Empty));
+    }
+
+    [Fact]
+    public void A_stalled_run_reports_its_failure_and_the_abandoned_teardown()
+    {
+        using var context = Context.CreateDefault();
+        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), context.CpuDevice), LinkCoherence.Native);
+        var run = rig.Stalled("migrate", "migrate", null, new Invariant("progress", false, "stuck"));
+        Assert.False(run.Held);
+        Assert.Empty(run.Metrics);
+        Assert.Equal(["progress", "teardown"], run.Invariants.Select(i => i.Name));
+        Assert.All(run.Invariants, i => Assert.False(i.Held));
     }
 }

@@ -100,8 +100,7 @@ public sealed class ExclusiveVsReclaimScenario : IScenario
         var settings = new Dictionary<string, string> { ["exclusive-locking"] = variant };
         if (!progress.Held)
         {
-            rig.Abandon();
-            return new PolicyRun { Name = variant, Policy = "exclusive", Settings = settings, Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+            return rig.Stalled(variant, "exclusive", settings, progress);
         }
 
         var check = locking == ExclusiveLocking.TryLock

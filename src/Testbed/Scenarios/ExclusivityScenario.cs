@@ -95,8 +95,7 @@ public sealed class ExclusivityScenario : IScenario
             () => string.Join("; ", state.Where(x => x is not null)));
         if (!progress.Held)
         {
-            rig.Abandon();
-            return new PolicyRun { Name = name, Policy = policyName, Settings = Settings(protocol), Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+            return rig.Stalled(name, policyName, Settings(protocol), progress);
         }
 
         long total;

@@ -118,15 +118,7 @@ public sealed class FaultStormScenario : IScenario
             rig.Kernel.Sync.Scheduler = null;
             if (!workers.All(w => w.Join(TimeSpan.FromSeconds(30))))
             {
-                rig.Abandon();
-                return new PolicyRun
-                {
-                    Name = variant,
-                    Policy = "migrate",
-                    Settings = new Dictionary<string, string> { ["swap-fault-locking"] = variant },
-                    Metrics = new Dictionary<string, Metric>(),
-                    Invariants = [new Invariant("progress", false, $"round {r}: faults still stuck 30 s after the adversarial scheduler was switched off"), .. rig.TearDown()],
-                };
+                return rig.Stalled(variant, "migrate", new Dictionary<string, string> { ["swap-fault-locking"] = variant }, new Invariant("progress", false, $"round {r}: faults still stuck 30 s after the adversarial scheduler was switched off"));
             }
         }
 

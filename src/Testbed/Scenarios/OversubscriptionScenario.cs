@@ -105,8 +105,7 @@ public sealed class OversubscriptionScenario : IScenario
         var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}" };
         if (!progress.Held)
         {
-            rig.Abandon();
-            return new PolicyRun { Name = name, Policy = "migrate", Settings = settings, Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+            return rig.Stalled(name, "migrate", settings, progress);
         }
 
         Invariant data;

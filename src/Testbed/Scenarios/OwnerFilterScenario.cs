@@ -64,8 +64,7 @@ public sealed class OwnerFilterScenario : IScenario
         var settings = new Dictionary<string, string> { ["filter"] = filter ? "on" : "off" };
         if (!progress.Held)
         {
-            rig.Abandon();
-            return new PolicyRun { Name = variant, Policy = "exclusive", Settings = settings, Metrics = new Dictionary<string, Metric>(), Invariants = [progress, .. rig.TearDown()] };
+            return rig.Stalled(variant, "exclusive", settings, progress);
         }
 
         Invariant check;

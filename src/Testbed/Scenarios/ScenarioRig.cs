@@ -103,6 +103,16 @@ public sealed class ScenarioRig : IDisposable
     public void Abandon() => _abandoned = true;
 
     /// <summary>
+    /// The result of a run that stalled: the rig is abandoned (its threads may hold the model's
+    /// locks), and the run reports no metrics, the failed invariant and the missing teardown.
+    /// </summary>
+    public PolicyRun Stalled(string name, string policy, IReadOnlyDictionary<string, string>? settings, Invariant failure)
+    {
+        Abandon();
+        return new PolicyRun { Name = name, Policy = policy, Settings = settings ?? new Dictionary<string, string>(), Metrics = new Dictionary<string, Metric>(), Invariants = [failure, .. TearDown()] };
+    }
+
+    /// <summary>
     /// Tears everything down and reports the audit: frames, device frames, lock validator. An
     /// abandoned rig is not torn down and reports that instead.
     /// </summary>

@@ -10,7 +10,8 @@ namespace Testbed.Scenarios;
 /// <c>pingpong</c> (DESIGN §5): CPU threads and a device kernel add to the same pages in lockstep
 /// rounds — in each round the device runs its work while every CPU thread sweeps every page once —
 /// under each policy. The work is the same for every policy, so migrations, faults and useful ops/s
-/// compare directly. A sampler records where each page is every 2 ms (the residency timeline).
+/// compare directly. Each CPU thread sweeps the pages in an order drawn from <c>--seed</c>. A
+/// sampler records where each page is every 2 ms (the residency timeline).
 /// Invariant: every word ends with exactly the device's and the CPUs' additions.
 /// </summary>
 public sealed class PingpongScenario : IScenario
@@ -45,6 +46,7 @@ public sealed class PingpongScenario : IScenario
             ["pages"] = $"{pages}",
             ["threads"] = $"{threads}",
             ["rounds"] = $"{rounds}",
+            ["seed"] = $"{s.Seed}",
             ["policies"] = string.Join(',', policies),
         }, runs);
     }
@@ -73,7 +75,7 @@ public sealed class PingpongScenario : IScenario
             $"pingpong/{name}",
             () =>
             {
-                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => CpuSweeps(rig, va, t, pages, rounds, barrier, ref cpuCounts[t], ref cpuOps, state)) { IsBackground = true }).ToList();
+                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), rounds, barrier, ref cpuCounts[t], ref cpuOps, state)) { IsBackground = true }).ToList();
                 var sampler = new Thread(() => Sample(mirror, va, pages, clock, samples, times, ref done)) { IsBackground = true };
                 workers.ForEach(w => w.Start());
                 sampler.Start();
@@ -151,15 +153,22 @@ public sealed class PingpongScenario : IScenario
     /// <summary>The word CPU thread <paramref name="t"/> adds to on page <paramref name="p"/>.</summary>
     private static int CpuWord(int p, int t, int wpp) => (p * wpp) + ((t * 7) + 3) % wpp;
 
-    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int pages, int rounds, Barrier barrier, ref long count, ref long total, string[] state)
+    /// <summary>The order CPU thread <paramref name="t"/> sweeps the pages in: a permutation drawn from the run's seed.</summary>
+    private static int[] SweepOrder(int seed, int t, int pages)
+    {
+        var order = Enumerable.Range(0, pages).ToArray();
+        new Random(unchecked((seed * 7919) + t)).Shuffle(order);
+        return order;
+    }
+
+    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int[] order, int rounds, Barrier barrier, ref long count, ref long total, string[] state)
     {
         using var cpu = new CpuContext(rig.Mm);
         for (var r = 0; r < rounds; r++)
         {
             state[t] = $"cpu-{t}: round {r}, sweeping the pages";
-            for (var i = 0; i < pages; i++)
+            foreach (var p in order)
             {
-                var p = (i + (t * pages / Math.Max(1, barrier.ParticipantCount - 1))) % pages;
                 var addr = va + ((ulong)CpuWord(p, t, rig.WordsPerPage) * sizeof(int));
                 ScenarioRig.Check(cpu.AtomicAdd(addr, 1, out int _), "pingpong CPU add");
                 count++;

@@ -42,6 +42,7 @@ public sealed partial class MirrorDevice
     /// </summary>
     private long EvictChunk(int chunk)
     {
+        Activity = "evicting a chunk: MigrateDeviceRange";
         var n = _memory.ChunkPages;
         var src = new ulong[n];
         var dst = new ulong[n];

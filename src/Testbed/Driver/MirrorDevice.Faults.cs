@@ -16,6 +16,7 @@ public sealed partial class MirrorDevice
     /// </summary>
     private Errno ServiceFaults()
     {
+        Activity = "servicing a fault batch";
         var serviced = false;
         for (var sliceStart = 0; sliceStart < _batch.Count; sliceStart += Options.FaultBatchSize)
         {
@@ -133,6 +134,7 @@ public sealed partial class MirrorDevice
                 return Fail(Errno.EBUSY, $"device fault at 0x{range.Start:x}: HmmRangeFault did not settle within {Options.FaultTimeout.TotalMilliseconds} ms");
             }
 
+            Activity = "mapping: HmmRangeFault under the mmap lock (read)";
             Array.Clear(range.HmmPfns, 0, count);
             var zapSeq = Volatile.Read(ref _zapSeq);
             range.NotifierSeq = _notifier.ReadBegin();
@@ -150,6 +152,7 @@ public sealed partial class MirrorDevice
                 return Fail(err, $"device {access} fault at 0x{range.Start:x}: HmmRangeFault returned {err} (no VMA, or no {access} permission)");
             }
 
+            Activity = "mapping: taking the mutex for MmuIntervalReadRetry";
             using (Mutex.Enter())
             {
                 if (_notifier.ReadRetry(range.NotifierSeq) || _zapSeq != zapSeq)
@@ -222,6 +225,7 @@ public sealed partial class MirrorDevice
                     return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
                 }
 
+                Activity = "MakeDeviceExclusive under the mmap lock (read)";
                 var zapSeq = Volatile.Read(ref _zapSeq);
                 var seq = _notifier.ReadBegin();
                 _mm.MmapLock.DownRead();

@@ -86,6 +86,7 @@ public sealed partial class MirrorDevice
             _control.View.SubView(0, DeviceAccess.ControlFaults).CopyToCPU(header);
             if (header[DeviceAccess.ControlItemsDone] == work.Items)
             {
+                Activity = "idle";
                 return Errno.Ok;
             }
 
@@ -103,6 +104,7 @@ public sealed partial class MirrorDevice
             var err = ServiceFaults();
             if (err != Errno.Ok)
             {
+                Activity = "idle";
                 return err;
             }
         }
@@ -130,14 +132,17 @@ public sealed partial class MirrorDevice
     /// </summary>
     private void Launch(int items, ArrayView<int> data, bool replay)
     {
+        Activity = "launch: taking the mapping lock for read";
         _mapping.DownRead();
         try
         {
+            Activity = "launch: taking the mutex to upload the page table";
             using (Mutex.Enter())
             {
                 _pt.Upload();
             }
 
+            Activity = "launch: kernel running";
             _launch(_accelerator.DefaultStream, items, _pt.View, _system.View, _memory.Words.View, _control.View, data, _config.View);
             _accelerator.Synchronize();
         }

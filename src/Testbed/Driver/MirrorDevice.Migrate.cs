@@ -137,11 +137,13 @@ public sealed partial class MirrorDevice
     /// <summary>One <c>MigrateVma*</c> pass over a block: how many pages were collected, how many moved, and how many the VMA covered.</summary>
     private (long Collected, long Moved, long Npages) MigrateBlock(long page, int count, int attempt)
     {
+        Activity = "migrating to the device: taking the mmap lock (read) and the range lock";
         _mm.MmapLock.DownRead();
         var rangeLock = Options.SerializeMigrations ? RangeLock(page) : null;
         rangeLock?.Acquire();
         try
         {
+            Activity = "migrating to the device: MigrateVmaSetup/Pages/Finalize";
             var start = AddressOf(page);
             var vma = _mm.FindVma(start);
             if (vma is null || vma.Start > start || !vma.Permits(write: false))

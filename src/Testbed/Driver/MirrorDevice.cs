@@ -49,6 +49,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private MmuIntervalNotifier _notifier;
     private HostMm.Hmm.HmmRange _hmmRange;
     private bool _disposed;
+    private string _activity = "idle";
 
     private unsafe MirrorDevice(AddressSpace mm, Accelerator accelerator, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, DeviceMemory memory, object owner)
     {
@@ -117,6 +118,13 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
 
     /// <summary>What went wrong, in one line, after a call returned an error; null otherwise.</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>
+    /// What the thread running <see cref="Run"/> is doing right now ("idle" outside a run): the step
+    /// a progress watchdog reports when a run stalls, so a hang names the lock or loop it is in.
+    /// Written with string constants only, so the hot path allocates nothing.
+    /// </summary>
+    public string Activity { get => Volatile.Read(ref _activity); private set => Volatile.Write(ref _activity, value); }
 
     /// <summary>
     /// Sets up a mirror of <paramref name="pages"/> pages from <paramref name="start"/> on

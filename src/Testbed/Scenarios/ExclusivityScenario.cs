@@ -64,37 +64,37 @@ public sealed class ExclusivityScenario : IScenario
         var cpuOps = new long[threads];
         var deviceDone = 0;
         var state = new string[threads + 1];
+        var workers = new ScenarioThreads(threads, "exclusivity cpu", (t, token) =>
+        {
+            using var cpu = new CpuContext(rig.Mm);
+            state[t] = $"cpu-{t}: AtomicAdd loop";
+            var until = Environment.TickCount64 + 200;
+            for (var n = t; !token.IsCancellationRequested && (Volatile.Read(ref deviceDone) == 0 || Environment.TickCount64 < until); n++)
+            {
+                ScenarioRig.Check(cpu.AtomicAdd(va + ((ulong)(n % words) * (ulong)stride * sizeof(int)), 1, out int _), "exclusivity CPU add");
+                Volatile.Write(ref cpuOps[t], cpuOps[t] + 1);
+            }
+
+            state[t] = $"cpu-{t}: done";
+        });
         var progress = ProgressWatchdog.Guard(
             $"exclusivity/{name}",
             () =>
             {
-                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
-                {
-                    using var cpu = new CpuContext(rig.Mm);
-                    state[t] = $"cpu-{t}: AtomicAdd loop";
-                    var until = Environment.TickCount64 + 200;
-                    for (var n = t; Volatile.Read(ref deviceDone) == 0 || Environment.TickCount64 < until; n++)
-                    {
-                        ScenarioRig.Check(cpu.AtomicAdd(va + ((ulong)(n % words) * (ulong)stride * sizeof(int)), 1, out int _), "exclusivity CPU add");
-                        Volatile.Write(ref cpuOps[t], cpuOps[t] + 1);
-                    }
-
-                    state[t] = $"cpu-{t}: done";
-                })
-                { IsBackground = true }).ToList();
-                workers.ForEach(w => w.Start());
+                workers.Start();
                 state[threads] = "device: Run";
                 var err = mirror.Run(work);
                 Volatile.Write(ref deviceDone, 1);
-                workers.ForEach(w => w.Join());
+                workers.Join();
                 ScenarioRig.Check(err, $"exclusivity device run: {mirror.LastError}");
                 state[threads] = "device: done";
             },
             () => cpuOps.Sum() + mirror.Counters.Launches,
             context.Settings.StallTimeout,
-            () => string.Join("; ", state.Where(x => x is not null)));
+            () => $"{string.Join("; ", state.Where(x => x is not null))} ({mirror.Activity})");
         if (!progress.Held)
         {
+            workers.Cancel();
             return rig.Stalled(name, policyName, Settings(protocol), progress);
         }
 

@@ -82,10 +82,10 @@ public sealed class FaultStormScenario : IScenario
             rig.Kernel.Sync.Scheduler = scheduler;
             var completed = 0;
             using var go = new ManualResetEventSlim();
-            var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+            var workers = new ScenarioThreads(threads, "fault-storm cpu", (_, token) =>
             {
                 using var cpu = new CpuContext(rig.Mm);
-                go.Wait();
+                go.Wait(token);
                 var start = Stopwatch.GetTimestamp();
                 var err = cpu.Read(va, out int seen);
                 var us = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
@@ -96,9 +96,8 @@ public sealed class FaultStormScenario : IScenario
                 }
 
                 Interlocked.Increment(ref completed);
-            })
-            { IsBackground = true }).ToList();
-            workers.ForEach(w => w.Start());
+            });
+            workers.Start();
             go.Set();
             var last = 0;
             var lastMove = Stopwatch.StartNew();
@@ -116,8 +115,9 @@ public sealed class FaultStormScenario : IScenario
             stalledRounds += Volatile.Read(ref completed) < threads ? 1 : 0;
             scheduler.Disable();
             rig.Kernel.Sync.Scheduler = null;
-            if (!workers.All(w => w.Join(TimeSpan.FromSeconds(30))))
+            if (!workers.Join(TimeSpan.FromSeconds(30)))
             {
+                workers.Cancel();
                 return rig.Stalled(variant, "migrate", new Dictionary<string, string> { ["swap-fault-locking"] = variant }, new Invariant("progress", false, $"round {r}: faults still stuck 30 s after the adversarial scheduler was switched off"));
             }
         }

@@ -60,7 +60,7 @@ public sealed class OwnerFilterScenario : IScenario
             () => err = mirror.Run(work),
             () => mirror.Counters.Launches + mirror.Counters.ExclusiveRetries + mirror.Counters.ExclusiveGrants,
             context.Settings.StallTimeout,
-            () => $"device: Run ({mirror.Counters.ExclusiveRetries} exclusive retries so far)");
+            () => $"device: Run ({mirror.Counters.ExclusiveRetries} exclusive retries so far): {mirror.Activity}");
         var settings = new Dictionary<string, string> { ["filter"] = filter ? "on" : "off" };
         if (!progress.Held)
         {

@@ -66,37 +66,55 @@ public sealed class PingpongScenario : IScenario
         var cpuOps = 0L;
         var samples = new List<string>();
         var times = new List<double>();
-        using var barrier = new Barrier(threads + 1);
+        // Not disposed: a thread abandoned by a stalled run may still be waiting on it.
+        var barrier = new Barrier(threads + 1);
         var done = 0;
         var state = new string[threads + 1];
         var clock = Stopwatch.StartNew();
+        var workers = new ScenarioThreads(threads, "pingpong cpu", (t, token) => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), rounds, barrier, token, ref cpuCounts[t], ref cpuOps, state));
+        var sampler = new ScenarioThreads(1, "pingpong sampler", (_, token) => Sample(mirror, va, pages, clock, samples, times, ref done, token));
 
         var progress = ProgressWatchdog.Guard(
             $"pingpong/{name}",
             () =>
             {
-                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), rounds, barrier, ref cpuCounts[t], ref cpuOps, state)) { IsBackground = true }).ToList();
-                var sampler = new Thread(() => Sample(mirror, va, pages, clock, samples, times, ref done)) { IsBackground = true };
-                workers.ForEach(w => w.Start());
+                workers.Start();
                 sampler.Start();
-                for (var r = 0; r < rounds; r++)
+                try
                 {
-                    state[threads] = $"device: round {r}, Run";
-                    ScenarioRig.Check(mirror.Run(work), $"pingpong device round {r}: {mirror.LastError}");
-                    state[threads] = $"device: round {r}, barrier";
-                    barrier.SignalAndWait();
+                    for (var r = 0; r < rounds; r++)
+                    {
+                        state[threads] = $"device: round {r}, Run";
+                        ScenarioRig.Check(mirror.Run(work), $"pingpong device round {r}: {mirror.LastError}");
+                        state[threads] = $"device: round {r}, barrier";
+                        barrier.SignalAndWait(workers.Token);
+                    }
+                }
+                catch (OperationCanceledException) when (workers.Token.IsCancellationRequested)
+                {
+                    // A CPU thread failed: Join rethrows its error.
+                }
+                catch
+                {
+                    workers.Cancel();
+                    throw;
+                }
+                finally
+                {
+                    Volatile.Write(ref done, 1);
                 }
 
-                Volatile.Write(ref done, 1);
-                workers.ForEach(w => w.Join());
+                workers.Join();
                 sampler.Join();
             },
             () => Volatile.Read(ref cpuOps) + mirror.Counters.Launches,
             context.Settings.StallTimeout,
-            () => string.Join("; ", state.Where(x => x is not null)));
+            () => $"{string.Join("; ", state.Where(x => x is not null))} ({mirror.Activity})");
         var elapsed = clock.Elapsed.TotalSeconds;
         if (!progress.Held)
         {
+            workers.Cancel();
+            sampler.Cancel();
             return rig.Stalled(name, name, null, progress);
         }
 
@@ -161,7 +179,7 @@ public sealed class PingpongScenario : IScenario
         return order;
     }
 
-    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int[] order, int rounds, Barrier barrier, ref long count, ref long total, string[] state)
+    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int[] order, int rounds, Barrier barrier, CancellationToken token, ref long count, ref long total, string[] state)
     {
         using var cpu = new CpuContext(rig.Mm);
         for (var r = 0; r < rounds; r++)
@@ -176,16 +194,16 @@ public sealed class PingpongScenario : IScenario
             }
 
             state[t] = $"cpu-{t}: round {r}, barrier";
-            barrier.SignalAndWait();
+            barrier.SignalAndWait(token);
         }
     }
 
-    private static void Sample(MirrorDevice mirror, ulong va, int pages, Stopwatch clock, List<string> samples, List<double> times, ref int done)
+    private static void Sample(MirrorDevice mirror, ulong va, int pages, Stopwatch clock, List<string> samples, List<double> times, ref int done, CancellationToken token)
     {
         var n = Math.Min(pages, MaxTimelinePages);
         var snapshot = new PageSnapshot[n];
         var row = new char[n];
-        while (Volatile.Read(ref done) == 0 && samples.Count < MaxSamples)
+        while (Volatile.Read(ref done) == 0 && !token.IsCancellationRequested && samples.Count < MaxSamples)
         {
             if (mirror.Snapshot(va, snapshot) == HostMm.Errno.Ok)
             {

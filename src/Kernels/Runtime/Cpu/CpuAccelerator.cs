@@ -1,17 +1,18 @@
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 
 namespace Testbed.Kernels.Cpu;
 
 /// <summary>
 /// The managed, multi-threaded accelerator: it runs the C# kernel method itself, groups spread over
-/// the machine's cores, each group's work items in order on one thread. Launches and copies complete
+/// its own threads (<see cref="CpuWorkers"/>), each group's work items in order on one thread. Launches and copies complete
 /// before they return (a stream has nothing left to wait for). Always available, and the one CI
 /// runs everything on.
 /// </summary>
 public sealed unsafe class CpuAccelerator : Accelerator, INonCoherentLinkEmulation
 {
     private const int DefaultGroupSize = 64;
+
+    private CpuWorkers? _workers;
 
     internal CpuAccelerator(Device device)
         : base(device) => DefaultStream = new CpuStream(this);
@@ -37,8 +38,24 @@ public sealed unsafe class CpuAccelerator : Accelerator, INonCoherentLinkEmulati
     public override AcceleratorStream CreateStream() => new CpuStream(this);
 
     /// <inheritdoc/>
-    public override void Dispose()
+    public override void Dispose() => _workers?.Dispose();
+
+    /// <summary>The accelerator's threads, made on first use (after <see cref="Parallelism"/> is set).</summary>
+    private CpuWorkers Workers
     {
+        get
+        {
+            if (_workers is null)
+            {
+                var workers = new CpuWorkers(Parallelism);
+                if (Interlocked.CompareExchange(ref _workers, workers, null) is not null)
+                {
+                    workers.Dispose();
+                }
+            }
+
+            return _workers;
+        }
     }
 
     /// <inheritdoc/>
@@ -59,38 +76,27 @@ public sealed unsafe class CpuAccelerator : Accelerator, INonCoherentLinkEmulati
         var groups = (extent + group - 1) / group;
         var ranges = NonCoherentHostAtomics ? HostMappedRanges() : null;
         var delay = NonCoherentLinkDelaySpins;
-        try
+        Workers.Run(groups, g =>
         {
-            Parallel.For(
-                0,
-                groups,
-                new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
-                () =>
-                {
-                    if (ranges is not null)
-                    {
-                        NonCoherent.Enter(ranges, delay);
-                    }
+            if (ranges is not null)
+            {
+                NonCoherent.Enter(ranges, delay);
+            }
 
-                    return 0;
-                },
-                (g, _, local) =>
+            try
+            {
+                var end = Math.Min(extent, (g + 1) * group);
+                Grid.Set(g, groups);
+                for (var i = g * group; i < end; i++)
                 {
-                    var end = Math.Min(extent, (g + 1) * group);
-                    Grid.Set(g, groups);
-                    for (var i = g * group; i < end; i++)
-                    {
-                        Group.Set(i - (g * group), group);
-                        cpuBody(new Index1D(i));
-                    }
-
-                    return local;
-                },
-                _ => NonCoherent.Exit());
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
+                    Group.Set(i - (g * group), group);
+                    cpuBody(new Index1D(i));
+                }
+            }
+            finally
+            {
+                NonCoherent.Exit();
+            }
+        });
     }
 }

@@ -12,7 +12,10 @@ public static class Accelerators
         [.. new[] { AcceleratorType.Cpu, AcceleratorType.OpenCl }.Where(t => Probe.Value.GetDevice(t) is not null)];
 
     /// <summary>An accelerator on the first available device of <paramref name="type"/>.</summary>
-    public static Accelerator Create(AcceleratorType type) => Probe.Value.GetDevice(type)!.CreateAccelerator();
+    public static Accelerator Create(AcceleratorType type) => Device(type).CreateAccelerator();
+
+    /// <summary>The device of <paramref name="type"/> (it must be available).</summary>
+    public static Device Device(AcceleratorType type) => Probe.Value.GetDevice(type)!;
 
     /// <summary>Why <paramref name="type"/> has no available device, or null if it has one.</summary>
     public static string? Missing(AcceleratorType type) => Probe.Value.GetDevice(type) is not null

@@ -56,6 +56,12 @@ public sealed class ResultConsole
     public void Show(ScenarioResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        if (result.Parameters.TryGetValue("kind", out var kind) && kind == "targets")
+        {
+            ShowTargets(result);
+            return;
+        }
+
         var metricNames = result.Runs.SelectMany(r => r.Metrics.Keys).Distinct().ToList();
         var table = new Table { Border = Interactive ? TableBorder.Rounded : TableBorder.Ascii2 };
         table.Title(Markup.Escape($"{result.Scenario} ({string.Join(", ", result.Parameters.Select(p => $"{p.Key}={p.Value}"))})"));
@@ -87,6 +93,44 @@ public sealed class ResultConsole
         }
     }
 
+    /// <summary>
+    /// The ratio suite's table: per target, what was measured, the target and whether it was met;
+    /// then every failed invariant with its detail.
+    /// </summary>
+    private void ShowTargets(ScenarioResult result)
+    {
+        var table = new Table { Border = Interactive ? TableBorder.Rounded : TableBorder.Ascii2 };
+        table.Title(Markup.Escape($"{result.Scenario} ({string.Join(", ", result.Parameters.Where(p => p.Key != "kind").Select(p => $"{p.Key}={p.Value}"))})"));
+        table.AddColumn(new TableColumn("hot path").NoWrap());
+        table.AddColumn(new TableColumn("metric").NoWrap());
+        table.AddColumn(new TableColumn("measured").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("target").NoWrap());
+        table.AddColumn(new TableColumn("met").NoWrap());
+        foreach (var run in result.Runs)
+        {
+            foreach (var target in run.Invariants.Where(i => i.Name.StartsWith("target ", StringComparison.Ordinal)))
+            {
+                var metric = target.Name["target ".Length..];
+                var bound = run.Settings.TryGetValue("targets", out var all) ? all.Split("; ").FirstOrDefault(t => t.StartsWith(metric + " ", StringComparison.Ordinal))?[(metric.Length + 1)..] ?? "?" : "?";
+                table.AddRow(
+                    Markup.Escape(run.Name),
+                    Markup.Escape(metric),
+                    run.Metrics.TryGetValue(metric, out var m) ? Markup.Escape(Format(m)) : "-",
+                    Markup.Escape(bound),
+                    target.Held ? "[green]yes[/]" : "[red]NO[/]");
+            }
+        }
+
+        _console.Write(table);
+        foreach (var run in result.Runs)
+        {
+            foreach (var i in run.Invariants.Where(i => !i.Held))
+            {
+                _console.MarkupLine($"[red]{(i.Name.StartsWith("target ", StringComparison.Ordinal) ? "target missed" : "invariant failed")}[/]: {Markup.Escape($"{result.Scenario}/{run.Name}: {i.Name}: {i.Detail}")}");
+            }
+        }
+    }
+
     /// <summary>A metric as a table shows it: counts grouped, rates in k/M, times in their unit.</summary>
     public static string Format(Metric metric)
     {
@@ -96,8 +140,10 @@ public sealed class ResultConsole
         {
             "count" or "pages" => v == Math.Floor(v) ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.##", CultureInfo.InvariantCulture),
             "ops/s" => v >= 1e6 ? $"{v / 1e6:0.00}M/s" : v >= 1e3 ? $"{v / 1e3:0.0}k/s" : $"{v:0}/s",
+            _ when metric.Unit.EndsWith("/s", StringComparison.Ordinal) => v >= 1e6 ? $"{v / 1e6:0.00}M {metric.Unit}" : v >= 1e3 ? $"{v / 1e3:0.0}k {metric.Unit}" : $"{v:0.##} {metric.Unit}",
             "bytes" => v >= 1 << 20 ? $"{v / (1 << 20):0.0} MiB" : $"{v / 1024:0.0} KiB",
             "bool" => v != 0 ? "yes" : "no",
+            "x" => $"{v.ToString("0.###", CultureInfo.InvariantCulture)}x",
             "us" => v >= 1000 ? $"{(v / 1000).ToString("N1", CultureInfo.InvariantCulture)} ms" : $"{v.ToString("0.0", CultureInfo.InvariantCulture)} us",
             _ => $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {metric.Unit}",
         };

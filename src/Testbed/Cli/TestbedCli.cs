@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Testbed.Bench;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.Kernels;
@@ -142,6 +143,14 @@ public static class TestbedCli
             return Execute("suite", plan, r.GetValue(accelerator)!, r.GetValue(json), r.GetValue(html), output);
         });
 
+        var quick = new Option<bool>("--quick") { Description = "small sizes and short budgets: the whole suite in about a minute" };
+        var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target, then the scaling curves") { quick, json, html };
+        bench.SetAction(r =>
+        {
+            var settings = new ScenarioSettings { Size = r.GetValue(quick) ? RunSize.Ci : RunSize.Full };
+            return Execute("bench", [new Step("bench", settings, c => [new BenchScenario().Run(c)]), new Step("scaling", settings, ScalingCurves.Run)], "cpu", r.GetValue(json), r.GetValue(html), output);
+        });
+
         var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
         var reportHtml = new Option<FileInfo>("--html") { Description = "where to write the report", Required = true };
         var report = new Command("report", "render a JSON result as a self-contained HTML report") { file, reportHtml };
@@ -173,7 +182,7 @@ public static class TestbedCli
         var kernels = new Command("kernels", "print the OpenCL C and CUDA C generated for every kernel") { backend };
         kernels.SetAction(r => Kernels(output, r.GetValue(backend)));
 
-        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, report, kernels };
+        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, report, kernels };
     }
 
     private static Option<T> Ranged<T>(Option<T> option, double min, double max)
@@ -188,7 +197,10 @@ public static class TestbedCli
         return option;
     }
 
-    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output)
+    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output) =>
+        Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], acceleratorChoice, json, html, output);
+
+    private static int Execute(string command, IReadOnlyList<Step> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output)
     {
         using var context = Context.CreateDefault();
         var device = PickDevice(context, acceleratorChoice);
@@ -203,11 +215,13 @@ public static class TestbedCli
         }
 
         console.WithProgress("warming up", status => { WarmUp.Run(new ScenarioContext(plan[0].Settings, device, status)); return 0; });
-        foreach (var (scenario, settings) in plan)
+        foreach (var step in plan)
         {
-            var result = console.WithProgress($"{scenario.Name}: starting", status => scenario.Run(new ScenarioContext(settings, device, status)));
-            console.Show(result);
-            results.Add(result);
+            foreach (var result in console.WithProgress($"{step.Title}: starting", status => step.Run(new ScenarioContext(step.Settings, device, status))))
+            {
+                console.Show(result);
+                results.Add(result);
+            }
         }
 
         var doc = new ResultDocument(command, started, clock.Elapsed.TotalSeconds, new AcceleratorInfo(device.AcceleratorType.ToString().ToLowerInvariant(), device.AcceleratorType.ToString(), device.Name, coherence), EnvironmentInfo.Current(), results);
@@ -293,4 +307,7 @@ public static class TestbedCli
 
         return Held;
     }
+
+    /// <summary>One step of a command's plan: what it is called, its settings, and the results it gives.</summary>
+    private sealed record Step(string Title, ScenarioSettings Settings, Func<ScenarioContext, IReadOnlyList<ScenarioResult>> Run);
 }

@@ -18,6 +18,7 @@ public sealed class MirrorCounters
     private long _evictedPages;
     private long _evictedChunks;
     private long _faultRetries;
+    private long _faultServiceTicks;
 
     /// <summary>Kernel launches.</summary>
     public long Launches => Volatile.Read(ref _launches);
@@ -67,6 +68,9 @@ public sealed class MirrorCounters
     /// <summary>Pages migrated in either direction.</summary>
     public long Migrations => MigrationsToDevice + MigrationsToRam;
 
+    /// <summary>Time spent servicing fault batches (policy decisions, migrations, mapping), launches not included.</summary>
+    public TimeSpan FaultServiceTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _faultServiceTicks));
+
     internal void Launch(bool replay)
     {
         Interlocked.Increment(ref _launches);
@@ -75,6 +79,8 @@ public sealed class MirrorCounters
             Interlocked.Increment(ref _replays);
         }
     }
+
+    internal void FaultServiced(long ticks) => Interlocked.Add(ref _faultServiceTicks, ticks);
 
     internal void GpuFault() => Interlocked.Increment(ref _gpuFaults);
 

@@ -101,7 +101,9 @@ public sealed partial class MirrorDevice
             _controlHost[0] = 0;
             _control.View.SubView(DeviceAccess.ControlFaultCount, 1).CopyFromCPU(_controlHost.AsSpan(0, 1));
             _batch.Load(records);
+            var serviceStart = Stopwatch.GetTimestamp();
             var err = ServiceFaults();
+            Counters.FaultServiced(Stopwatch.GetTimestamp() - serviceStart);
             if (err != Errno.Ok)
             {
                 Activity = "idle";

@@ -9,7 +9,9 @@ namespace Testbed.Report;
 /// Renders a <see cref="ResultDocument"/> as one self-contained HTML file: inline CSS and SVG,
 /// nothing fetched. It holds the verdict, the invariants table, and per scenario a metrics table
 /// and the charts its runs have data for — residency timeline, migrations-per-page histogram,
-/// throughput by policy, throughput and evictions vs oversubscription. A short inline script counts
+/// throughput by policy, and one line chart per metric named in a result's <c>curves</c> parameter
+/// against the run setting its <c>x_axis</c> parameter names (throughput and evictions vs
+/// oversubscription, the bench's scaling curves). A short inline script counts
 /// the charts that were drawn into <c>body[data-charts-drawn]</c> and logs an error for any that
 /// was not, which is what the headless-browser test checks.
 /// </summary>
@@ -97,12 +99,17 @@ public static class HtmlReport
             sb.Append(BarChart.Render($"{s.Scenario}: throughput by policy", "useful ops/s", throughput));
         }
 
-        var byRatio = s.Runs.Where(r => r.Settings.ContainsKey("ratio") && r.Metrics.ContainsKey("ops_per_s"))
-            .Select(r => (Ratio: double.Parse(r.Settings["ratio"], CultureInfo.InvariantCulture), r.Metrics)).ToList();
-        if (byRatio.Count > 0)
+        if (s.Parameters.TryGetValue("x_axis", out var axis) && s.Parameters.TryGetValue("curves", out var curves))
         {
-            sb.Append(LineChart.Render($"{s.Scenario}: throughput vs oversubscription", "working set / device memory", "device ops/s", [("ops/s", [.. byRatio.Select(x => (x.Ratio, x.Metrics["ops_per_s"].Value))])]));
-            sb.Append(LineChart.Render($"{s.Scenario}: evictions vs oversubscription", "working set / device memory", "pages evicted", [("evictions", [.. byRatio.Select(x => (x.Ratio, x.Metrics.TryGetValue("evictions", out var e) ? e.Value : 0))])]));
+            var points = s.Runs.Where(r => r.Settings.ContainsKey(axis)).Select(r => (X: double.Parse(r.Settings[axis], CultureInfo.InvariantCulture), r.Metrics)).OrderBy(p => p.X).ToList();
+            foreach (var metric in curves.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var line = points.Where(p => p.Metrics.ContainsKey(metric)).Select(p => (p.X, p.Metrics[metric].Value)).ToList();
+                if (line.Count > 0)
+                {
+                    sb.Append(LineChart.Render($"{s.Scenario}: {metric} vs {axis}", axis, $"{metric} ({points.First(p => p.Metrics.ContainsKey(metric)).Metrics[metric].Unit})", [(metric, line)]));
+                }
+            }
         }
 
         foreach (var r in s.Runs.Where(r => r.MigrationsPerPage is { Count: > 0 }))

@@ -50,6 +50,8 @@ public sealed class OversubscriptionScenario : IScenario
             ["device_pages"] = $"{devicePages}",
             ["rounds"] = $"{rounds}",
             ["ratios"] = context.Option("ratios"),
+            ["x_axis"] = "ratio",
+            ["curves"] = "ops_per_s,evictions",
         }, runs);
     }
 

@@ -1,0 +1,66 @@
+using Testbed.Bench.Probes;
+using Testbed.Kernels;
+using Testbed.Results;
+using Testbed.Scenarios;
+
+namespace Testbed.Bench;
+
+/// <summary>
+/// <c>testbed bench</c>'s ratio suite (issue 7, DESIGN §7) as a scenario: one run per hot path and
+/// accelerator, each with <c>target METRIC</c> invariants, so the JSON, the report and the exit
+/// code work as for any scenario (exit 1 when a target is missed). CI size is <c>--quick</c>.
+/// </summary>
+public sealed class BenchScenario : IScenario
+{
+    /// <inheritdoc/>
+    public string Name => "bench";
+
+    /// <inheritdoc/>
+    public string Summary => "the ratio suite: every hot path against the physical operation it models, with its target";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ScenarioOption> Options { get; } = [];
+
+    /// <summary>The probes, in the order they run; kernel atomics once per available accelerator.</summary>
+    public static IReadOnlyList<IBenchProbe> Probes(Device cpu, IReadOnlyList<Device> others) =>
+    [
+        new CpuAccessProbe(),
+        new FirstTouchProbe(),
+        new SwapFaultProbe(),
+        new MigrateVmaProbe(),
+        new HmmRangeFaultProbe(),
+        new FaultBatchProbe(),
+        new KernelAtomicsProbe(cpu),
+        .. others.Select(d => new KernelAtomicsProbe(d)),
+        new PingpongProbe(),
+    ];
+
+    /// <inheritdoc/>
+    public ScenarioResult Run(ScenarioContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var kernels = Context.CreateDefault();
+        var others = kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != AcceleratorType.Cpu).ToList();
+        var settings = Settings(context, others);
+        var runs = new List<PolicyRun>();
+        foreach (var probe in Probes(settings.Cpu, others))
+        {
+            context.Status($"bench: {probe.Name}");
+            runs.Add(probe.Run(settings));
+        }
+
+        return new ScenarioResult(Name, new Dictionary<string, string>
+        {
+            ["kind"] = "targets",
+            ["size"] = settings.Quick ? "quick" : "full",
+            ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(others).Select(d => d.AcceleratorType.ToString().ToLowerInvariant())),
+        }, runs);
+    }
+
+    /// <summary>The bench settings of a scenario context: quick at CI size, on the context's Cpu device.</summary>
+    public static BenchSettings Settings(ScenarioContext context, IReadOnlyList<Device> others)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new BenchSettings(context.Settings.Size == RunSize.Ci, context.Device, others, context.Status);
+    }
+}

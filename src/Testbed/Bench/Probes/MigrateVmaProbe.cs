@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm.Cpu;
+using Testbed.Results;
+using Testbed.Scenarios;
+
+namespace Testbed.Bench.Probes;
+
+/// <summary>
+/// <c>MigrateVmaSetup/Pages/Finalize</c> from system memory to the device in 2 MiB batches (the
+/// driver's <c>MigrateToDevice</c>: collect and unmap, allocate device frames, copy through the
+/// accelerator, map) against a plain memcpy of the same 2 MiB, the physical floor. The pages are
+/// evicted back (untimed) between batches.
+/// </summary>
+public sealed unsafe class MigrateVmaProbe : IBenchProbe
+{
+    private const int Pages = 512;
+
+    /// <inheritdoc/>
+    public string Name => "migrate-vma";
+
+    /// <inheritdoc/>
+    public string Summary => "MigrateVma* system -> device of 2 MiB vs a plain memcpy of 2 MiB";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<BenchTarget> Targets { get; } = [new("ratio", 0.5, AtLeast: true, "x", "of a memcpy")];
+
+    /// <inheritdoc/>
+    public PolicyRun Run(BenchSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        using var rig = new ScenarioRig(settings.Context(), LinkCoherence.Native, BenchSettings.Kernel());
+        var va = rig.Map(Pages);
+        var mirror = rig.Mirror(va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
+        var bytes = (nuint)Pages * (nuint)rig.PageSize;
+        var from = NativeMemory.AlignedAlloc(bytes, 4096);
+        var to = NativeMemory.AlignedAlloc(bytes, 4096);
+        var copies = new List<double>();
+        var migrations = new List<double>();
+        try
+        {
+            NativeMemory.Fill(from, bytes, 1);
+            NativeMemory.Clear(to, bytes);
+            using (var cpu = new CpuContext(rig.Mm))
+            {
+                rig.CpuWrite(cpu, va, Enumerable.Range(0, Pages * rig.WordsPerPage).ToArray());
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (migrations.Count < 5 || (clock.Elapsed < settings.Budget && migrations.Count < 10_000))
+            {
+                copies.Add(Timing.Once(() => Buffer.MemoryCopy(from, to, bytes, bytes)));
+                var err = HostMm.Errno.Ok;
+                migrations.Add(Timing.Once(() => err = mirror.MigrateToDevice(va, Pages)));
+                ScenarioRig.Check(err, $"MigrateToDevice: {mirror.LastError}");
+                mirror.EvictAll();
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(from);
+            NativeMemory.AlignedFree(to);
+        }
+
+        var copy = Timing.Median(copies);
+        var migrate = Timing.Median(migrations);
+        return BenchRun.Of(this, "cpu", new Dictionary<string, Metric>
+        {
+            ["ratio"] = new(copy / migrate, "x"),
+            ["memcpy_gb_per_s"] = new(bytes / copy / 1e9, "GB/s"),
+            ["migrate_gb_per_s"] = new(bytes / migrate / 1e9, "GB/s"),
+        }, $"2 MiB: memcpy {copy * 1e6:0} µs, MigrateToDevice {migrate * 1e6:0} µs ({migrations.Count} batches)", rig.TearDown());
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using Testbed.Bench;
+using Testbed.Bench.Probes;
+using Testbed.Kernels;
+using Testbed.Report;
+using Testbed.Results;
+
+namespace Testbed.Tests;
+
+/// <summary>
+/// The ratio suite's machinery: every probe measures what its targets name and tears down clean;
+/// targets compare the right way; <c>testbed bench</c> prints the targets table and writes a
+/// result the report draws curves from. Whether a target is met is for the benchmark to show
+/// (docs/results), never for a timed unit test on a shared machine.
+/// </summary>
+public sealed class BenchTests
+{
+    private static BenchSettings Tiny(params AcceleratorType[] others) =>
+        new(Quick: true, Accelerators.Device(AcceleratorType.Cpu), [.. others.Select(Accelerators.Device)], BudgetOverride: TimeSpan.FromMilliseconds(5));
+
+    public static TheoryData<string> ProbeNames => [.. BenchScenario.Probes(Accelerators.Device(AcceleratorType.Cpu), []).Select(p => p.Name)];
+
+    [Theory]
+    [MemberData(nameof(ProbeNames))]
+    public void Each_probe_measures_every_metric_its_targets_name_and_tears_down_clean(string name)
+    {
+        var settings = Tiny();
+        var probe = BenchScenario.Probes(settings.Cpu, []).First(p => p.Name == name);
+        var run = probe.Run(settings);
+        foreach (var target in probe.Targets)
+        {
+            Assert.True(run.Metrics.TryGetValue(target.Metric, out var m), $"{name}: {target.Metric} missing");
+            Assert.True(double.IsFinite(m!.Value) && m.Value > 0, $"{name}: {target.Metric} = {m.Value}");
+            Assert.Contains(run.Invariants, i => i.Name == $"target {target.Metric}" && i.Detail.Contains(target.Text, StringComparison.Ordinal));
+        }
+
+        Assert.All(run.Invariants.Where(i => !i.Name.StartsWith("target ", StringComparison.Ordinal)), i => Assert.True(i.Held, $"{name}: {i.Name}: {i.Detail}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Kernel_atomics_are_measured_on_each_accelerator_without_faults(AcceleratorType type)
+    {
+        var run = new KernelAtomicsProbe(Accelerators.Device(type)).Run(Tiny());
+        Assert.Equal(type.ToString().ToLowerInvariant(), run.Policy);
+        Assert.True(run.Metrics["ratio"].Value > 0);
+        Assert.Contains(run.Invariants, i => i.Name == "no_faults" && i.Held);
+    }
+
+    [Fact]
+    public void Targets_compare_at_least_and_at_most_and_say_so()
+    {
+        var atLeast = new BenchTarget("ratio", 0.5, AtLeast: true, "x", "of a memcpy");
+        Assert.True(atLeast.Met(0.5));
+        Assert.False(atLeast.Met(0.49));
+        Assert.Equal("≥ 0.5x of a memcpy", atLeast.Text);
+        var atMost = new BenchTarget("p99_us", 50, AtLeast: false, "us");
+        Assert.True(atMost.Met(50));
+        Assert.False(atMost.Met(50.1));
+        var missed = atMost.Check(72.5, "1000 samples");
+        Assert.False(missed.Held);
+        Assert.Equal("target p99_us", missed.Name);
+        Assert.Equal("measured 72.5 us, target ≤ 50 us; 1000 samples", missed.Detail);
+    }
+
+    [Fact]
+    public void Median_is_the_middle_and_ignores_an_outlier()
+    {
+        Assert.Equal(2, Timing.Median([1, 2, 1000]));
+        Assert.Equal(2.5, Timing.Median([4, 1, 2, 3]));
+        Assert.True(double.IsNaN(Timing.Median([])));
+    }
+
+    [Fact]
+    public void The_report_draws_one_curve_per_metric_named_against_the_x_axis()
+    {
+        var runs = new[] { 1024, 4096, 16384 }.Select(x => new PolicyRun
+        {
+            Name = $"pages={x}",
+            Policy = "-",
+            Settings = new Dictionary<string, string> { ["pages"] = x.ToString(CultureInfo.InvariantCulture) },
+            Metrics = new Dictionary<string, Metric> { ["a_per_s"] = new(x * 2.0, "a/s"), ["b_per_s"] = new(x * 3.0, "b/s") },
+            Invariants = [new Invariant("frames_balanced", true, "ok")],
+        }).ToList();
+        var doc = ResultJsonTests.Sample() with
+        {
+            Scenarios = [new ScenarioResult("scaling: pages", new Dictionary<string, string> { ["x_axis"] = "pages", ["curves"] = "a_per_s,b_per_s" }, runs)],
+        };
+        var html = HtmlReport.Render(doc);
+        Assert.Contains("scaling: pages: a_per_s vs pages", html);
+        Assert.Contains("scaling: pages: b_per_s vs pages", html);
+        Assert.Equal(2, html.Split("<svg class=\"chart\"").Length - 1);
+    }
+
+    [Fact]
+    public void Bench_quick_prints_the_targets_table_and_writes_a_result_with_curves()
+    {
+        var dir = Directory.CreateTempSubdirectory("testbed-bench-");
+        try
+        {
+            var json = Path.Combine(dir.FullName, "bench.json");
+            var (code, output, error) = CliTests.Testbed("bench", "--quick", "--json", json);
+            Assert.True(code is 0 or 1, $"exit {code}: {error}");
+            foreach (var probe in BenchScenario.Probes(Accelerators.Device(AcceleratorType.Cpu), []))
+            {
+                Assert.Contains(probe.Name, output);
+            }
+
+            Assert.Contains("measured", output);
+            Assert.Contains("target", output);
+            var doc = ResultJson.Read(File.ReadAllText(json));
+            Assert.Equal("bench", doc.Command);
+            Assert.Equal(code == 0, doc.Scenarios.Single(s => s.Scenario == "bench").Runs.All(r => r.Held));
+            foreach (var axis in new[] { "pages", "CPU threads", "fault batch size", "oversubscription" })
+            {
+                Assert.Contains(doc.Scenarios, s => s.Scenario == $"scaling: {axis}" && s.Parameters.ContainsKey("x_axis") && s.Runs.Count >= 4);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

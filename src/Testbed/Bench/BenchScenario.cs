@@ -10,8 +10,15 @@ namespace Testbed.Bench;
 /// accelerator, each with <c>target METRIC</c> invariants, so the JSON, the report and the exit
 /// code work as for any scenario (exit 1 when a target is missed). CI size is <c>--quick</c>.
 /// </summary>
-public sealed class BenchScenario : IScenario
+/// <param name="filter">Runs only the probes whose name contains this text; null runs all.</param>
+public sealed class BenchScenario(string? filter = null) : IScenario
 {
+    /// <summary>Every probe's name (kernel atomics once).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-atomics", "pingpong"];
+
+    /// <summary>Whether the filter leaves any probe to run.</summary>
+    public bool Matches => Names.Any(Selected);
+
     /// <inheritdoc/>
     public string Name => "bench";
 
@@ -43,7 +50,7 @@ public sealed class BenchScenario : IScenario
         var others = kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != AcceleratorType.Cpu).ToList();
         var settings = Settings(context, others);
         var runs = new List<PolicyRun>();
-        foreach (var probe in Probes(settings.Cpu, others))
+        foreach (var probe in Probes(settings.Cpu, others).Where(p => Selected(p.Name)))
         {
             context.Status($"bench: {probe.Name}");
             runs.Add(probe.Run(settings));
@@ -56,6 +63,8 @@ public sealed class BenchScenario : IScenario
             ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(others).Select(d => d.AcceleratorType.ToString().ToLowerInvariant())),
         }, runs);
     }
+
+    private bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.Ordinal);
 
     /// <summary>The bench settings of a scenario context: quick at CI size, on the context's Cpu device.</summary>
     public static BenchSettings Settings(ScenarioContext context, IReadOnlyList<Device> others)

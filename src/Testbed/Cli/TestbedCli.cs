@@ -144,11 +144,30 @@ public static class TestbedCli
         });
 
         var quick = new Option<bool>("--quick") { Description = "small sizes and short budgets: the whole suite in about a minute" };
-        var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target, then the scaling curves") { quick, json, html };
+        var only = new Option<string?>("--filter") { Description = "run only the probes whose name contains this text ('scaling' for the curves alone)" };
+        var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target, then the scaling curves") { quick, only, json, html };
         bench.SetAction(r =>
         {
             var settings = new ScenarioSettings { Size = r.GetValue(quick) ? RunSize.Ci : RunSize.Full };
-            return Execute("bench", [new Step("bench", settings, c => [new BenchScenario().Run(c)]), new Step("scaling", settings, ScalingCurves.Run)], "cpu", r.GetValue(json), r.GetValue(html), output);
+            var filter = r.GetValue(only);
+            var probes = new BenchScenario(filter);
+            if (filter is not null && !probes.Matches && !"scaling".Contains(filter, StringComparison.Ordinal))
+            {
+                throw new ScenarioInputException($"bench --filter '{filter}': no probe matches (probes: {string.Join(", ", BenchScenario.Names)}, scaling)");
+            }
+
+            var plan = new List<Step>();
+            if (probes.Matches)
+            {
+                plan.Add(new Step("bench", settings, c => [probes.Run(c)]));
+            }
+
+            if (filter is null || "scaling".Contains(filter, StringComparison.Ordinal))
+            {
+                plan.Add(new Step("scaling", settings, ScalingCurves.Run));
+            }
+
+            return Execute("bench", plan, "cpu", r.GetValue(json), r.GetValue(html), output);
         });
 
         var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };

@@ -23,11 +23,13 @@ public sealed partial class MirrorDevice
             return Fail(Errno.EINVAL, $"Snapshot: [0x{va:x}, +{result.Length} pages) is not an aligned range inside the mirror");
         }
 
+        // Its own range: a snapshot may run on any thread while the device thread faults with _hmmRange.
+        var range = new HostMm.Hmm.HmmRange { Notifier = _notifier, HmmPfns = new ulong[Math.Min(result.Length, RangeBlockPages)] };
         for (var done = 0; done < result.Length;)
         {
             var page = PageOf(va) + done;
             var n = (int)Math.Min(result.Length - done, RangeBlockPages - (page % RangeBlockPages));
-            var err = SnapshotBlock(page, result.Slice(done, n));
+            var err = SnapshotBlock(range, page, result.Slice(done, n));
             if (err != Errno.Ok)
             {
                 return err;
@@ -39,9 +41,8 @@ public sealed partial class MirrorDevice
         return Errno.Ok;
     }
 
-    private Errno SnapshotBlock(long page, Span<PageSnapshot> result)
+    private Errno SnapshotBlock(HostMm.Hmm.HmmRange range, long page, Span<PageSnapshot> result)
     {
-        var range = _hmmRange;
         range.Start = AddressOf(page);
         range.End = AddressOf(page + result.Length);
         range.DefaultFlags = 0;

@@ -47,6 +47,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private readonly RwSemaphore _mapping;
     private readonly MmLock[] _rangeLocks;
     private MmuIntervalNotifier _notifier;
+    /// <summary>The fault path's range (the thread in <see cref="Run"/>); <see cref="Snapshot"/> uses its own.</summary>
     private HostMm.Hmm.HmmRange _hmmRange;
     private bool _disposed;
     private string _activity = "idle";

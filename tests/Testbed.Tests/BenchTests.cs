@@ -48,6 +48,16 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public void Filter_names_are_the_probe_names_and_an_unknown_filter_is_bad_input()
+    {
+        Assert.Equal(BenchScenario.Names, BenchScenario.Probes(Accelerators.Device(AcceleratorType.Cpu), []).Select(p => p.Name).Distinct());
+        var (code, _, error) = CliTests.Testbed("bench", "--filter", "nosuch");
+        Assert.Equal(2, code);
+        Assert.Contains("no probe matches", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Targets_compare_at_least_and_at_most_and_say_so()
     {
         var atLeast = new BenchTarget("ratio", 0.5, AtLeast: true, "x", "of a memcpy");

@@ -27,14 +27,13 @@ public sealed class BenchTests
         var settings = Tiny();
         var probe = BenchScenario.Probes(settings.Cpu, []).First(p => p.Name == name);
         var run = probe.Run(settings);
+        Assert.All(run.Invariants.Where(i => !i.Name.StartsWith("target ", StringComparison.Ordinal)), i => Assert.True(i.Held, $"{name}: {i.Name}: {i.Detail}"));
         foreach (var target in probe.Targets)
         {
             Assert.True(run.Metrics.TryGetValue(target.Metric, out var m), $"{name}: {target.Metric} missing");
             Assert.True(double.IsFinite(m!.Value) && m.Value > 0, $"{name}: {target.Metric} = {m.Value}");
             Assert.Contains(run.Invariants, i => i.Name == $"target {target.Metric}" && i.Detail.Contains(target.Text, StringComparison.Ordinal));
         }
-
-        Assert.All(run.Invariants.Where(i => !i.Name.StartsWith("target ", StringComparison.Ordinal)), i => Assert.True(i.Held, $"{name}: {i.Name}: {i.Detail}"));
     }
 
     [Theory]

@@ -21,12 +21,13 @@ public sealed class LockValidator
     private readonly Lock _graphLock = new();
     private readonly Dictionary<long, (StackTrace Stack, AcquireSite Site)> _edges = [];
     private readonly Dictionary<int, List<int>> _successors = [];
+    private readonly bool _tracking;
     private volatile LockdepReport? _report;
 
     [ThreadStatic] private static List<HeldLock>? t_held;
 
     /// <summary>Creates a validator; <paramref name="enabled"/> turns checking on.</summary>
-    public LockValidator(bool enabled) => Enabled = enabled;
+    public LockValidator(bool enabled) => Enabled = _tracking = enabled;
 
     /// <summary>Whether acquisitions are checked. Off after the first report.</summary>
     public bool Enabled { get; private set; }
@@ -86,7 +87,8 @@ public sealed class LockValidator
     /// <summary>Records that the calling thread released <paramref name="instance"/>.</summary>
     public void Release(object instance)
     {
-        var held = t_held;
+        // A validator created off never recorded a held lock: nothing to look up (a hot path).
+        var held = _tracking ? t_held : null;
         if (held is null)
         {
             return;

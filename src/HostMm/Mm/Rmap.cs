@@ -7,29 +7,52 @@ namespace Testbed.HostMm.Mm;
 /// its anon_vma, or its shmem object's <c>i_mmap</c> — computed from the folio's index and each
 /// linked VMA's page offset. Callers check the PTE there under its lock.
 /// </summary>
+/// <remarks>
+/// The walk is a struct enumerator over the VMA array the walk starts with, so migration and
+/// eviction, which walk once per page, allocate nothing for it.
+/// </remarks>
 internal static class Rmap
 {
-    public static IEnumerable<(Vma Vma, ulong Address)> Mappings(Folio folio)
+    /// <summary>The mappings of <paramref name="folio"/>, for <c>foreach</c>.</summary>
+    public static Walk Mappings(Folio folio) => new(folio, folio.Mapping switch
     {
-        var vmas = folio.Mapping switch
+        AnonVma anonVma => anonVma.Snapshot(),
+        ShmemObject shmem => shmem.Vmas.Snapshot(),
+        _ => [],
+    });
+
+    /// <summary>One walk: the VMAs linked when it started, and the address of the folio in each that covers it.</summary>
+    public struct Walk(Folio folio, Vma[] vmas)
+    {
+        private int _next = -1;
+
+        /// <summary>The VMA and the folio's address in it.</summary>
+        public (Vma Vma, ulong Address) Current { get; private set; }
+
+        /// <summary>The walk itself is its enumerator.</summary>
+        public readonly Walk GetEnumerator() => this;
+
+        /// <summary>Advances to the next VMA that covers the folio's index.</summary>
+        public bool MoveNext()
         {
-            AnonVma anonVma => anonVma.Snapshot(),
-            ShmemObject shmem => shmem.Vmas.Snapshot(),
-            _ => [],
-        };
-        foreach (var vma in vmas)
-        {
-            var offset = folio.Index - vma.PgOff;
-            if (offset < 0)
+            while (++_next < vmas.Length)
             {
-                continue;
+                var vma = vmas[_next];
+                var offset = folio.Index - vma.PgOff;
+                if (offset < 0)
+                {
+                    continue;
+                }
+
+                var address = vma.Start + ((ulong)offset << vma.Mm.PageShift);
+                if (address >= vma.Start && address < vma.End)
+                {
+                    Current = (vma, address);
+                    return true;
+                }
             }
 
-            var address = vma.Start + ((ulong)offset << vma.Mm.PageShift);
-            if (address >= vma.Start && address < vma.End)
-            {
-                yield return (vma, address);
-            }
+            return false;
         }
     }
 }

@@ -7,6 +7,12 @@ namespace Testbed.HostMm.Mm;
 /// shmem object. Walks work on a snapshot of the list, so the callbacks they fire run without this
 /// lock; a VMA unmapped meanwhile is harmless because its PTEs no longer map the folio.
 /// </summary>
+/// <remarks>
+/// Writers replace the array under the lock and never change one in place, so a walk reads the
+/// current array without taking the lock, as an RCU reader would: the kernel's walks take
+/// <c>anon_vma_lock_read</c>/<c>i_mmap_lock_read</c>, but here the lock would guard nothing the
+/// read needs, and migration and eviction walk once per page.
+/// </remarks>
 internal class RmapVmas(SyncDomain sync, LockClass cls)
 {
     private readonly MmLock _lock = new(sync, cls);
@@ -16,7 +22,7 @@ internal class RmapVmas(SyncDomain sync, LockClass cls)
     {
         using (_lock.Enter())
         {
-            _vmas = [.. _vmas, vma];
+            Volatile.Write(ref _vmas, [.. _vmas, vma]);
         }
     }
 
@@ -25,16 +31,11 @@ internal class RmapVmas(SyncDomain sync, LockClass cls)
     {
         using (_lock.Enter())
         {
-            _vmas = [.. _vmas.Where(v => v != vma)];
+            Volatile.Write(ref _vmas, [.. _vmas.Where(v => v != vma)]);
             return _vmas.Length;
         }
     }
 
-    public Vma[] Snapshot()
-    {
-        using (_lock.Enter())
-        {
-            return _vmas;
-        }
-    }
+    /// <summary>The VMAs linked now; the array is never modified.</summary>
+    public Vma[] Snapshot() => Volatile.Read(ref _vmas);
 }

@@ -74,10 +74,18 @@ public sealed partial class Folio
         }
     }
 
-    private void ResetLock()
+    /// <summary>
+    /// A frame being taken for a new use must come back unlocked. Its waiters are left alone: a
+    /// thread still sleeping from the frame's previous use (a fault that waited on a migration which
+    /// freed the page) is woken by the next unlock like any other; forgetting it there made that
+    /// unlock wake no one.
+    /// </summary>
+    private void CheckUnlockedForReuse()
     {
-        _locked = 0;
-        _waiters = 0;
+        if (IsLocked)
+        {
+            throw new InvalidOperationException($"Folio: pfn {Pfn} was freed while locked.");
+        }
     }
 
     /// <summary>Sleeps until the folio is unlocked (and locks it when <paramref name="acquire"/>); false if killed.</summary>

@@ -165,12 +165,12 @@ public sealed unsafe partial class Folio
     /// <summary>Makes a free descriptor the head of a fresh allocation with one reference.</summary>
     internal void Prepare(int order)
     {
+        CheckUnlockedForReuse();
         Order = order;
         Mapping = null;
         Index = 0;
         _mapCount = 0;
         _dirty = 0;
-        ResetLock();
         Volatile.Write(ref _refCount, 1);
     }
 }

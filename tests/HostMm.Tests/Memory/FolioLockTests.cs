@@ -51,6 +51,33 @@ public sealed class FolioLockTests : IDisposable
     }
 
     [Fact]
+    public void A_waiter_still_wakes_when_the_folio_is_freed_and_reallocated_before_it_runs_again()
+    {
+        // The pingpong stall: a CPU fault waits for a device page's lock; the migration unlocks it,
+        // the page is freed and taken again as a new migration's locked destination before the
+        // waiter runs. Reallocation must not forget the waiter, or the next unlock wakes no one.
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        var waiter = TestThread.Run(f.WaitUnlocked);
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        Folio again;
+        lock (f)
+        {
+            // Holding the folio's wait queue keeps the woken waiter from running meanwhile.
+            f.Unlock();
+            f.Put();
+            again = _mem.AllocFolio()!;
+            Assert.Same(f, again);
+            again.Lock();
+        }
+
+        again.Unlock();
+        Assert.True(waiter.Join(TimeSpan.FromSeconds(5)), "the waiter was never woken");
+        Assert.Equal(0, again.LockWaiters);
+        again.Put();
+    }
+
+    [Fact]
     public void LockKillable_returns_EINTR_on_a_fatal_signal_and_Ok_when_the_lock_comes()
     {
         var f = _mem.AllocFolio()!;

@@ -7,11 +7,16 @@ using Testbed.Results;
 namespace Testbed.Scenarios;
 
 /// <summary>
-/// <c>pingpong</c> (DESIGN §5): CPU threads and a device kernel add to the same pages in lockstep
-/// rounds — in each round the device runs its work while every CPU thread sweeps every page once —
-/// under each policy. The work is the same for every policy, so migrations, faults and useful ops/s
-/// compare directly. Each CPU thread sweeps the pages in an order drawn from <c>--seed</c>. A
-/// sampler records where each page is every 2 ms (the residency timeline).
+/// <c>pingpong</c> (DESIGN §5): CPU threads and a device kernel add to the same pages, under each
+/// policy. With <c>--mode alternate</c> (the default) they go in lockstep rounds — in each round the
+/// device runs its work while every CPU thread sweeps every page once — so a page changes hands
+/// about once per round; the work is the same for every policy. With <c>--mode concurrent</c>
+/// nobody waits: the device runs its rounds back to back while every CPU thread keeps sweeping
+/// until the device is done (at least once), so the same page is touched by both within
+/// microseconds — the access pattern UVM's thrashing detection exists for (its lapse is 500 µs,
+/// shorter than an alternate round). The device's work is the same for every policy and the CPUs'
+/// sweeps are counted, so migrations, faults and useful ops/s compare directly. Each CPU thread sweeps the pages in an order drawn from
+/// <c>--seed</c>. A sampler records where each page is every 2 ms (the residency timeline).
 /// Invariant: every word ends with exactly the device's and the CPUs' additions.
 /// </summary>
 public sealed class PingpongScenario : IScenario
@@ -29,7 +34,10 @@ public sealed class PingpongScenario : IScenario
     public string Summary => "CPU threads and device kernels touch the same pages; migrations, faults and useful ops/s per policy";
 
     /// <inheritdoc/>
-    public IReadOnlyList<ScenarioOption> Options { get; } = [];
+    public IReadOnlyList<ScenarioOption> Options { get; } = [Mode];
+
+    /// <summary><c>--mode alternate|concurrent</c>: lockstep rounds, or both sides at once; a list runs each mode as its own variant.</summary>
+    public static ScenarioOption Mode { get; } = ScenarioOption.OneOf("mode", "lockstep rounds (alternate) or device and CPUs at once (concurrent)", "alternate", "concurrent") with { Default = "alternate" };
 
     /// <inheritdoc/>
     public ScenarioResult Run(ScenarioContext context)
@@ -40,7 +48,10 @@ public sealed class PingpongScenario : IScenario
         var threads = s.Pick(s.Threads, 2, 4);
         var rounds = s.Pick(s.Rounds, 20, 100);
         var policies = s.Policies ?? DefaultPolicies;
-        var runs = policies.Select(p => RunPolicy(context, p, pages, threads, rounds)).ToList();
+        var modes = ScenarioOption.Split(context.Option(Mode));
+        var runs = (from mode in modes
+                    from policy in policies
+                    select RunPolicy(context, policy, modes.Length > 1 ? $"{policy} mode={mode}" : policy, mode == "concurrent", pages, threads, rounds)).ToList();
         return new ScenarioResult(Name, new Dictionary<string, string>
         {
             ["pages"] = $"{pages}",
@@ -48,14 +59,15 @@ public sealed class PingpongScenario : IScenario
             ["rounds"] = $"{rounds}",
             ["seed"] = $"{s.Seed}",
             ["policies"] = string.Join(',', policies),
+            ["mode"] = string.Join(',', modes),
         }, runs);
     }
 
-    private static PolicyRun RunPolicy(ScenarioContext context, string name, int pages, int threads, int rounds)
+    private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds)
     {
         context.Status($"pingpong: {name}");
         using var rig = new ScenarioRig(context, context.Settings.Coherence);
-        var policy = ResidencyPolicies.Create(name, pages) ?? throw new ScenarioInputException($"unknown policy '{name}'");
+        var policy = ResidencyPolicies.Create(policyName, pages) ?? throw new ScenarioInputException($"unknown policy '{policyName}'");
         var va = rig.Map(pages);
         var chunk = 16;
         var mirror = rig.Mirror(va, pages, policy, new MirrorOptions { DevicePages = (pages + chunk - 1) / chunk * chunk, ChunkPages = chunk });
@@ -63,15 +75,17 @@ public sealed class PingpongScenario : IScenario
         var words = pages * wpp;
         var work = DeviceWork.Adds(items: pages * 2, opsPerItem: 16, firstWord: 0, span: words, stride: wpp + 1);
         var cpuCounts = new long[threads];
+        var sweeps = new int[threads];
         var cpuOps = 0L;
         var samples = new List<string>();
         var times = new List<double>();
         // Not disposed: a thread abandoned by a stalled run may still be waiting on it.
-        var barrier = new Barrier(threads + 1);
+        var barrier = concurrent ? null : new Barrier(threads + 1);
         var done = 0;
+        Func<int, bool> more = concurrent ? r => r == 0 || Volatile.Read(ref done) == 0 : r => r < rounds;
         var state = new string[threads + 1];
         var clock = Stopwatch.StartNew();
-        var workers = new ScenarioThreads(threads, "pingpong cpu", (t, token) => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), rounds, barrier, token, ref cpuCounts[t], ref cpuOps, state));
+        var workers = new ScenarioThreads(threads, "pingpong cpu", (t, token) => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), more, barrier, token, ref cpuCounts[t], ref sweeps[t], ref cpuOps, state));
         var sampler = new ScenarioThreads(1, "pingpong sampler", (_, token) => Sample(mirror, va, pages, clock, samples, times, ref done, token));
 
         var progress = ProgressWatchdog.Guard(
@@ -87,7 +101,7 @@ public sealed class PingpongScenario : IScenario
                         state[threads] = $"device: round {r}, Run";
                         ScenarioRig.Check(mirror.Run(work), $"pingpong device round {r}: {mirror.LastError}");
                         state[threads] = $"device: round {r}, barrier";
-                        barrier.SignalAndWait(workers.Token);
+                        barrier?.SignalAndWait(workers.Token);
                     }
                 }
                 catch (OperationCanceledException) when (workers.Token.IsCancellationRequested)
@@ -115,7 +129,7 @@ public sealed class PingpongScenario : IScenario
         {
             workers.Cancel();
             sampler.Cancel();
-            return rig.Stalled(name, name, null, progress);
+            return rig.Stalled(name, policyName, null, progress);
         }
 
         var expected = new long[words];
@@ -131,7 +145,7 @@ public sealed class PingpongScenario : IScenario
         {
             for (var p = 0; p < pages; p++)
             {
-                expected[CpuWord(p, t, wpp)] += rounds;
+                expected[CpuWord(p, t, wpp)] += sweeps[t];
             }
         }
 
@@ -160,7 +174,7 @@ public sealed class PingpongScenario : IScenario
         return new PolicyRun
         {
             Name = name,
-            Policy = name,
+            Policy = policyName,
             Metrics = metrics,
             Invariants = [totals, progress, .. rig.TearDown()],
             Timeline = new ResidencyTimeline(times, samples),
@@ -179,10 +193,10 @@ public sealed class PingpongScenario : IScenario
         return order;
     }
 
-    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int[] order, int rounds, Barrier barrier, CancellationToken token, ref long count, ref long total, string[] state)
+    private static void CpuSweeps(ScenarioRig rig, ulong va, int t, int[] order, Func<int, bool> more, Barrier? barrier, CancellationToken token, ref long count, ref int sweeps, ref long total, string[] state)
     {
         using var cpu = new CpuContext(rig.Mm);
-        for (var r = 0; r < rounds; r++)
+        for (var r = 0; more(r); r++)
         {
             state[t] = $"cpu-{t}: round {r}, sweeping the pages";
             foreach (var p in order)
@@ -193,8 +207,16 @@ public sealed class PingpongScenario : IScenario
                 Interlocked.Increment(ref total);
             }
 
+            sweeps++;
             state[t] = $"cpu-{t}: round {r}, barrier";
-            barrier.SignalAndWait(token);
+            if (barrier is null)
+            {
+                token.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                barrier.SignalAndWait(token);
+            }
         }
     }
 

@@ -14,6 +14,13 @@ public sealed class ScenarioContext(ScenarioSettings settings, Device device, Ac
     /// <summary>The value of the scenario option <paramref name="name"/> (the CLI fills in defaults).</summary>
     public string Option(string name) => Settings.Options.TryGetValue(name, out var v) ? v : throw new ScenarioInputException($"option --{name} has no value");
 
+    /// <summary>The value of <paramref name="option"/>, or its default when the settings leave it out.</summary>
+    public string Option(ScenarioOption option)
+    {
+        ArgumentNullException.ThrowIfNull(option);
+        return Settings.Options.TryGetValue(option.Name, out var v) ? v : option.Default;
+    }
+
     /// <summary>Reports what the run is doing now (shown as progress on a terminal).</summary>
     public void Status(string text) => status?.Invoke(text);
 

@@ -1,0 +1,45 @@
+using Testbed.Kernels;
+using Testbed.Scenarios;
+
+namespace Testbed.Tests;
+
+/// <summary>
+/// <c>pingpong --mode</c>: lockstep rounds and concurrent access both end with every word exact;
+/// a list of modes runs each as its own variant; in concurrent mode the CPU threads keep sweeping
+/// while the device works, and their sweeps are what the totals are checked against.
+/// </summary>
+public sealed class PingpongModeTests
+{
+    [Fact]
+    public void Both_modes_end_exact_and_concurrent_cpus_sweep_at_least_once()
+    {
+        const int pages = 8, threads = 2, rounds = 4;
+        var settings = new ScenarioSettings
+        {
+            Policies = ["migrate"],
+            Pages = pages,
+            Threads = threads,
+            Rounds = rounds,
+            Options = new Dictionary<string, string> { ["mode"] = "alternate,concurrent" },
+        };
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+
+        Assert.Equal(["migrate mode=alternate", "migrate mode=concurrent"], result.Runs.Select(r => r.Name));
+        Assert.All(result.Runs, r => Assert.Equal("migrate", r.Policy));
+        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
+        Assert.Equal("alternate,concurrent", result.Parameters["mode"]);
+
+        var deviceOps = pages * 2 * 16 * rounds;
+        Assert.Equal(deviceOps + (threads * pages * rounds), result.Runs[0].Metrics["useful_ops"].Value);
+        Assert.True(result.Runs[1].Metrics["useful_ops"].Value >= deviceOps + (threads * pages));
+    }
+
+    [Fact]
+    public void The_mode_defaults_to_alternate_when_the_settings_leave_it_out()
+    {
+        var settings = new ScenarioSettings { Policies = ["remote"], Pages = 4, Threads = 2, Rounds = 2 };
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+        Assert.Equal("alternate", result.Parameters["mode"]);
+        Assert.Equal("remote", Assert.Single(result.Runs).Name);
+    }
+}

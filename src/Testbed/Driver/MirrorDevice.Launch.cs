@@ -102,7 +102,12 @@ public sealed partial class MirrorDevice
             _control.View.SubView(DeviceAccess.ControlFaultCount, 1).CopyFromCPU(_controlHost.AsSpan(0, 1));
             _batch.Load(records);
             var serviceStart = Stopwatch.GetTimestamp();
-            var err = ServiceFaults();
+            Errno err;
+            using (_service.Enter())
+            {
+                err = ServiceFaults();
+            }
+
             Counters.FaultServiced(Stopwatch.GetTimestamp() - serviceStart);
             if (err != Errno.Ok)
             {

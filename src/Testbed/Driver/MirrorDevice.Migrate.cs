@@ -42,11 +42,14 @@ public sealed partial class MirrorDevice
             return Fail(Errno.EINVAL, $"MigrateToDevice: 0x{hole:x} has no VMA or no read permission");
         }
 
-        for (var p = PageOf(va); p < PageOf(va) + pages;)
+        using (_service.Enter())
         {
-            var n = (int)Math.Min(PageOf(va) + pages - p, RangeBlockPages - (p % RangeBlockPages));
-            MigrateToDevice(p, n);
-            p += n;
+            for (var p = PageOf(va); p < PageOf(va) + pages;)
+            {
+                var n = (int)Math.Min(PageOf(va) + pages - p, RangeBlockPages - (p % RangeBlockPages));
+                MigrateToDevice(p, n);
+                p += n;
+            }
         }
 
         var left = 0L;

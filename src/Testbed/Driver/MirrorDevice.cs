@@ -35,6 +35,14 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private static readonly LockClass MutexClass = new("mirror->mutex");
     private static readonly LockClass MappingClass = new("mirror->mapping");
     private static readonly LockClass RangeLockClass = new("mirror->range_lock");
+
+    /// <summary>
+    /// The driver's fault-service lock: the device thread holds it while it services a fault batch,
+    /// and <see cref="MigrateToDevice(ulong, long)"/> called from any other thread holds it too,
+    /// because both use the driver's one HMM range and one migrate descriptor (UVM serialises the
+    /// service of a VA block the same way). Outermost of the driver's locks.
+    /// </summary>
+    private static readonly LockClass ServiceClass = new("mirror->service");
     private readonly HostKernel _kernel;
     private readonly AddressSpace _mm;
     private readonly Accelerator _accelerator;
@@ -46,8 +54,9 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private readonly MemoryBuffer1D<int> _noData;
     private readonly RwSemaphore _mapping;
     private readonly MmLock[] _rangeLocks;
+    private readonly MmLock _service;
     private MmuIntervalNotifier _notifier;
-    /// <summary>The fault path's range (the thread in <see cref="Run"/>); <see cref="Snapshot"/> uses its own.</summary>
+    /// <summary>The fault path's range, used under <see cref="_service"/>; <see cref="Snapshot"/> uses its own.</summary>
     private HostMm.Hmm.HmmRange _hmmRange;
     private bool _disposed;
     private string _activity = "idle";
@@ -74,6 +83,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         _controlHost = new int[DeviceAccess.ControlFaults + options.FaultBufferCapacity];
         _batch = new FaultBatch(options.FaultBufferCapacity);
         Mutex = new MmLock(_kernel.Sync, MutexClass);
+        _service = new MmLock(_kernel.Sync, ServiceClass);
         _mapping = new RwSemaphore(_kernel.Sync, MappingClass);
         _rangeLocks = [.. Enumerable.Range(0, (int)((pages + RangeBlockPages - 1) / RangeBlockPages)).Select(_ => new MmLock(_kernel.Sync, RangeLockClass))];
         _launch = accelerator.LoadAutoGroupedStreamKernel<ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(MirrorKernels.DeviceOps);

@@ -42,6 +42,7 @@ public sealed class CliTests : IDisposable
     [InlineData("run pingpong --policy migrate,bogus", "'bogus' is not a policy")]
     [InlineData("run exclusivity --protocol maybe", "'maybe' is not one of on, off")]
     [InlineData("run pingpong --protocol on", "--protocol applies to exclusivity only")]
+    [InlineData("run stress --pages 20", "multiple of 8")]
     [InlineData("run pingpong --mode sideways", "'sideways' is not one of alternate, concurrent")]
     [InlineData("run exclusivity --mode concurrent", "--mode applies to pingpong only")]
     [InlineData("run oversubscription --ratios 0.5,x", "'x' is not a ratio")]

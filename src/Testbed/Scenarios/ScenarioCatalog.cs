@@ -12,6 +12,7 @@ public static class ScenarioCatalog
         new ExclusiveVsReclaimScenario(),
         new OwnerFilterScenario(),
         new OversubscriptionScenario(),
+        new StressScenario(),
     ];
 
     /// <summary>The scenario called <paramref name="name"/>, or null.</summary>

@@ -49,6 +49,9 @@ public sealed class ScenarioRig : IDisposable
     /// <summary>The accelerator.</summary>
     public Accelerator Accelerator { get; }
 
+    /// <summary>System and device frames still in use when <see cref="TearDown"/> ran (0 before it).</summary>
+    public long LeakedFrames { get; private set; }
+
     /// <summary>Bytes per page.</summary>
     public int PageSize => Mm.PageSize;
 
@@ -131,6 +134,7 @@ public sealed class ScenarioRig : IDisposable
         var deviceFrames = _mirrors.Sum(m => (long)m.Pagemap.FramesInUse);
         Mm.Dispose();
         var leaked = Kernel.FramesInUse;
+        LeakedFrames = leaked + deviceFrames;
         var report = Kernel.Sync.Validator.Report;
         Dispose();
         return

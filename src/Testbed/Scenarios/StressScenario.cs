@@ -223,8 +223,8 @@ public sealed class StressScenario : IScenario
         {
             var words = shadow.Length;
             var cpuSeeds = Enumerable.Range(0, threads).Select(_ => rng.Next()).ToArray();
-            var work = DeviceWork.Adds(DeviceItems, DeviceOpsPerItem, firstWord: rng.Next(words), span: words - rng.Next(words / 2), stride: rng.Next(1, 2 * rig.WordsPerPage), value: rng.Next(1, 8));
-            work = work with { FirstWord = Math.Min(work.FirstWord, words - work.Span) };
+            var span = words - rng.Next(words / 2);
+            var work = DeviceWork.Adds(DeviceItems, DeviceOpsPerItem, firstWord: rng.Next(words - span + 1), span, stride: rng.Next(1, 2 * rig.WordsPerPage), value: rng.Next(1, 8));
             var migrationSeed = rng.Next();
             var deltas = new int[threads][];
             var done = 0;

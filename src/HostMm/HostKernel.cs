@@ -13,6 +13,7 @@ namespace Testbed.HostMm;
 public sealed class HostKernel : IDisposable
 {
     private int _liveAddressSpaces;
+    private int _liveNotifiers;
 
     /// <summary>Boots a kernel with <paramref name="options"/> (defaults: 64 MiB of 4 KiB pages, validator on).</summary>
     public HostKernel(HostKernelOptions? options = null)
@@ -50,6 +51,9 @@ public sealed class HostKernel : IDisposable
     /// <summary>Address spaces created and not yet torn down.</summary>
     public int LiveAddressSpaces => Volatile.Read(ref _liveAddressSpaces);
 
+    /// <summary>Interval notifiers inserted into any of this kernel's address spaces and not yet removed.</summary>
+    public int LiveNotifiers => Volatile.Read(ref _liveNotifiers);
+
     /// <summary>Creates an empty address space (<c>mm_alloc()</c>).</summary>
     public AddressSpace CreateAddressSpace()
     {
@@ -70,6 +74,28 @@ public sealed class HostKernel : IDisposable
 
         Memory.Dispose();
     }
+
+    /// <summary>
+    /// The teardown audit: call it once every address space is disposed (before <see cref="Dispose"/>).
+    /// It reports address spaces still alive, system frames still allocated, device pagemaps still
+    /// registered (with their frames in use), interval notifiers never removed, an unbalanced zero
+    /// page, folios freed while still mapped, and the lock validator's report.
+    /// </summary>
+    public TeardownAudit Audit() => new()
+    {
+        LiveAddressSpaces = LiveAddressSpaces,
+        LeakedFrames = FramesInUse,
+        LeakedDeviceFrames = Memory.Pagemaps.Sum(m => (long)m.FramesInUse),
+        RegisteredPagemaps = Memory.Pagemaps.Count,
+        LiveNotifiers = LiveNotifiers,
+        ZeroPageRefCountDrift = ZeroPage.RefCount - 1,
+        BadPages = Memory.BadPages.Count,
+        BadPageReports = Memory.BadPages.Reports,
+        Lockdep = Sync.Validator.Report,
+    };
+
+    /// <summary>Called by <see cref="Notifiers.MmuNotifierSubscriptions"/> on insert (+1) and remove (-1).</summary>
+    internal void NotifierCountChanged(int delta) => Interlocked.Add(ref _liveNotifiers, delta);
 
     /// <summary>Called once by <see cref="AddressSpace.Dispose"/>.</summary>
     internal void AddressSpaceExited() => Interlocked.Decrement(ref _liveAddressSpaces);

@@ -4,11 +4,15 @@ using Testbed.HostMm.Mm;
 namespace Testbed.HostMm.Tests;
 
 /// <summary>
-/// A kernel with one address space for a test, and the audit every test ends with: after the
-/// address space is torn down every frame is free, and the lock validator has nothing to report.
+/// A kernel with one address space for a test, and the audit every test ends with
+/// (<see cref="HostKernel.Audit"/>): after the address space is torn down every frame is free, no
+/// folio was freed while mapped, no pagemap or notifier is left registered, and the lock validator
+/// has nothing to report.
 /// </summary>
 internal sealed class MmFixture : IDisposable
 {
+    private readonly List<Action> _teardown = [];
+
     public MmFixture(long memoryBytes = 16L << 20, int pageSize = 4096)
     {
         Kernel = new HostKernel(new HostKernelOptions { MemoryBytes = memoryBytes, PageSize = pageSize });
@@ -27,6 +31,9 @@ internal sealed class MmFixture : IDisposable
     /// <summary>Set by a test whose point is a lock validator report, so the teardown audit does not fail on it.</summary>
     public bool ExpectLockdepReport { get; set; }
 
+    /// <summary>Runs <paramref name="step"/> after the address space is torn down and before the audit (a driver unregistering its pagemap).</summary>
+    public void AtTeardown(Action step) => _teardown.Add(step);
+
     public ulong Map(ulong pages, Prot prot = Prot.ReadWrite, MmapFlags flags = MmapFlags.Private)
     {
         Assert.Equal(Errno.Ok, Mm.Mmap(0, pages * PageSize, prot, flags, out var addr));
@@ -37,11 +44,11 @@ internal sealed class MmFixture : IDisposable
     {
         Cpu.Dispose();
         Mm.Dispose();
-        var leaked = Kernel.FramesInUse;
-        var report = Kernel.Sync.Validator.Report;
+        _teardown.ForEach(step => step());
+        var audit = Kernel.Audit();
         Kernel.Dispose();
-        Assert.Equal(0, leaked);
-        Assert.True(ExpectLockdepReport == (report is not null), report?.ToString() ?? "expected a lock validator report");
+        Assert.True(audit.Leaks.Count == 0, audit.ToString());
+        Assert.True(ExpectLockdepReport == (audit.Lockdep is not null), audit.Lockdep?.ToString() ?? "expected a lock validator report");
     }
 }
 

@@ -117,6 +117,11 @@ public sealed unsafe partial class Folio
         var c = Interlocked.Decrement(ref _refCount);
         if (c == 0)
         {
+            if (MapCount != 0)
+            {
+                _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
+            }
+
             Mapping = null;
             if (Pgmap is { } pgmap)
             {

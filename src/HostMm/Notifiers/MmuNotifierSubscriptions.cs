@@ -74,6 +74,8 @@ public sealed class MmuNotifierSubscriptions
             _intervals = [.. _intervals, sub];
         }
 
+        _mm.Kernel.NotifierCountChanged(+1);
+
         subscription = sub;
         return Errno.Ok;
     }
@@ -188,6 +190,8 @@ public sealed class MmuNotifierSubscriptions
                 waitSeq = _invalidateSeq;
             }
         }
+
+        _mm.Kernel.NotifierCountChanged(-1);
 
         if (waitSeq != 0)
         {

@@ -10,8 +10,9 @@ namespace Testbed.Scenarios;
 
 /// <summary>
 /// One run's world: a HostMm kernel, an address space, an accelerator and the mirrors on it, and
-/// the teardown audit every run ends with — every system frame free, every device frame returned,
-/// the lock validator silent — reported as invariants.
+/// the teardown audit every run ends with (<see cref="HostKernel.Audit"/>) — every system frame
+/// free, every device frame returned and its pagemap unregistered, no folio freed while mapped, no
+/// notifier left, the lock validator silent — reported as invariants.
 /// </summary>
 public sealed class ScenarioRig : IDisposable
 {
@@ -116,8 +117,8 @@ public sealed class ScenarioRig : IDisposable
     }
 
     /// <summary>
-    /// Tears everything down and reports the audit: frames, device frames, lock validator. An
-    /// abandoned rig is not torn down and reports that instead.
+    /// Tears everything down and reports the audit: <c>frames_balanced</c>, <c>notifiers_removed</c>,
+    /// <c>lockdep_silent</c>. An abandoned rig is not torn down and reports that instead.
     /// </summary>
     public IReadOnlyList<Invariant> TearDown()
     {
@@ -131,16 +132,16 @@ public sealed class ScenarioRig : IDisposable
             m.Dispose();
         }
 
-        var deviceFrames = _mirrors.Sum(m => (long)m.Pagemap.FramesInUse);
         Mm.Dispose();
-        var leaked = Kernel.FramesInUse;
-        LeakedFrames = leaked + deviceFrames;
-        var report = Kernel.Sync.Validator.Report;
+        var audit = Kernel.Audit();
+        LeakedFrames = audit.LeakedFrames + audit.LeakedDeviceFrames;
         Dispose();
+        var frames = audit.LeakedFrames == 0 && audit.RegisteredPagemaps == 0 && audit.BadPages == 0 && audit.ZeroPageRefCountDrift == 0;
         return
         [
-            new Invariant("frames_balanced", leaked == 0 && deviceFrames == 0, $"{leaked} system frames and {deviceFrames} device frames still in use after teardown"),
-            new Invariant("lockdep_silent", report is null, report?.ToString() ?? "no lock-order report"),
+            new Invariant("frames_balanced", frames, frames ? "every system and device frame free, no folio freed while mapped" : string.Join("; ", audit.Leaks)),
+            new Invariant("notifiers_removed", audit.LiveNotifiers == 0, $"{audit.LiveNotifiers} interval notifier(s) still registered after teardown"),
+            new Invariant("lockdep_silent", audit.Lockdep is null, audit.Lockdep?.ToString() ?? "no lock-order report"),
         ];
     }
 

@@ -21,6 +21,13 @@ public sealed unsafe class DevPagemapTests : IDisposable
         _coherent = (byte*)NativeMemory.AllocZeroed((nuint)(Pages * _t.Mm.PageSize));
         Assert.Equal(Errno.Ok, _t.Kernel.Memory.MemremapPages(PageKind.DeviceCoherent, Pages, _owner, _ops, _coherent, out var pagemap));
         _pagemap = pagemap!;
+        _t.AtTeardown(() =>
+        {
+            if (_t.Kernel.Memory.Pagemaps.Contains(_pagemap))
+            {
+                Assert.Equal(Errno.Ok, _t.Kernel.Memory.MemunmapPages(_pagemap));
+            }
+        });
     }
 
     public void Dispose()

@@ -74,7 +74,16 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
 
     public int Invalidations { get; private set; }
 
-    public void Remove() => _notifier.Remove();
+    /// <summary>
+    /// <c>dmirror_device_remove</c>: the notifier goes, every device page is evicted to system
+    /// memory, and the pagemap is unregistered (the teardown audit fails on a pagemap left behind).
+    /// </summary>
+    public void Remove()
+    {
+        _notifier.Remove();
+        EvictAll();
+        Assert.Equal(Errno.Ok, _kernel.Memory.MemunmapPages(Pagemap));
+    }
 
     public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
     {

@@ -124,6 +124,7 @@ public sealed class LockValidatorTests
         finally
         {
             mm.Dispose();
+            Assert.Empty(kernel.Audit().Leaks);
             kernel.Dispose();
         }
     }

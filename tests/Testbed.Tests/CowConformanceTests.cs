@@ -95,6 +95,33 @@ public sealed class CowConformanceTests
     }
 
     /// <summary>
+    /// The device's own write to its own page after a fork: <c>HmmRangeFault</c> reports the page
+    /// read-only (COW-shared) without faulting it, so the driver asks again as the CPU would, which
+    /// brings the page to system memory and breaks COW; the child keeps the old bytes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void A_device_write_to_its_own_page_shared_by_fork_breaks_cow_through_system_memory(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var words = 2 * t.WordsPerPage;
+        var va = t.Map(2);
+        t.CpuWrite(va, Enumerable.Range(0, words).ToArray());
+        var mirror = t.Mirror(va, 2);
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 2));
+        Assert.Equal(Errno.Ok, t.Mm.Fork(out var child));
+        using (child)
+        using (var childCpu = new CpuContext(child!))
+        {
+            Assert.Equal(Errno.Ok, mirror.Write(va, Enumerable.Range(0, words).Select(i => -i).ToArray()));
+            Assert.Empty(mirror.FatalFaults);
+            Assert.Equal(Enumerable.Range(0, words).Select(i => -i).ToArray(), t.CpuRead(va, words));
+            Assert.Equal(Errno.Ok, childCpu.Read(va + (ulong)t.PageSize + 8, out int old));
+            Assert.Equal(t.WordsPerPage + 2, old);
+        }
+    }
+
+    /// <summary>
     /// hmm-tests' exclusive_mprotect: after the pages are made read-only, a device write gets
     /// -EPERM from <c>HmmRangeFault</c>; a device atomic gets -EFAULT, because
     /// <c>MakeDeviceExclusive</c> looks the page up for write as the kernel's GUP with

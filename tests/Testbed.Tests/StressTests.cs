@@ -20,9 +20,10 @@ public sealed class StressTests
     {
         var result = Run(seed: 11);
         Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
-        Assert.True(result.Runs.Sum(r => r.Metrics["ops"].Value) >= 100_000, "fewer than 10^5 ops at CI size");
         foreach (var run in result.Runs)
         {
+            Assert.True(run.Metrics["ops"].Value >= 100_000, $"{run.Name}: fewer than 10^5 ops at CI size");
+            Assert.True(run.Metrics["fatal_faults"].Value > 0, $"{run.Name}: no device kernel ran into an unmapped hole");
             Assert.Equal(0, run.Metrics["mismatches"].Value);
             Assert.Equal(0, run.Metrics["leaked_frames"].Value);
             Assert.Equal(0, run.Metrics["lockdep_reports"].Value);

@@ -6,7 +6,9 @@ namespace Testbed.Driver;
 /// The device side of the mirror: <see cref="DeviceFunctionAttribute"/> helpers that kernels call to
 /// reach shared memory through the device page table (DESIGN §4.1), and the layout of the buffers they
 /// share with the driver. A missing translation or permission appends a fault record to the fault
-/// buffer, like a GPU's replayable fault, and the access reports failure so the work item stops.
+/// buffer, like a GPU's replayable fault, and the access reports failure so the work item stops; an
+/// access to a page the driver marked <see cref="DevicePte.Fatal"/> reports cancellation instead, and
+/// the work item stops for good.
 /// </summary>
 /// <remarks>
 /// Addresses are word indexes (32-bit words) from the start of the mirrored range. A translated
@@ -25,8 +27,11 @@ public static class DeviceAccess
     /// <summary>Control buffer: work items that finished all their operations.</summary>
     public const int ControlItemsDone = 1;
 
+    /// <summary>Control buffer: work items cancelled by a fatal fault.</summary>
+    public const int ControlItemsCancelled = 2;
+
     /// <summary>Control buffer: the first fault record; progress counters follow the fault records.</summary>
-    public const int ControlFaults = 2;
+    public const int ControlFaults = 3;
 
     /// <summary>Config: the operation (<see cref="OpAdd"/>, <see cref="OpLoad"/>, <see cref="OpStore"/>).</summary>
     public const int ConfigOp = 0;
@@ -72,8 +77,9 @@ public static class DeviceAccess
 
     /// <summary>
     /// Translates <paramref name="word"/> for <paramref name="access"/> (0 read, 1 write, 2 atomic):
-    /// the physical word index (plus <see cref="DeviceFlag"/> for device memory), or -1 after recording
-    /// a fault.
+    /// the physical word index (plus <see cref="DeviceFlag"/> for device memory), -1 after recording
+    /// a fault, or -2 when the page took a fatal fault (<see cref="DevicePte.Fatal"/>): no fault is
+    /// recorded and the work item must cancel itself.
     /// </summary>
     [DeviceFunction]
     public static long Translate(ArrayView<uint> pt, ArrayView<int> control, ArrayView<int> config, long word, int access)
@@ -84,6 +90,11 @@ public static class DeviceAccess
         var need = access == 0 ? DevicePte.Valid : access == 1 ? DevicePte.Valid | DevicePte.Write : DevicePte.Valid | DevicePte.Write | DevicePte.Atomic;
         if ((entry & need) != need)
         {
+            if (entry == DevicePte.Fatal)
+            {
+                return -2;
+            }
+
             var slot = Atomic.Add(ref control[ControlFaultCount], 1);
             if (slot < config[ConfigFaultCapacity])
             {
@@ -97,14 +108,14 @@ public static class DeviceAccess
         return (entry & DevicePte.Device) != 0 ? physical + DeviceFlag : physical;
     }
 
-    /// <summary>Atomically adds <paramref name="value"/> at <paramref name="word"/>: 1, or 0 after a fault.</summary>
+    /// <summary>Atomically adds <paramref name="value"/> at <paramref name="word"/>: 1, 0 after a fault, -1 when cancelled.</summary>
     [DeviceFunction]
     public static int AddTranslated(ArrayView<uint> pt, ArrayView<int> sys, ArrayView<int> dev, ArrayView<int> control, ArrayView<int> config, long word, int value)
     {
         var at = Translate(pt, control, config, word, 2);
         if (at < 0)
         {
-            return 0;
+            return (int)at + 1;
         }
 
         if (at >= DeviceFlag)
@@ -119,28 +130,28 @@ public static class DeviceAccess
         return 1;
     }
 
-    /// <summary>Loads the word at <paramref name="word"/>: its value as an unsigned 32-bit number, or -1 after a fault.</summary>
+    /// <summary>Loads the word at <paramref name="word"/>: its value as an unsigned 32-bit number, -1 after a fault, -2 when cancelled.</summary>
     [DeviceFunction]
     public static long LoadTranslated(ArrayView<uint> pt, ArrayView<int> sys, ArrayView<int> dev, ArrayView<int> control, ArrayView<int> config, long word)
     {
         var at = Translate(pt, control, config, word, 0);
         if (at < 0)
         {
-            return -1;
+            return at;
         }
 
         var value = at >= DeviceFlag ? dev[at - DeviceFlag] : sys[at];
         return value & 0xFFFFFFFFL;
     }
 
-    /// <summary>Stores <paramref name="value"/> at <paramref name="word"/>: 1, or 0 after a fault.</summary>
+    /// <summary>Stores <paramref name="value"/> at <paramref name="word"/>: 1, 0 after a fault, -1 when cancelled.</summary>
     [DeviceFunction]
     public static int StoreTranslated(ArrayView<uint> pt, ArrayView<int> sys, ArrayView<int> dev, ArrayView<int> control, ArrayView<int> config, long word, int value)
     {
         var at = Translate(pt, control, config, word, 1);
         if (at < 0)
         {
-            return 0;
+            return (int)at + 1;
         }
 
         if (at >= DeviceFlag)

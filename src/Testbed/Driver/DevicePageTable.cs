@@ -33,13 +33,13 @@ internal sealed class DevicePageTable : IDisposable
         _generation++;
     }
 
-    /// <summary>Clears the entries of pages <c>[first, end)</c>; whether any was valid.</summary>
+    /// <summary>Clears the entries of pages <c>[first, end)</c>; whether any was set (valid or <see cref="DevicePte.Fatal"/>).</summary>
     public bool Zap(long first, long end)
     {
         var any = false;
         for (var p = first; p < end; p++)
         {
-            any |= DevicePte.IsValid(_entries[p]);
+            any |= _entries[p] != 0;
             _entries[p] = 0;
         }
 

@@ -25,6 +25,13 @@ public static class DevicePte
     /// <summary>The frame is in this device's memory.</summary>
     public const uint Device = 1u << 28;
 
+    /// <summary>
+    /// Valid clear, write and atomic set — an entry no mapping produces: the page took a fatal fault
+    /// in the current run, so an access to it cancels the work item instead of faulting again (UVM's
+    /// targeted fault cancel). The driver clears it when the run ends.
+    /// </summary>
+    public const uint Fatal = Write | Atomic;
+
     /// <summary>The frame index bits.</summary>
     public const uint FrameMask = Device - 1;
 

@@ -19,6 +19,8 @@ public sealed class MirrorCounters
     private long _evictedChunks;
     private long _faultRetries;
     private long _faultServiceTicks;
+    private long _fatalFaults;
+    private long _cancelledItems;
 
     /// <summary>Kernel launches.</summary>
     public long Launches => Volatile.Read(ref _launches);
@@ -71,6 +73,12 @@ public sealed class MirrorCounters
     /// <summary>Time spent servicing fault batches (policy decisions, migrations, mapping), launches not included.</summary>
     public TimeSpan FaultServiceTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _faultServiceTicks));
 
+    /// <summary>Pages whose device fault was fatal (<see cref="FatalFault"/>), counted once per page per run.</summary>
+    public long FatalFaults => Volatile.Read(ref _fatalFaults);
+
+    /// <summary>Work items cancelled because they reached a page with a fatal fault.</summary>
+    public long CancelledItems => Volatile.Read(ref _cancelledItems);
+
     internal void Launch(bool replay)
     {
         Interlocked.Increment(ref _launches);
@@ -114,4 +122,8 @@ public sealed class MirrorCounters
     }
 
     internal void FaultRetry() => Interlocked.Increment(ref _faultRetries);
+
+    internal void FatalFault() => Interlocked.Increment(ref _fatalFaults);
+
+    internal void Cancelled(long items) => Interlocked.Add(ref _cancelledItems, items);
 }

@@ -45,6 +45,11 @@ public sealed partial class MirrorDevice
                 if (i > runStart)
                 {
                     var err = ServiceRun(_batch.Page(runStart), i - runStart, _batch.Access(runStart), runAction);
+                    if (FatalFault.IsFatal(err))
+                    {
+                        err = CancelFatal(_batch.Page(runStart), i - runStart, _batch.Access(runStart), runAction, err);
+                    }
+
                     if (err != Errno.Ok)
                     {
                         return err;
@@ -61,6 +66,40 @@ public sealed partial class MirrorDevice
         if (!serviced)
         {
             Nap(Stopwatch.Frequency / 10_000);
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// A run's service failed with a fatal error: finds the pages it came from (servicing the others
+    /// one by one) and marks each <see cref="DevicePte.Fatal"/>, so the work items that reach it cancel
+    /// themselves instead of faulting again. A non-fatal error on the way is returned as it is.
+    /// </summary>
+    private Errno CancelFatal(long page, int count, FaultAccess access, GpuFaultAction action, Errno err)
+    {
+        for (var p = page; p < page + count; p++)
+        {
+            var e = count == 1 ? err : ServiceRun(p, 1, access, action);
+            if (e == Errno.Ok)
+            {
+                continue;
+            }
+
+            if (!FatalFault.IsFatal(e))
+            {
+                return e;
+            }
+
+            using (Mutex.Enter())
+            {
+                _pt.Set(p, DevicePte.Fatal);
+                if (!_fatalFaults.Exists(f => f.Address == AddressOf(p)))
+                {
+                    _fatalFaults.Add(new FatalFault(AddressOf(p), access, e, LastError ?? e.ToString()));
+                    Counters.FatalFault();
+                }
+            }
         }
 
         return Errno.Ok;
@@ -118,6 +157,13 @@ public sealed partial class MirrorDevice
     /// <see cref="MirrorOptions.FaultTimeout"/>. A system page faulted for an atomic on a
     /// non-coherent link, with the protocol on, is made device-exclusive instead.
     /// </summary>
+    /// <remarks>
+    /// <c>HmmRangeFault</c> reports this device's own private pages as they are, without faulting,
+    /// even when the access needs more (mm/hmm.c leaves that to the driver). A write or atomic that
+    /// finds its own page read-only — COW-shared after a fork, or in a read-only VMA — asks again
+    /// without the owner, so the CPU's fault path brings the page to system memory and breaks COW,
+    /// or refuses the write (-EPERM, a fatal fault); mapping it read-only would fault forever.
+    /// </remarks>
     private Errno MapRange(long page, int count, FaultAccess access)
     {
         var range = _hmmRange;
@@ -152,6 +198,13 @@ public sealed partial class MirrorDevice
                 return Fail(err, $"device {access} fault at 0x{range.Start:x}: HmmRangeFault returned {err} (no VMA, or no {access} permission)");
             }
 
+            if (access != FaultAccess.Read && range.DevPrivateOwner is not null && OwnPageReadOnly(range, count))
+            {
+                range.DevPrivateOwner = null;
+                Counters.FaultRetry();
+                continue;
+            }
+
             Activity = "mapping: taking the mutex for MmuIntervalReadRetry";
             using (Mutex.Enter())
             {
@@ -183,6 +236,21 @@ public sealed partial class MirrorDevice
 
             return atomicNeedsExclusive ? MakeSystemPagesExclusive(page, count) : Errno.Ok;
         }
+    }
+
+    /// <summary>Whether <paramref name="range"/> reported one of this device's pages without write permission.</summary>
+    private bool OwnPageReadOnly(HmmRange range, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var e = range.HmmPfns[i];
+            if ((e & HmmPfn.Write) == 0 && Pagemap.Contains(HmmPfn.ToPfn(e)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Makes the pages of the run that were mapped from system memory device-exclusive.</summary>

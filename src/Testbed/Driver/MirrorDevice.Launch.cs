@@ -10,6 +10,7 @@ public sealed partial class MirrorDevice
     private readonly int[] _controlHost;
     private readonly FaultBatch _batch;
     private readonly int[] _configHost = new int[DeviceAccess.ConfigLength];
+    private readonly List<FatalFault> _fatalFaults = [];
     private MemoryBuffer1D<int> _control;
 
     /// <summary>
@@ -17,13 +18,22 @@ public sealed partial class MirrorDevice
     /// buffer, service the faults in batches, relaunch; each work item resumes from its progress
     /// counter, so every operation is applied exactly once however many replays it takes.
     /// </summary>
+    /// <remarks>
+    /// A fault the CPU's own mapping forbids (no VMA, no permission) is fatal (<see cref="FatalFault"/>):
+    /// the page is marked so that the work items reaching it cancel themselves, every other item runs
+    /// to completion, and the run returns the fault's error, listed in <see cref="FatalFaults"/>. Nothing
+    /// but the cancelled items' remaining operations is lost, and the device is ready for the next run.
+    /// </remarks>
     /// <returns>
-    /// -EINVAL for work outside the mirrored range; otherwise the first error servicing a fault
-    /// returned (-EFAULT for an address the CPU cannot access either, -EBUSY when a fault could not be
-    /// serviced within <see cref="MirrorOptions.FaultTimeout"/>), with <see cref="LastError"/> saying
-    /// where and why.
+    /// -EINVAL for work outside the mirrored range; the first fatal fault's error (-EFAULT, -EPERM)
+    /// once every other item completed; or a service error that ends the run at once (-EBUSY when a
+    /// fault could not be serviced within <see cref="MirrorOptions.FaultTimeout"/>); with
+    /// <see cref="LastError"/> saying where and why.
     /// </returns>
     public Errno Run(in DeviceWork work) => RunWith(work, _noData.View);
+
+    /// <summary>The fatal faults of the last <see cref="Run"/>, <see cref="Read"/> or <see cref="Write"/>, one per page (empty when it had none).</summary>
+    public IReadOnlyList<FatalFault> FatalFaults => [.. _fatalFaults];
 
     /// <summary>Reads <paramref name="destination"/>.Length words from <paramref name="va"/> through the device (<c>dmirror_read</c>).</summary>
     public Errno Read(ulong va, Span<int> destination)
@@ -67,6 +77,7 @@ public sealed partial class MirrorDevice
         }
 
         LastError = null;
+        _fatalFaults.Clear();
         PrepareControl(work.Items);
         _configHost[DeviceAccess.ConfigOp] = work.Op;
         _configHost[DeviceAccess.ConfigOpsPerItem] = work.OpsPerItem;
@@ -84,10 +95,10 @@ public sealed partial class MirrorDevice
         {
             Launch(work.Items, data, replay);
             _control.View.SubView(0, DeviceAccess.ControlFaults).CopyToCPU(header);
-            if (header[DeviceAccess.ControlItemsDone] == work.Items)
+            if (header[DeviceAccess.ControlItemsDone] + header[DeviceAccess.ControlItemsCancelled] == work.Items)
             {
                 Activity = "idle";
-                return Errno.Ok;
+                return _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceAccess.ControlItemsCancelled], work.Items);
             }
 
             var faults = Math.Min(header[DeviceAccess.ControlFaultCount], Options.FaultBufferCapacity);
@@ -115,6 +126,26 @@ public sealed partial class MirrorDevice
                 return err;
             }
         }
+    }
+
+    /// <summary>Clears the run's <see cref="DevicePte.Fatal"/> marks and reports the first fatal fault.</summary>
+    private Errno EndCancelled(int cancelled, int items)
+    {
+        using (Mutex.Enter())
+        {
+            foreach (var f in _fatalFaults)
+            {
+                var page = PageOf(f.Address);
+                if (_pt[page] == DevicePte.Fatal)
+                {
+                    _pt.Set(page, 0);
+                }
+            }
+        }
+
+        Counters.Cancelled(cancelled);
+        var first = _fatalFaults[0];
+        return Fail(first.Error, $"{first} ({_fatalFaults.Count} page(s) with fatal faults; {cancelled} of {items} work items cancelled, the others completed)");
     }
 
     /// <summary>Zeroes the fault header and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>

@@ -8,7 +8,9 @@ namespace Testbed.Driver;
 /// <c>first + ((i + k * items) * stride) mod span</c> through <see cref="DeviceAccess"/>; it stops at
 /// the first fault or after <c>opsPerLaunch</c> operations, and writes its progress back. An
 /// operation and its progress update happen in the same launch, so a replay resumes exactly where the
-/// item stopped and every operation is applied exactly once (DESIGN §4.2).
+/// item stopped and every operation is applied exactly once (DESIGN §4.2). An item that reaches a page
+/// with a fatal fault is cancelled: its progress becomes <c>-1 - done</c> (so a replay skips it and
+/// the driver can still tell how far it got) and it is counted in <c>ControlItemsCancelled</c>.
 /// </summary>
 public static class MirrorKernels
 {
@@ -20,7 +22,7 @@ public static class MirrorKernels
         var total = config[DeviceAccess.ConfigOpsPerItem];
         var progressAt = DeviceAccess.ControlFaults + config[DeviceAccess.ConfigFaultCapacity] + i;
         var done = control[progressAt];
-        if (done >= total)
+        if (done >= total || done < 0)
         {
             return;
         }
@@ -30,6 +32,7 @@ public static class MirrorKernels
         var first = (long)config[DeviceAccess.ConfigFirstWord];
         var span = (long)config[DeviceAccess.ConfigSpan];
         var stride = (long)config[DeviceAccess.ConfigStride];
+        var cancelled = 0;
         while (done < limit)
         {
             var sequence = (long)i + ((long)done * items);
@@ -47,24 +50,37 @@ public static class MirrorKernels
                     data[sequence] = (int)value;
                     ok = 1;
                 }
+                else if (value == -2)
+                {
+                    ok = -1;
+                }
             }
             else
             {
                 ok = DeviceAccess.StoreTranslated(pt, sys, dev, control, config, word, data[sequence]);
             }
 
-            if (ok == 0)
+            if (ok <= 0)
             {
+                cancelled = ok < 0 ? 1 : 0;
                 break;
             }
 
             done++;
         }
 
-        control[progressAt] = done;
-        if (done == total)
+        if (cancelled != 0)
         {
-            Atomic.Add(ref control[DeviceAccess.ControlItemsDone], 1);
+            control[progressAt] = -1 - done;
+            Atomic.Add(ref control[DeviceAccess.ControlItemsCancelled], 1);
+        }
+        else
+        {
+            control[progressAt] = done;
+            if (done == total)
+            {
+                Atomic.Add(ref control[DeviceAccess.ControlItemsDone], 1);
+            }
         }
     }
 }

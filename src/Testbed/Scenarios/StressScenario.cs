@@ -12,8 +12,10 @@ namespace Testbed.Scenarios;
 /// <c>stress</c> (issue 8): seeded random interleavings checked against a shadow copy of every
 /// word. A run is a sequence of phases drawn from <c>--seed</c>. Each phase first does one
 /// address-space change while nothing else runs — <c>Mprotect</c> read-only (reads checked, then
-/// write access restored), <c>Munmap</c> and a fresh <c>Mmap</c> of a random range (the shadow
-/// becomes zeroes there), or <c>Fork</c> (the child must keep the parent's bytes of that moment
+/// write access restored), <c>Munmap</c> of a random range (a device kernel then adds across the
+/// whole mirror: the items that reach the hole must be cancelled by a fatal fault naming only the
+/// hole's pages, and every other add must land) and a fresh <c>Mmap</c> there (the shadow becomes
+/// zeroes), or <c>Fork</c> (the child must keep the parent's bytes of that moment
 /// while the parent goes on writing) — then lets CPU threads, a device kernel and a migration
 /// thread (<c>MigrateToDevice</c> of random ranges, <c>EvictAll</c>) run at once, with a compaction
 /// adversary moving system pages underneath the whole time. Device memory holds half the pages, so
@@ -76,7 +78,7 @@ public sealed class StressScenario : IScenario
         var s = context.Settings;
         var pages = s.Pick(s.Pages, 32, 256);
         var threads = s.Pick(s.Threads, 2, 4);
-        var phases = s.Pick(s.Rounds, 16, 200);
+        var phases = s.Pick(s.Rounds, 20, 200);
         if (pages < 2 * ChunkPages || pages % ChunkPages != 0)
         {
             throw new ScenarioInputException($"stress: --pages {pages} must be a multiple of {ChunkPages}, at least {2 * ChunkPages}");
@@ -106,6 +108,7 @@ public sealed class StressScenario : IScenario
         private long _mismatches;
         private long _forks;
         private long _munmaps;
+        private long _fatalFaults;
         private long _mprotects;
         private string? _failure;
 
@@ -161,6 +164,7 @@ public sealed class StressScenario : IScenario
                 ["exclusive_grants"] = new(c.ExclusiveGrants, "count"),
                 ["forks"] = new(_forks, "count"),
                 ["munmaps"] = new(_munmaps, "count"),
+                ["fatal_faults"] = new(_fatalFaults, "count"),
                 ["mprotects"] = new(_mprotects, "count"),
             };
             var oracle = new Invariant(
@@ -192,6 +196,7 @@ public sealed class StressScenario : IScenario
                 case 1:
                     _munmaps++;
                     ScenarioRig.Check(rig.Mm.Munmap(Address(rig, va, first), (ulong)count * (ulong)rig.PageSize), "munmap");
+                    IntoTheHole(rig, mirror, va, shadow, first, count, rng);
                     ScenarioRig.Check(rig.Mm.Mmap(Address(rig, va, first), (ulong)count * (ulong)rig.PageSize, Prot.ReadWrite, MmapFlags.Private | MmapFlags.Fixed, out _), "mmap fixed");
                     Array.Clear(shadow, first * wpp, count * wpp);
                     break;
@@ -216,6 +221,41 @@ public sealed class StressScenario : IScenario
             }
 
             Verify(rig, mirror, va, shadow, phase, rng, "after the phase");
+        }
+
+        /// <summary>
+        /// Device adds across the whole mirror while pages <c>[first, first + count)</c> are unmapped:
+        /// every item that reaches the hole is cancelled there by a fatal fault (UVM's fault cancel),
+        /// the run reports exactly the hole's pages it reached, and every add before the hole lands.
+        /// </summary>
+        private void IntoTheHole(ScenarioRig rig, MirrorDevice mirror, ulong va, int[] shadow, int first, int count, Random rng)
+        {
+            var wpp = rig.WordsPerPage;
+            var work = DeviceWork.Adds(DeviceItems, DeviceOpsPerItem / 4, firstWord: 0, span: shadow.Length, stride: rng.Next(1, 2 * wpp), value: rng.Next(1, 8));
+            var reached = new SortedSet<ulong>();
+            for (var i = 0; i < work.Items; i++)
+            {
+                for (var k = 0; k < work.OpsPerItem; k++)
+                {
+                    var w = work.Target(i, k);
+                    if (w / wpp - first is var p && p >= 0 && p < count)
+                    {
+                        reached.Add(Address(rig, va, (int)(w / wpp)));
+                        break;
+                    }
+
+                    shadow[w] += work.Value;
+                }
+            }
+
+            var err = mirror.Run(work);
+            Interlocked.Add(ref _ops, work.TotalOps);
+            var named = mirror.FatalFaults.Select(f => f.Address).Order().ToList();
+            _fatalFaults += named.Count;
+            if (err != (reached.Count == 0 ? Errno.Ok : Errno.EFAULT) || !named.SequenceEqual(reached))
+            {
+                throw new InvalidOperationException($"device adds across a {count}-page hole at page {first}: Run returned {err}, fatal faults at [{string.Join(", ", named.Select(a => $"0x{a:x}"))}], expected {(reached.Count == 0 ? "Ok" : "EFAULT")} at [{string.Join(", ", reached.Select(a => $"0x{a:x}"))}] ({mirror.LastError})");
+            }
         }
 
         /// <summary>CPU threads, the device and the migration thread at once; their adds go into the shadow.</summary>

@@ -42,6 +42,9 @@ public sealed class HostKernel : IDisposable
     /// <summary>The shared zero page (<c>ZERO_PAGE(0)</c>), mapped read-only by read faults on private memory. Never freed.</summary>
     public Folio ZeroPage { get; }
 
+    /// <summary>Failures injected on purpose at the model's and the drivers' <see cref="FaultPoint"/>s.</summary>
+    public FaultInjection FaultInjection => Memory.FaultInjection;
+
     /// <summary>Faults, flushes and invalidations counted so far.</summary>
     public MmCounters Counters { get; } = new();
 

@@ -26,7 +26,7 @@ public static class DeviceExclusive
     /// <returns>
     /// -EFAULT: no VMA, or a VMA that is not writable. -EOPNOTSUPP: the page is not anonymous (a
     /// shared mapping). -EBUSY: <see cref="ExclusiveLocking.TryLock"/> found the folio locked.
-    /// -EINTR: <paramref name="fatalSignal"/> ended the killable wait. -ENOMEM: the fault could not
+    /// -EBUSY is also injected at <see cref="FaultPoint.Busy"/>. -EINTR: <paramref name="fatalSignal"/> ended the killable wait. -ENOMEM: the fault could not
     /// allocate.
     /// </returns>
     public static Errno MakeDeviceExclusive(AddressSpace mm, ulong addr, object owner, out Folio? folio, CancellationToken fatalSignal = default)
@@ -35,6 +35,12 @@ public static class DeviceExclusive
         ArgumentNullException.ThrowIfNull(owner);
         folio = null;
         addr &= ~mm.PageMask;
+        if (mm.Kernel.FaultInjection.ShouldFail(FaultPoint.Busy))
+        {
+            mm.Kernel.Counters.Count(MmEvent.ExclusiveBusy);
+            return Errno.EBUSY;
+        }
+
         while (true)
         {
             var err = GetUserPageWrite(mm, addr, out var vma, out var page, out var pfn);
@@ -51,7 +57,7 @@ public static class DeviceExclusive
 
             if (mm.Kernel.ExclusiveLocking == ExclusiveLocking.TryLock)
             {
-                if (!page.TryLock())
+                if (!page.TryLockOrFallBack())
                 {
                     page.Put();
                     mm.Kernel.Counters.Count(MmEvent.ExclusiveBusy);
@@ -139,7 +145,7 @@ public static class DeviceExclusive
     internal static Errno TryRestoreExclusivePte(Vma vma, PteTable table, int idx, Pte orig)
     {
         var folio = vma.Mm.Memory.PfnToFolio(orig.Pfn);
-        if (!folio.TryLock())
+        if (!folio.TryLockOrFallBack())
         {
             return Errno.EBUSY;
         }

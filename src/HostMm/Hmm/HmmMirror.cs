@@ -1,3 +1,4 @@
+using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
 
@@ -42,7 +43,7 @@ public static class HmmMirror
         var last = range.Start;
         while (true)
         {
-            if (range.Notifier.CheckRetry(range.NotifierSeq))
+            if (range.Notifier.CheckRetry(range.NotifierSeq) || mm.Kernel.FaultInjection.ShouldFail(FaultPoint.Busy))
             {
                 return Errno.EBUSY;
             }

@@ -84,6 +84,23 @@ public sealed class LockValidator
         held.Add(new HeldLock(this, key, Name(cls, subclass), instance, site));
     }
 
+    /// <summary>
+    /// Records that the calling thread took <paramref name="instance"/> with a trylock: a trylock
+    /// cannot deadlock, so, as in lockdep, it adds no dependency on the locks already held, but locks
+    /// taken while it is held depend on it.
+    /// </summary>
+    public void TryAcquired(LockClass cls, int subclass, object instance, AcquireSite site = default)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(subclass);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(subclass, 7);
+        (t_held ??= []).Add(new HeldLock(this, (cls.Id << 3) | subclass, Name(cls, subclass), instance, site));
+    }
+
     /// <summary>Records that the calling thread released <paramref name="instance"/>.</summary>
     public void Release(object instance)
     {

@@ -36,6 +36,18 @@ public sealed class MmLock
         _lock.Enter();
     }
 
+    /// <summary><c>mutex_trylock()</c>: takes the lock if it is free, never waiting.</summary>
+    public bool TryAcquire(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        if (!_lock.TryEnter())
+        {
+            return false;
+        }
+
+        _domain.Validator.TryAcquired(_class, subclass, this, new AcquireSite(member, file, line));
+        return true;
+    }
+
     /// <summary>Releases the lock. Throws if the calling thread does not hold it (a programming error).</summary>
     public void Release()
     {

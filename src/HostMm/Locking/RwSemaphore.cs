@@ -46,6 +46,23 @@ public sealed class RwSemaphore
         }
     }
 
+    /// <summary><c>down_read_trylock()</c> (<c>mmap_read_trylock()</c>): takes the lock for read if no writer holds or waits for it.</summary>
+    public bool TryDownRead(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        lock (_gate)
+        {
+            if (_writer || _waitingWriters > 0)
+            {
+                return false;
+            }
+
+            _readers++;
+        }
+
+        _domain.Validator.TryAcquired(_class, subclass, this, new AcquireSite(member, file, line));
+        return true;
+    }
+
     /// <summary><c>up_read()</c>.</summary>
     public void UpRead()
     {
@@ -81,6 +98,23 @@ public sealed class RwSemaphore
             _waitingWriters--;
             _writer = true;
         }
+    }
+
+    /// <summary><c>down_write_trylock()</c>: takes the lock for write if nobody holds it.</summary>
+    public bool TryDownWrite(int subclass = 0, [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        lock (_gate)
+        {
+            if (_writer || _readers > 0)
+            {
+                return false;
+            }
+
+            _writer = true;
+        }
+
+        _domain.Validator.TryAcquired(_class, subclass, this, new AcquireSite(member, file, line));
+        return true;
     }
 
     /// <summary><c>up_write()</c>.</summary>

@@ -22,6 +22,12 @@ public sealed partial class Folio
     /// <summary><c>folio_trylock()</c>: locks without sleeping; false if already locked.</summary>
     public bool TryLock() => Interlocked.CompareExchange(ref _locked, 1, 0) == 0;
 
+    /// <summary>
+    /// <see cref="TryLock"/> at a site with a fallback for a busy folio, where
+    /// <see cref="Diagnostics.FaultPoint.FolioTrylock"/> can make it fail on purpose.
+    /// </summary>
+    internal bool TryLockOrFallBack() => !_memory.FaultInjection.ShouldFail(Diagnostics.FaultPoint.FolioTrylock) && TryLock();
+
     /// <summary><c>folio_lock()</c>: sleeps until the folio can be locked.</summary>
     public void Lock()
     {

@@ -58,6 +58,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The domain the model's locks report to.</summary>
     public SyncDomain Sync { get; }
 
+    /// <summary>Where failures are injected on purpose (tests of the fallbacks).</summary>
+    public Diagnostics.FaultInjection FaultInjection { get; } = new();
+
     /// <summary>Folios freed in a state no free folio may be in (<c>bad_page()</c>).</summary>
     public Diagnostics.BadPageLog BadPages { get; } = new();
 

@@ -110,7 +110,7 @@ public static class MigrateDevice
             return 0;
         }
 
-        if (!folio.TryLock())
+        if (!folio.TryLockOrFallBack())
         {
             folio.Put();
             return 0;
@@ -209,7 +209,7 @@ public static class MigrateDevice
                     }
 
                     folio.Get();
-                    if (folio != lockedFault && !folio.TryLock())
+                    if (folio != lockedFault && !folio.TryLockOrFallBack())
                     {
                         folio.Put();
                         counters.Count(MmEvent.MigrateFailLocked);

@@ -28,7 +28,7 @@ public sealed partial class AddressSpace
             return Errno.Ok;
         }
 
-        if (locked && !folio.TryLock())
+        if (locked && !folio.TryLockOrFallBack())
         {
             table.Ptl.Release();
             Kernel.Counters.Count(MmEvent.FaultDevicePrivateBusy);

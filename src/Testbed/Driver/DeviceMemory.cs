@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Testbed.HostMm;
+using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Memory;
 using Testbed.Kernels;
 
@@ -69,11 +70,16 @@ internal sealed unsafe class DeviceMemory
     /// <summary>
     /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="accelerator"/>
     /// and registers them with <paramref name="memory"/>: -EINVAL from <c>MemremapPages</c>, -ENOMEM if
-    /// the accelerator cannot allocate.
+    /// the accelerator cannot allocate (or <see cref="FaultPoint.DeviceAlloc"/> says it cannot).
     /// </summary>
     public static Errno Create(Accelerator accelerator, PhysicalMemory memory, PageKind kind, int pages, int chunkPages, object owner, IDevPagemapOps ops, out DeviceMemory? deviceMemory)
     {
         deviceMemory = null;
+        if (memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
+        {
+            return Errno.ENOMEM;
+        }
+
         var bytes = (long)pages * memory.PageSize;
         byte* host = null;
         MemoryBuffer1D<int> words;
@@ -121,10 +127,16 @@ internal sealed unsafe class DeviceMemory
 
     /// <summary>
     /// A free frame, taken with <c>ZoneDeviceFolioInit</c> (one reference, locked), or null when
-    /// every frame is in use. Frames come from the most recently used chunk that has one.
+    /// every frame is in use or the allocation failed (<see cref="FaultPoint.DeviceAlloc"/>). Frames
+    /// come from the most recently used chunk that has one.
     /// </summary>
     public Folio? Alloc()
     {
+        if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
+        {
+            return null;
+        }
+
         int frame;
         lock (_lock)
         {

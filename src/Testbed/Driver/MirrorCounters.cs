@@ -20,6 +20,7 @@ public sealed class MirrorCounters
     private long _faultRetries;
     private long _faultServiceTicks;
     private long _fatalFaults;
+    private long _invalidationsRefused;
     private long _cancelledItems;
 
     /// <summary>Kernel launches.</summary>
@@ -79,6 +80,9 @@ public sealed class MirrorCounters
     /// <summary>Work items cancelled because they reached a page with a fatal fault.</summary>
     public long CancelledItems => Volatile.Read(ref _cancelledItems);
 
+    /// <summary>Non-blockable invalidations refused because a launch was in flight or the mutex was taken.</summary>
+    public long InvalidationsRefused => Volatile.Read(ref _invalidationsRefused);
+
     internal void Launch(bool replay)
     {
         Interlocked.Increment(ref _launches);
@@ -122,6 +126,8 @@ public sealed class MirrorCounters
     }
 
     internal void FaultRetry() => Interlocked.Increment(ref _faultRetries);
+
+    internal void InvalidationRefused() => Interlocked.Increment(ref _invalidationsRefused);
 
     internal void FatalFault() => Interlocked.Increment(ref _fatalFaults);
 

@@ -1,3 +1,4 @@
+using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Notifiers;
 
 namespace Testbed.Driver;
@@ -15,7 +16,9 @@ public sealed partial class MirrorDevice
     /// The interval notifier callback (DESIGN §4.3): skips <c>Migrate</c> and <c>Exclusive</c>
     /// events this device caused when filtering is on; otherwise bumps the sequence and zaps the
     /// affected entries under the mutex, then waits until no launch that could still use them is in
-    /// flight — the model of a GPU TLB invalidation — before letting core mm go on.
+    /// flight — the model of a GPU TLB invalidation — before letting core mm go on. A non-blockable
+    /// invalidation (the OOM reaper's) may not sleep: it is refused, touching nothing, when a launch
+    /// is in flight or the mutex is taken, as amdgpu and nouveau refuse one with a trylock.
     /// </summary>
     public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
     {
@@ -24,8 +27,12 @@ public sealed partial class MirrorDevice
             return true;
         }
 
-        var first = range.Start <= Start ? 0 : PageOf(range.Start);
-        var end = range.End >= AddressOf(Pages) ? Pages : PageOf(range.End + (ulong)_pageSize - 1);
+        if (!range.Blockable)
+        {
+            return InvalidateNonBlocking(subscription, range, curSeq);
+        }
+
+        var (first, end) = PagesOf(range);
         using (Mutex.Enter())
         {
             subscription.SetSeq(curSeq);
@@ -39,18 +46,69 @@ public sealed partial class MirrorDevice
         return true;
     }
 
+    private bool InvalidateNonBlocking(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
+    {
+        if (!_mapping.TryDownWrite())
+        {
+            Counters.InvalidationRefused();
+            return false;
+        }
+
+        try
+        {
+            if (!Mutex.TryAcquire())
+            {
+                Counters.InvalidationRefused();
+                return false;
+            }
+
+            try
+            {
+                subscription.SetSeq(curSeq);
+                var (first, end) = PagesOf(range);
+                if (first < end && _pt.Zap(first, end))
+                {
+                    Counters.Invalidation();
+                }
+            }
+            finally
+            {
+                Mutex.Release();
+            }
+        }
+        finally
+        {
+            _mapping.UpWrite();
+        }
+
+        return true;
+    }
+
+    /// <summary>The mirrored pages <paramref name="range"/> covers, as <c>[first, end)</c>.</summary>
+    private (long First, long End) PagesOf(in MmuNotifierRange range) =>
+        (range.Start <= Start ? 0 : PageOf(range.Start), range.End >= AddressOf(Pages) ? Pages : PageOf(range.End + (ulong)_pageSize - 1));
+
     /// <summary>
-    /// Zaps <paramref name="count"/> entries from <paramref name="page"/> and waits for launches: what
-    /// the driver does itself before copying a page whose invalidation it filtered out. The notifier
+    /// Zaps the entries of the pages a migration collected (<paramref name="src"/>, from
+    /// <paramref name="page"/>) and waits for launches: what the driver does itself before copying a
+    /// page whose invalidation it filtered out. Pages the migration did not collect keep their entries
+    /// (a device page already here stays mapped). The notifier
     /// sequence does not move for a filtered event, so the driver's own <see cref="_zapSeq"/> does, and
     /// fault servicing checks both: a page found on the device just before the CPU migrated it back
     /// must not be mapped from the stale frame.
     /// </summary>
-    private void ZapAndWait(long page, long count)
+    private void ZapAndWait(long page, ReadOnlySpan<ulong> src)
     {
         using (Mutex.Enter())
         {
-            _pt.Zap(page, page + count);
+            for (var i = 0; i < src.Length; i++)
+            {
+                if ((src[i] & MigratePfn.Migrate) != 0)
+                {
+                    _pt.Zap(page + i, page + i + 1);
+                }
+            }
+
             Volatile.Write(ref _zapSeq, _zapSeq + 1);
         }
 

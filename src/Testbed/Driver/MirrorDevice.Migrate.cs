@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Testbed.HostMm;
+using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
@@ -171,7 +172,7 @@ public sealed partial class MirrorDevice
             var collected = args.Cpages;
             if (collected > 0)
             {
-                ZapAndWait(page, args.Npages);
+                ZapAndWait(page, args.Src.AsSpan(0, (int)args.Npages));
                 CopyToDevice(args);
             }
 
@@ -245,7 +246,7 @@ public sealed partial class MirrorDevice
 
             if (args.Cpages > 0 && inRange)
             {
-                ZapAndWait(page, 1);
+                ZapAndWait(page, args.Src);
             }
 
             CopyToRam(args.Src, args.Dst, args.Npages);
@@ -275,6 +276,8 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// <c>dmirror_migrate_alloc_and_copy</c>: for each collected page, a device frame (none left: the
     /// page stays) filled through the accelerator from the system frame, or zeroed for an empty entry.
+    /// A failed copy (<see cref="FaultPoint.DeviceCopy"/>) frees the frame and leaves the page where it
+    /// is, as nouveau does.
     /// </summary>
     private unsafe void CopyToDevice(MigrateVma args)
     {
@@ -282,6 +285,13 @@ public sealed partial class MirrorDevice
         {
             if ((args.Src[i] & MigratePfn.Migrate) == 0 || _memory.Alloc() is not { } dpage)
             {
+                continue;
+            }
+
+            if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+            {
+                dpage.Unlock();
+                dpage.Put();
                 continue;
             }
 
@@ -327,7 +337,9 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// <c>dmirror_devmem_fault_alloc_and_copy</c> and the eviction copy: for each collected device page,
-    /// a locked system page filled through the accelerator from the device frame.
+    /// a locked system page filled through the accelerator from the device frame. With no system page,
+    /// or a failed copy (<see cref="FaultPoint.DeviceCopy"/>), the page stays on the device: a CPU
+    /// fault is retried, an eviction leaves it for the next one.
     /// </summary>
     private unsafe void CopyToRam(ulong[] src, ulong[] dst, long npages)
     {
@@ -345,6 +357,13 @@ public sealed partial class MirrorDevice
             }
 
             page.Lock();
+            if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+            {
+                page.Unlock();
+                page.Put();
+                continue;
+            }
+
             _memory.Frame(_memory.FrameOf(spfn)).CopyToCPU(new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
             dst[i] = MigratePfn.Make(page.Pfn);
         }

@@ -227,6 +227,49 @@ public sealed class MmuIntervalNotifierTests
         sub!.Remove();
     }
 
+    /// <summary>
+    /// The OOM reaper, the kernel's one source of non-blockable invalidations: a refusing callback
+    /// makes it back off with -EAGAIN and nothing is reaped; a contended mmap lock does too; once
+    /// both let go, private pages are reaped and shared ones kept.
+    /// </summary>
+    [Fact]
+    public void OomReap_backs_off_on_a_refusal_or_a_busy_mmap_lock_and_then_reaps_private_memory()
+    {
+        using var t = new MmFixture();
+        var priv = t.Map(2);
+        var shared = t.Map(1, flags: MmapFlags.Shared);
+        Assert.Equal(Errno.Ok, t.Cpu.Write(priv, 11L));
+        Assert.Equal(Errno.Ok, t.Cpu.Write(shared, 22L));
+        var refuse = true;
+        var rec = new Recorder(t.Kernel.Sync) { Refuse = r => refuse && !r.Blockable };
+        Assert.Equal(Errno.Ok, t.Mm.Notifiers.Insert(priv, 2 * t.PageSize, rec, out var sub));
+        Assert.Equal(Errno.EAGAIN, t.Mm.OomReap());
+        Assert.Equal(Errno.Ok, t.Cpu.Read(priv, out long kept));
+        Assert.Equal(11, kept);
+
+        refuse = false;
+        var writer = TestThread.Run(() =>
+        {
+            t.Mm.MmapLock.DownWrite();
+            Thread.Sleep(300);
+            t.Mm.MmapLock.UpWrite();
+        });
+        while (!t.Mm.MmapLock.IsWriteLocked)
+        {
+            Thread.Yield();
+        }
+
+        Assert.Equal(Errno.EAGAIN, t.Mm.OomReap());
+        Assert.True(writer.Join(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(Errno.Ok, t.Mm.OomReap());
+        Assert.Equal(Errno.Ok, t.Cpu.Read(priv, out long reaped));
+        Assert.Equal(0, reaped);
+        Assert.Equal(Errno.Ok, t.Cpu.Read(shared, out long still));
+        Assert.Equal(22, still);
+        sub!.Remove();
+    }
+
     [Fact]
     public void Bad_intervals_are_EINVAL()
     {

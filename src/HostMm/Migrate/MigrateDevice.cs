@@ -35,7 +35,9 @@ public static class MigrateDevice
     /// </summary>
     /// <returns>
     /// -EINVAL: no VMA, an empty range or one outside the VMA, arrays shorter than the range, a fault
-    /// page that is not device-private, or (under <see cref="SwapFaultLocking.Locked"/>) not locked.
+    /// page that is not device-private memory of <see cref="MigrateVma.PgmapOwner"/> (the kernel trusts
+    /// its driver here; the model refuses another owner's page, a driver bug), or (under
+    /// <see cref="SwapFaultLocking.Locked"/>) not locked.
     /// </returns>
     public static Errno MigrateVmaSetup(MigrateVma args)
     {
@@ -56,7 +58,7 @@ public static class MigrateDevice
         }
 
         if (args.FaultPage is { } fault &&
-            (fault.Kind != PageKind.DevicePrivate || (mm.Kernel.SwapFaultLocking == SwapFaultLocking.Locked && !fault.IsLocked)))
+            (fault.Kind != PageKind.DevicePrivate || fault.Pgmap!.Owner != args.PgmapOwner || (mm.Kernel.SwapFaultLocking == SwapFaultLocking.Locked && !fault.IsLocked)))
         {
             return Errno.EINVAL;
         }

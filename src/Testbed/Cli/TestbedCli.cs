@@ -58,8 +58,8 @@ public static class TestbedCli
         accelerator.AcceptOnlyFromAmong("cpu", "opencl", "cuda", "auto");
         var size = new Option<string>("--size") { Description = "ci (small, fast) or full", DefaultValueFactory = _ => "ci" };
         size.AcceptOnlyFromAmong("ci", "full");
-        var json = new Option<FileInfo?>("--json") { Description = "write the result as JSON (schema testbed.result/1)" };
-        var html = new Option<FileInfo?>("--html") { Description = "write a self-contained HTML report" };
+        var json = Writable(new Option<FileInfo?>("--json") { Description = "write the result as JSON (schema testbed.result/1)" });
+        var html = Writable(new Option<FileInfo?>("--html") { Description = "write a self-contained HTML report" });
         var seed = new Option<int>("--seed") { Description = "seed of every random choice", DefaultValueFactory = _ => 1 };
         var stall = Ranged(new Option<double>("--stall-timeout") { Description = "seconds without progress before the watchdog stops a run", DefaultValueFactory = _ => 5 }, 0.1, 600);
 
@@ -171,7 +171,7 @@ public static class TestbedCli
         });
 
         var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
-        var reportHtml = new Option<FileInfo>("--html") { Description = "where to write the report", Required = true };
+        var reportHtml = Writable(new Option<FileInfo?>("--html") { Description = "where to write the report", Required = true });
         var report = new Command("report", "render a JSON result as a self-contained HTML report") { file, reportHtml };
         report.SetAction(r =>
         {
@@ -208,9 +208,32 @@ public static class TestbedCli
     {
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<T>() is { } v && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is var d && (d < min || d > max))
+            T? value;
+            try
+            {
+                value = r.GetValueOrDefault<T>();
+            }
+            catch (InvalidOperationException)
+            {
+                return; // not a number: the parser reports that itself, as one line
+            }
+
+            if (value is { } v && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is var d && (d < min || d > max))
             {
                 r.AddError($"{option.Name}: {v} is out of range ({min} to {max})");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>An output file option whose folder must exist, checked before anything runs (not after a long run).</summary>
+    private static Option<FileInfo?> Writable(Option<FileInfo?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<FileInfo?>() is { Directory: { Exists: false } dir })
+            {
+                r.AddError($"{option.Name}: the folder {dir.FullName} does not exist");
             }
         });
         return option;

@@ -47,6 +47,9 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         _notifier = notifier!;
     }
 
+    /// <summary>The interval notifier over the whole address space.</summary>
+    public MmuIntervalNotifier Notifier => _notifier;
+
     /// <summary>The owner token (<c>dmirror-&gt;mdevice</c>).</summary>
     public object Owner { get; } = new();
 

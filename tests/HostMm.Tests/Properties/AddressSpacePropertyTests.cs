@@ -1,0 +1,214 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Testbed.HostMm.Mm;
+using Testbed.HostMm.Tests.Hmm;
+
+namespace Testbed.HostMm.Tests.Properties;
+
+/// <summary>
+/// FsCheck properties: random sequences of address-space operations — mmap (fixed), munmap,
+/// mprotect, madvise(DONTNEED), CPU reads and writes, migration to a device — on a 16-page window,
+/// run against the model and against a small reference model of what each page must hold, whether
+/// it is mapped and writable, and where it lives. Every operation's result must match the
+/// reference's, every page must agree after the sequence, and the teardown audit must be clean.
+/// A failure prints the whole sequence, the step that disagreed, and FsCheck's seed to replay it.
+/// </summary>
+public sealed class AddressSpacePropertyTests
+{
+    private const int Window = 16;
+
+    /// <summary>One operation: what, on which pages, with which value.</summary>
+    public sealed record Op(OpKind Kind, int Page, int Count, long Value)
+    {
+        public override string ToString() => $"{Kind}({Page}, {Count}{(Kind == OpKind.Write ? $", {Value}" : string.Empty)})";
+    }
+
+    public enum OpKind
+    {
+        Map,
+        Unmap,
+        ProtectRead,
+        ProtectReadWrite,
+        DontNeed,
+        Write,
+        Read,
+        Migrate,
+    }
+
+    [Fact]
+    public void Every_sequence_agrees_with_the_reference_model()
+    {
+        var op = Gen.Choose(0, Enum.GetValues<OpKind>().Length - 1).SelectMany(
+            k => Gen.Choose(0, Window - 1).SelectMany(
+                p => Gen.Choose(1, 4).SelectMany(
+                    c => Gen.Choose(1, 1_000_000).Select(v => new Op((OpKind)k, p, Math.Min(c, Window - p), v)))));
+        var sequences = Gen.ListOf(op).Select(ops => ops.ToArray()).ToArbitrary();
+        Prop.ForAll(sequences, ops => Agrees(ops)).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+    }
+
+    private static bool Agrees(Op[] ops)
+    {
+        using var t = new MmFixture();
+        var page = t.PageSize;
+        var device = new Dmirror(t.Kernel, t.Mm, 2 * Window);
+        try
+        {
+            Assert.Equal(Errno.Ok, t.Mm.Mmap(0, Window * page, Prot.ReadWrite, MmapFlags.Private, out var window));
+            Assert.Equal(Errno.Ok, t.Mm.Munmap(window, Window * page));
+            var reference = new Reference();
+            for (var i = 0; i < ops.Length; i++)
+            {
+                var o = ops[i];
+                var va = window + ((ulong)o.Page * page);
+                var len = (ulong)o.Count * page;
+                var (expected, actual) = o.Kind switch
+                {
+                    OpKind.Map => (reference.Map(o.Page, o.Count), t.Mm.Mmap(va, len, Prot.ReadWrite, MmapFlags.Private | MmapFlags.Fixed, out _)),
+                    OpKind.Unmap => (reference.Unmap(o.Page, o.Count), t.Mm.Munmap(va, len)),
+                    OpKind.ProtectRead => (reference.Protect(o.Page, o.Count, writable: false), t.Mm.Mprotect(va, len, Prot.Read)),
+                    OpKind.ProtectReadWrite => (reference.Protect(o.Page, o.Count, writable: true), t.Mm.Mprotect(va, len, Prot.ReadWrite)),
+                    OpKind.DontNeed => (reference.DontNeed(o.Page, o.Count), t.Mm.MadviseDontNeed(va, len)),
+                    OpKind.Write => (reference.Write(o.Page, o.Value), t.Cpu.Write(va, o.Value)),
+                    OpKind.Migrate => (reference.Migrate(o.Page), device.MigrateToDevice(va, 1)),
+                    _ => ReadBoth(reference, t, o.Page, va),
+                };
+                Assert.True(expected == actual, $"step {i}, {o}: the model returned {actual}, the reference {expected}");
+            }
+
+            for (var p = 0; p < Window; p++)
+            {
+                var va = window + ((ulong)p * page);
+                var where = t.Mm.GetPte(va).Kind == PteKind.DevicePrivate;
+                Assert.True(reference.OnDevice(p) == where, $"page {p}: on the device is {where}, the reference says {reference.OnDevice(p)}");
+                var (expected, actual) = ReadBoth(reference, t, p, va);
+                Assert.True(expected == actual, $"final read of page {p}: {actual}, the reference {expected}");
+            }
+
+            return true;
+        }
+        finally
+        {
+            device.Remove();
+        }
+    }
+
+    /// <summary>Reads word 0 of the page through the CPU and compares the value with the reference's.</summary>
+    private static (Errno Expected, Errno Actual) ReadBoth(Reference reference, MmFixture t, int page, ulong va)
+    {
+        var expected = reference.Read(page, out var want);
+        var actual = t.Cpu.Read(va, out long got);
+        Assert.True(actual != Errno.Ok || got == want, $"page {page} reads {got}, the reference says {want}");
+        return (expected, actual);
+    }
+
+    /// <summary>What each page must be: mapped, writable, its first word, and whether it lives on the device.</summary>
+    private sealed class Reference
+    {
+        private readonly bool[] _mapped = new bool[Window];
+        private readonly bool[] _writable = new bool[Window];
+        private readonly long[] _value = new long[Window];
+        private readonly bool[] _device = new bool[Window];
+
+        public bool OnDevice(int p) => _device[p];
+
+        public Errno Map(int first, int count)
+        {
+            for (var p = first; p < first + count; p++)
+            {
+                (_mapped[p], _writable[p], _value[p], _device[p]) = (true, true, 0, false);
+            }
+
+            return Errno.Ok;
+        }
+
+        public Errno Unmap(int first, int count)
+        {
+            for (var p = first; p < first + count; p++)
+            {
+                (_mapped[p], _value[p], _device[p]) = (false, 0, false);
+            }
+
+            return Errno.Ok;
+        }
+
+        /// <summary>mprotect changes nothing unless every page is mapped (-ENOMEM).</summary>
+        public Errno Protect(int first, int count, bool writable)
+        {
+            if (!AllMapped(first, count))
+            {
+                return Errno.ENOMEM;
+            }
+
+            for (var p = first; p < first + count; p++)
+            {
+                _writable[p] = writable;
+            }
+
+            return Errno.Ok;
+        }
+
+        /// <summary>MADV_DONTNEED drops the mapped pages (device ones too) and says -ENOMEM for the holes.</summary>
+        public Errno DontNeed(int first, int count)
+        {
+            for (var p = first; p < first + count; p++)
+            {
+                if (_mapped[p])
+                {
+                    (_value[p], _device[p]) = (0, false);
+                }
+            }
+
+            return AllMapped(first, count) ? Errno.Ok : Errno.ENOMEM;
+        }
+
+        /// <summary>A CPU write: -EFAULT without a VMA or write permission; a device page comes back first.</summary>
+        public Errno Write(int p, long value)
+        {
+            if (!_mapped[p] || !_writable[p])
+            {
+                return Errno.EFAULT;
+            }
+
+            (_value[p], _device[p]) = (value, false);
+            return Errno.Ok;
+        }
+
+        /// <summary>A CPU read: -EFAULT without a VMA; a device page comes back to system memory.</summary>
+        public Errno Read(int p, out long value)
+        {
+            value = _value[p];
+            if (!_mapped[p])
+            {
+                return Errno.EFAULT;
+            }
+
+            _device[p] = false;
+            return Errno.Ok;
+        }
+
+        /// <summary>dmirror's migrate-to-device: -EINVAL without a VMA; the page moves, bytes and all.</summary>
+        public Errno Migrate(int p)
+        {
+            if (!_mapped[p])
+            {
+                return Errno.EINVAL;
+            }
+
+            _device[p] = true;
+            return Errno.Ok;
+        }
+
+        private bool AllMapped(int first, int count)
+        {
+            for (var p = first; p < first + count; p++)
+            {
+                if (!_mapped[p])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}

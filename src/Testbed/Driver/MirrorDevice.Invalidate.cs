@@ -32,14 +32,9 @@ public sealed partial class MirrorDevice
             return InvalidateNonBlocking(subscription, range, curSeq);
         }
 
-        var (first, end) = PagesOf(range);
         using (Mutex.Enter())
         {
-            subscription.SetSeq(curSeq);
-            if (first < end && _pt.Zap(first, end))
-            {
-                Counters.Invalidation();
-            }
+            ZapLocked(subscription, range, curSeq);
         }
 
         WaitForLaunches();
@@ -64,12 +59,7 @@ public sealed partial class MirrorDevice
 
             try
             {
-                subscription.SetSeq(curSeq);
-                var (first, end) = PagesOf(range);
-                if (first < end && _pt.Zap(first, end))
-                {
-                    Counters.Invalidation();
-                }
+                ZapLocked(subscription, range, curSeq);
             }
             finally
             {
@@ -84,9 +74,17 @@ public sealed partial class MirrorDevice
         return true;
     }
 
-    /// <summary>The mirrored pages <paramref name="range"/> covers, as <c>[first, end)</c>.</summary>
-    private (long First, long End) PagesOf(in MmuNotifierRange range) =>
-        (range.Start <= Start ? 0 : PageOf(range.Start), range.End >= AddressOf(Pages) ? Pages : PageOf(range.End + (ulong)_pageSize - 1));
+    /// <summary>Under the mutex: moves the interval's sequence and zaps the mirrored pages <paramref name="range"/> covers.</summary>
+    private void ZapLocked(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
+    {
+        subscription.SetSeq(curSeq);
+        var first = range.Start <= Start ? 0 : PageOf(range.Start);
+        var end = range.End >= AddressOf(Pages) ? Pages : PageOf(range.End + (ulong)_pageSize - 1);
+        if (first < end && _pt.Zap(first, end))
+        {
+            Counters.Invalidation();
+        }
+    }
 
     /// <summary>
     /// Zaps the entries of the pages a migration collected (<paramref name="src"/>, from

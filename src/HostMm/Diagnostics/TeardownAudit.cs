@@ -54,6 +54,9 @@ public sealed class TeardownAudit
         }
     }
 
+    /// <summary>Every frame free, every pagemap unregistered, no bad free, the zero page balanced.</summary>
+    public bool FramesBalanced => LeakedFrames == 0 && RegisteredPagemaps == 0 && BadPages == 0 && ZeroPageRefCountDrift == 0;
+
     /// <summary>Nothing leaked and the validator is silent.</summary>
     public bool Clean => Lockdep is null && Leaks.Count == 0;
 

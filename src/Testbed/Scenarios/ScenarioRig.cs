@@ -136,10 +136,9 @@ public sealed class ScenarioRig : IDisposable
         var audit = Kernel.Audit();
         LeakedFrames = audit.LeakedFrames + audit.LeakedDeviceFrames;
         Dispose();
-        var frames = audit.LeakedFrames == 0 && audit.RegisteredPagemaps == 0 && audit.BadPages == 0 && audit.ZeroPageRefCountDrift == 0;
         return
         [
-            new Invariant("frames_balanced", frames, frames ? "every system and device frame free, no folio freed while mapped" : string.Join("; ", audit.Leaks)),
+            new Invariant("frames_balanced", audit.FramesBalanced, audit.FramesBalanced ? "every system and device frame free, no folio freed while mapped" : string.Join("; ", audit.Leaks)),
             new Invariant("notifiers_removed", audit.LiveNotifiers == 0, $"{audit.LiveNotifiers} interval notifier(s) still registered after teardown"),
             new Invariant("lockdep_silent", audit.Lockdep is null, audit.Lockdep?.ToString() ?? "no lock-order report"),
         ];

@@ -27,6 +27,7 @@ public sealed class TeardownAuditTests
         var audit = kernel.Audit();
         kernel.Dispose();
         Assert.True(audit.Clean, audit.ToString());
+        Assert.True(audit.FramesBalanced);
         Assert.Equal("clean", audit.ToString());
     }
 
@@ -101,6 +102,7 @@ public sealed class TeardownAuditTests
         var audit = kernel.Audit();
         Assert.Equal(0, audit.LeakedFrames);
         Assert.Equal(1, audit.BadPages);
+        Assert.False(audit.FramesBalanced);
         Assert.Contains(audit.BadPageReports, r => r.Contains($"pfn {folio.Pfn}: freed with mapcount 1", StringComparison.Ordinal));
         Assert.False(audit.Clean);
     }

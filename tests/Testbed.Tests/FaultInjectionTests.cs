@@ -34,6 +34,31 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Frames_that_fail_within_one_batch_allocation_leave_exactly_their_pages_behind(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type);
+        var va = t.Map(Pages);
+        var pattern = Enumerable.Range(0, Pages * t.WordsPerPage).Select(i => (i * 7) - 3).ToArray();
+        t.CpuWrite(va, pattern);
+        var mirror = t.Mirror(va, Pages);
+
+        // Every second frame of the batch fails: exactly those pages stay in system memory.
+        t.Kernel.FaultInjection.Arm(FaultPoint.DeviceAlloc, times: Pages / 2, interval: 2);
+        Assert.Equal(Errno.ENOENT, mirror.MigrateToDevice(va, Pages));
+        Assert.Equal(Pages / 2, t.Kernel.FaultInjection.Injected(FaultPoint.DeviceAlloc));
+        Assert.All(Enumerable.Range(0, Pages), p => Assert.Equal(p % 2 == 0 ? 1 : 0, mirror.MigrationsOf(p)));
+
+        // The next migration moves them; every page holds its own words.
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, Pages));
+        Assert.All(Enumerable.Range(0, Pages), p => Assert.Equal(1, mirror.MigrationsOf(p)));
+        var read = new int[pattern.Length];
+        Assert.Equal(Errno.Ok, mirror.Read(va, read));
+        Assert.Equal(pattern, read);
+        Assert.Equal(pattern, t.CpuRead(va, pattern.Length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Copy_failure_leaves_each_page_where_it_was_in_both_directions(AcceleratorType type)
     {
         using var t = new DriverFixture(type);

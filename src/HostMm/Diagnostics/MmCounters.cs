@@ -20,7 +20,13 @@ public sealed class MmCounters
 
     internal void Count(MmEvent e) => Interlocked.Increment(ref _events[(int)e]);
 
-    internal void Count(MmEvent e, long n) => Interlocked.Add(ref _events[(int)e], n);
+    internal void Count(MmEvent e, long n)
+    {
+        if (n != 0)
+        {
+            Interlocked.Add(ref _events[(int)e], n);
+        }
+    }
 
     internal void CountInvalidation(MmuNotifierEvent e) => Interlocked.Increment(ref _invalidations[(int)e]);
 }

@@ -30,6 +30,9 @@ public sealed unsafe partial class Folio
         Pgmap = pgmap;
     }
 
+    /// <summary>The system memory the folio's descriptor belongs to.</summary>
+    internal PhysicalMemory Memory => _memory;
+
     /// <summary>The first frame's number.</summary>
     public long Pfn { get; }
 
@@ -114,28 +117,45 @@ public sealed unsafe partial class Folio
     /// </summary>
     public void Put()
     {
-        var c = Interlocked.Decrement(ref _refCount);
-        if (c == 0)
+        if (PutTestZero())
         {
-            if (MapCount != 0)
-            {
-                _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
-            }
-
-            Mapping = null;
             if (Pgmap is { } pgmap)
             {
                 pgmap.Ops.FolioFree(this);
             }
             else
             {
-                _memory.Free(this);
+                var self = this;
+                _memory.Free(new ReadOnlySpan<Folio>(in self));
             }
         }
-        else if (c < 0)
+    }
+
+    /// <summary>
+    /// Drops a reference; true when it was the last, and the caller must free the folio (as
+    /// <see cref="Put"/> does, or in bulk as <see cref="FolioBatch"/> does). A folio freed while a PTE
+    /// still maps it is reported to <see cref="PhysicalMemory.BadPages"/>.
+    /// </summary>
+    internal bool PutTestZero()
+    {
+        var c = Interlocked.Decrement(ref _refCount);
+        if (c > 0)
+        {
+            return false;
+        }
+
+        if (c < 0)
         {
             throw new InvalidOperationException($"Folio.Put: pfn {Pfn} refcount underflow.");
         }
+
+        if (MapCount != 0)
+        {
+            _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
+        }
+
+        Mapping = null;
+        return true;
     }
 
     /// <summary><c>pin_user_pages()</c> on this folio: a long-term reference that migration refuses to move.</summary>

@@ -233,23 +233,32 @@ public sealed unsafe class PhysicalMemory : IDisposable
         }
     }
 
-    /// <summary>Returns a folio whose refcount dropped to zero to the buddy allocator; tail frames get their own descriptors back.</summary>
-    internal void Free(Folio folio)
+    /// <summary>
+    /// Returns folios whose refcount dropped to zero to the buddy allocator under one hold of the
+    /// zone lock (<c>free_unref_folios()</c>); tail frames get their own descriptors back.
+    /// </summary>
+    internal void Free(ReadOnlySpan<Folio> folios)
     {
-        if (folio.IsLocked)
+        foreach (var folio in folios)
         {
-            throw new InvalidOperationException($"PhysicalMemory.Free: pfn {folio.Pfn} freed while locked.");
-        }
+            if (folio.IsLocked)
+            {
+                throw new InvalidOperationException($"PhysicalMemory.Free: pfn {folio.Pfn} freed while locked.");
+            }
 
-        var pfn = (int)folio.Pfn;
-        for (var i = 1; i < folio.NrPages; i++)
-        {
-            _memmap[pfn + i] = _descriptors[pfn + i];
+            var pfn = (int)folio.Pfn;
+            for (var i = 1; i < folio.NrPages; i++)
+            {
+                _memmap[pfn + i] = _descriptors[pfn + i];
+            }
         }
 
         using (_zoneLock.Enter())
         {
-            _buddy.Free(pfn, folio.Order);
+            foreach (var folio in folios)
+            {
+                _buddy.Free((int)folio.Pfn, folio.Order);
+            }
         }
     }
 }

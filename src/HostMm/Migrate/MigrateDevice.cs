@@ -474,9 +474,17 @@ public static class MigrateDevice
         }
     }
 
-    /// <summary><c>__migrate_device_finalize()</c>.</summary>
+    /// <summary>
+    /// <c>__migrate_device_finalize()</c>. References are dropped through a <see cref="FolioBatch"/>,
+    /// so the sources a migration to the device frees go back to the buddy allocator a batch at a time;
+    /// the PTE table lock is kept from one page to the next (<see cref="PtlHold"/>); and the moves are
+    /// counted once at the end (<c>count_vm_events</c>).
+    /// </summary>
     private static void Finalize(HostKernel kernel, ulong[] src, ulong[] dst, long npages, Folio? lockedFault)
     {
+        var puts = default(FolioBatch);
+        var ptl = default(PtlHold);
+        long toDevice = 0, toRam = 0;
         for (var i = 0; i < npages; i++)
         {
             var dstFolio = PageOf(kernel, dst[i]);
@@ -487,11 +495,11 @@ public static class MigrateDevice
                 {
                     if ((src[i] & MigratePfn.Migrate) != 0)
                     {
-                        CountMove(kernel, null, dstFolio);
+                        CountMove(null, dstFolio, ref toDevice, ref toRam);
                     }
 
                     dstFolio.Unlock();
-                    dstFolio.Put();
+                    puts.Put(dstFolio);
                 }
 
                 continue;
@@ -502,34 +510,39 @@ public static class MigrateDevice
                 if (dstFolio is not null)
                 {
                     dstFolio.Unlock();
-                    dstFolio.Put();
+                    puts.Put(dstFolio);
                 }
 
                 dstFolio = srcFolio;
             }
 
-            MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio);
+            MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio, ref ptl);
             if (srcFolio != lockedFault)
             {
                 srcFolio.Unlock();
             }
 
-            srcFolio.Put();
+            puts.Put(srcFolio);
             if (dstFolio != srcFolio)
             {
-                CountMove(kernel, srcFolio, dstFolio);
+                CountMove(srcFolio, dstFolio, ref toDevice, ref toRam);
                 dstFolio.Unlock();
-                dstFolio.Put();
+                puts.Put(dstFolio);
             }
         }
+
+        ptl.Release();
+        puts.Release();
+        kernel.Counters.Count(MmEvent.MigratedToDevice, toDevice);
+        kernel.Counters.Count(MmEvent.MigratedToRam, toRam);
     }
 
-    private static void CountMove(HostKernel kernel, Folio? src, Folio dst)
+    private static void CountMove(Folio? src, Folio dst, ref long toDevice, ref long toRam)
     {
-        var toDevice = dst.Kind != PageKind.System;
-        if (src is null || (src.Kind == PageKind.System) == toDevice)
+        var device = dst.Kind != PageKind.System;
+        if (src is null || (src.Kind == PageKind.System) == device)
         {
-            kernel.Counters.Count(toDevice ? MmEvent.MigratedToDevice : MmEvent.MigratedToRam);
+            (device ? ref toDevice : ref toRam)++;
         }
     }
 }

@@ -71,6 +71,17 @@ internal static class MigrationEntries
     /// </summary>
     public static void RemoveMigrationPtes(Folio src, Folio dst)
     {
+        var hold = default(PtlHold);
+        RemoveMigrationPtes(src, dst, ref hold);
+        hold.Release();
+    }
+
+    /// <summary>
+    /// <see cref="RemoveMigrationPtes(Folio, Folio)"/> for one page of a batch: the PTE table lock
+    /// stays in <paramref name="hold"/> for the next page, which is usually in the same table.
+    /// </summary>
+    public static void RemoveMigrationPtes(Folio src, Folio dst, ref PtlHold hold)
+    {
         foreach (var (vma, address) in Rmap.Mappings(src))
         {
             var mm = vma.Mm;
@@ -80,20 +91,18 @@ internal static class MigrationEntries
             }
 
             var idx = mm.PageTable.PteIndex(address);
-            using (table.Ptl.Enter())
+            hold.Enter(table);
+            var pte = table.Get(idx);
+            if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn)
             {
-                var pte = table.Get(idx);
-                if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn)
-                {
-                    continue;
-                }
-
-                dst.Get();
-                dst.AddMap();
-                table.Set(idx, dst.Kind == PageKind.DevicePrivate
-                    ? Pte.DevicePrivate(dst.Pfn, pte.Write)
-                    : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));
+                continue;
             }
+
+            dst.Get();
+            dst.AddMap();
+            table.Set(idx, dst.Kind == PageKind.DevicePrivate
+                ? Pte.DevicePrivate(dst.Pfn, pte.Write)
+                : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));
         }
     }
 

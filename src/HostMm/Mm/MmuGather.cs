@@ -38,11 +38,13 @@ internal sealed class MmuGather(AddressSpace mm)
             mm.FlushTlbRange(_start, _end);
         }
 
+        var puts = default(FolioBatch);
         foreach (var folio in _folios)
         {
-            folio.Put();
+            puts.Put(folio);
         }
 
+        puts.Release();
         _folios.Clear();
         _needFlush = false;
         _start = ulong.MaxValue;

@@ -126,39 +126,53 @@ internal sealed unsafe class DeviceMemory
     public ArrayView<int> Frame(long frame) => Words.View.SubView(frame * WordsPerPage, WordsPerPage);
 
     /// <summary>
-    /// A free frame, taken with <c>ZoneDeviceFolioInit</c> (one reference, locked), or null when
-    /// every frame is in use or the allocation failed (<see cref="FaultPoint.DeviceAlloc"/>). Frames
-    /// come from the most recently used chunk that has one.
+    /// A free frame for each entry of <paramref name="folios"/>, taken with <c>ZoneDeviceFolioInit</c>
+    /// (one reference, locked), all under one hold of the lock, as UVM allocates a VA block's pages
+    /// together. An entry stays null when every frame is in use or its allocation failed
+    /// (<see cref="FaultPoint.DeviceAlloc"/>). Frames come from the most recently used chunk that has
+    /// one. Returns how many frames were taken.
     /// </summary>
-    public Folio? Alloc()
+    public int Alloc(Span<Folio?> folios)
     {
-        if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
-        {
-            return null;
-        }
-
-        int frame;
+        var taken = 0;
         lock (_lock)
         {
             var chunk = _current;
-            for (var n = 0; n < _free.Length && _free[chunk].Count == 0; n++)
+            for (var i = 0; i < folios.Length; i++)
             {
-                chunk = (chunk + 1) % _free.Length;
-            }
+                folios[i] = null;
+                if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
+                {
+                    continue;
+                }
 
-            if (!_free[chunk].TryPop(out frame))
-            {
-                return null;
-            }
+                for (var n = 0; n < _free.Length && _free[chunk].Count == 0; n++)
+                {
+                    chunk = (chunk + 1) % _free.Length;
+                }
 
-            _current = chunk;
-            _stamp[chunk] = ++_clock;
-            _freeCount--;
+                if (!_free[chunk].TryPop(out var frame))
+                {
+                    break;
+                }
+
+                _current = chunk;
+                _stamp[chunk] = ++_clock;
+                _freeCount--;
+                folios[i] = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
+                taken++;
+            }
         }
 
-        var folio = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
-        Pagemap.ZoneDeviceFolioInit(folio);
-        return folio;
+        foreach (var folio in folios)
+        {
+            if (folio is not null)
+            {
+                Pagemap.ZoneDeviceFolioInit(folio);
+            }
+        }
+
+        return taken;
     }
 
     /// <summary><c>folio_free</c>: the frame is free again.</summary>

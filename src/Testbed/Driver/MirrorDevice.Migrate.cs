@@ -10,6 +10,7 @@ namespace Testbed.Driver;
 public sealed partial class MirrorDevice
 {
     private readonly MigrateVma _migrate = new() { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] };
+    private readonly Folio?[] _migrateFrames = new Folio?[RangeBlockPages];
     private readonly int[] _pageMigrations;
 
     /// <summary>How many times the page at index <paramref name="page"/> of the range moved, either way (evictions not counted).</summary>
@@ -275,15 +276,25 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// <c>dmirror_migrate_alloc_and_copy</c>: for each collected page, a device frame (none left: the
-    /// page stays) filled through the accelerator from the system frame, or zeroed for an empty entry.
-    /// A failed copy (<see cref="FaultPoint.DeviceCopy"/>) frees the frame and leaves the page where it
-    /// is, as nouveau does.
+    /// page stays) filled through the accelerator from the system frame, or from the zero page for an
+    /// empty entry.
+    /// The frames are allocated together, one per collected page. A failed copy
+    /// (<see cref="FaultPoint.DeviceCopy"/>) frees the frame and leaves the page where it is, as
+    /// nouveau does.
     /// </summary>
     private unsafe void CopyToDevice(MigrateVma args)
     {
+        var wanted = 0;
         for (var i = 0; i < args.Npages; i++)
         {
-            if ((args.Src[i] & MigratePfn.Migrate) == 0 || _memory.Alloc() is not { } dpage)
+            wanted += (args.Src[i] & MigratePfn.Migrate) != 0 ? 1 : 0;
+        }
+
+        var frames = _migrateFrames.AsSpan(0, wanted);
+        _memory.Alloc(frames);
+        for (int i = 0, next = 0; i < args.Npages; i++)
+        {
+            if ((args.Src[i] & MigratePfn.Migrate) == 0 || frames[next++] is not { } dpage)
             {
                 continue;
             }
@@ -295,15 +306,8 @@ public sealed partial class MirrorDevice
                 continue;
             }
 
-            var frame = _memory.Frame(_memory.FrameOf(dpage.Pfn));
-            if (MigratePfn.ToPfn(args.Src[i]) is var spfn and >= 0)
-            {
-                frame.CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(spfn), WordsPerPage));
-            }
-            else
-            {
-                frame.CopyFromCPU(new int[WordsPerPage]);
-            }
+            var spfn = MigratePfn.ToPfn(args.Src[i]) is var pfn and >= 0 ? pfn : _kernel.ZeroPage.Pfn;
+            _memory.Frame(_memory.FrameOf(dpage.Pfn)).CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(spfn), WordsPerPage));
 
             args.Dst[i] = MigratePfn.Make(dpage.Pfn);
             if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
@@ -311,6 +315,8 @@ public sealed partial class MirrorDevice
                 args.Dst[i] |= MigratePfn.Write;
             }
         }
+
+        frames.Clear();
     }
 
     /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved; returns how many pages did.</summary>

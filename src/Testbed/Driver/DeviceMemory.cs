@@ -130,7 +130,9 @@ internal sealed unsafe class DeviceMemory
     /// (one reference, locked), all under one hold of the lock, as UVM allocates a VA block's pages
     /// together. An entry stays null when every frame is in use or its allocation failed
     /// (<see cref="FaultPoint.DeviceAlloc"/>). Frames come from the most recently used chunk that has
-    /// one. Returns how many frames were taken.
+    /// one, in ascending order where they can be (a chunk freed page by page hands its frames back
+    /// last-freed first), so that consecutive pages get consecutive frames and copy as one run.
+    /// Returns how many frames were taken.
     /// </summary>
     public int Alloc(Span<Folio?> folios)
     {
@@ -162,6 +164,11 @@ internal sealed unsafe class DeviceMemory
                 folios[i] = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
                 taken++;
             }
+        }
+
+        if (folios.Length > 1 && folios[0] is { } first && folios[^1] is { } last && first.Pfn > last.Pfn)
+        {
+            folios.Reverse();
         }
 
         foreach (var folio in folios)

@@ -278,7 +278,9 @@ public sealed partial class MirrorDevice
     /// <c>dmirror_migrate_alloc_and_copy</c>: for each collected page, a device frame (none left: the
     /// page stays) filled through the accelerator from the system frame, or from the zero page for an
     /// empty entry.
-    /// The frames are allocated together, one per collected page. A failed copy
+    /// The frames are allocated together, one per collected page, and the copies go out as runs:
+    /// pages whose system frames and device frames both follow on are one copy, as UVM coalesces a
+    /// block's copies into one push per contiguous region. A failed copy
     /// (<see cref="FaultPoint.DeviceCopy"/>) frees the frame and leaves the page where it is, as
     /// nouveau does.
     /// </summary>
@@ -292,6 +294,7 @@ public sealed partial class MirrorDevice
 
         var frames = _migrateFrames.AsSpan(0, wanted);
         _memory.Alloc(frames);
+        var run = default(CopyRun);
         for (int i = 0, next = 0; i < args.Npages; i++)
         {
             if ((args.Src[i] & MigratePfn.Migrate) == 0 || frames[next++] is not { } dpage)
@@ -307,7 +310,11 @@ public sealed partial class MirrorDevice
             }
 
             var spfn = MigratePfn.ToPfn(args.Src[i]) is var pfn and >= 0 ? pfn : _kernel.ZeroPage.Pfn;
-            _memory.Frame(_memory.FrameOf(dpage.Pfn)).CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(spfn), WordsPerPage));
+            if (!run.Extend(spfn, _memory.FrameOf(dpage.Pfn)))
+            {
+                CopyRunToDevice(run);
+                run = new CopyRun(spfn, _memory.FrameOf(dpage.Pfn));
+            }
 
             args.Dst[i] = MigratePfn.Make(dpage.Pfn);
             if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
@@ -316,7 +323,38 @@ public sealed partial class MirrorDevice
             }
         }
 
+        CopyRunToDevice(run);
         frames.Clear();
+    }
+
+    /// <summary>Copies one run of pages from system memory into device memory.</summary>
+    private unsafe void CopyRunToDevice(CopyRun run)
+    {
+        if (run.Pages > 0)
+        {
+            _memory.Words.View.SubView(run.Frame * WordsPerPage, run.Pages * WordsPerPage)
+                .CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(run.Pfn), run.Pages * WordsPerPage));
+        }
+    }
+
+    /// <summary>Pages to copy with one call: system frames from <see cref="Pfn"/>, device frames from <see cref="Frame"/>.</summary>
+    private struct CopyRun(long pfn, long frame)
+    {
+        public long Pfn = pfn;
+        public long Frame = frame;
+        public int Pages = 1;
+
+        /// <summary>Adds the next page if both its frames follow on from the run's; false if it starts a new run.</summary>
+        public bool Extend(long pfn, long frame)
+        {
+            if (Pages == 0 || pfn != Pfn + Pages || frame != Frame + Pages)
+            {
+                return false;
+            }
+
+            Pages++;
+            return true;
+        }
     }
 
     /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved; returns how many pages did.</summary>

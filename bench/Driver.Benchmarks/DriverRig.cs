@@ -1,0 +1,82 @@
+using Testbed.Driver;
+using Testbed.Driver.Policies;
+using Testbed.HostMm;
+using Testbed.HostMm.Cpu;
+using Testbed.Kernels;
+using Testbed.Scenarios;
+
+namespace Testbed.Driver.Benchmarks;
+
+/// <summary>
+/// What every driver benchmark sets up: HostMm with the lock validator off (as the ratio suite runs
+/// it), an accelerator of one backend, <see cref="Pages"/> written pages and a mirror over them
+/// under the <c>migrate</c> policy. Disposing it runs the teardown audit and throws if anything
+/// leaked, so a benchmark of a broken path fails instead of reporting a number.
+/// </summary>
+public sealed class DriverRig : IDisposable
+{
+    private readonly Context _context;
+    private readonly ScenarioRig _rig;
+
+    /// <summary>Builds the rig on <paramref name="backend"/>.</summary>
+    public DriverRig(AcceleratorType backend, int pages, MirrorOptions options, long memoryBytes = 64L << 20)
+    {
+        _context = Context.CreateDefault();
+        var device = _context.GetDevice(backend) ?? throw new InvalidOperationException($"{backend}: no such device on this machine");
+        _rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), device), LinkCoherence.Native, new HostKernelOptions { MemoryBytes = memoryBytes, ValidateLocks = false });
+        Pages = pages;
+        Va = _rig.Map(pages);
+        Cpu = new CpuContext(_rig.Mm);
+        _rig.CpuWrite(Cpu, Va, Enumerable.Range(1, pages * _rig.WordsPerPage).ToArray());
+        Mirror = _rig.Mirror(Va, pages, new MigratePolicy(), options);
+    }
+
+    /// <summary>The pages mapped.</summary>
+    public int Pages { get; }
+
+    /// <summary>Where they start.</summary>
+    public ulong Va { get; }
+
+    /// <summary>A CPU of the address space.</summary>
+    public CpuContext Cpu { get; }
+
+    /// <summary>The device mirror.</summary>
+    public MirrorDevice Mirror { get; }
+
+    /// <summary>The accelerator.</summary>
+    public Accelerator Accelerator => _rig.Accelerator;
+
+    /// <summary>32-bit words per page.</summary>
+    public int WordsPerPage => _rig.WordsPerPage;
+
+    /// <summary>Bytes per page.</summary>
+    public int PageSize => _rig.PageSize;
+
+    /// <summary>Every backend this machine offers.</summary>
+    public static IEnumerable<AcceleratorType> Backends()
+    {
+        using var context = Context.CreateDefault();
+        return [.. Enum.GetValues<AcceleratorType>().Where(t => context.GetDevice(t) is { IsAvailable: true })];
+    }
+
+    /// <summary>Throws unless <paramref name="err"/> is Ok.</summary>
+    public void Check(Errno err, string what)
+    {
+        if (err != Errno.Ok)
+        {
+            throw new InvalidOperationException($"{what}: {err} ({Mirror.LastError})");
+        }
+    }
+
+    /// <summary>Tears down and audits.</summary>
+    public void Dispose()
+    {
+        Cpu.Dispose();
+        var failed = _rig.TearDown().Where(i => !i.Held).ToList();
+        _context.Dispose();
+        if (failed.Count > 0)
+        {
+            throw new InvalidOperationException("teardown audit: " + string.Join("; ", failed.Select(i => $"{i.Name}: {i.Detail}")));
+        }
+    }
+}

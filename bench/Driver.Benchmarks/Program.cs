@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Testbed.Driver.Benchmarks.DriverRig).Assembly).Run(args);

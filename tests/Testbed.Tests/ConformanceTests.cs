@@ -202,6 +202,29 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void An_atomic_fault_on_a_page_still_exclusive_from_before_does_not_invalidate_itself(AcceleratorType type)
+    {
+        using var t = new DriverFixture(type, nonCoherent: true);
+        var va = t.Map(1);
+        var options = new MirrorOptions { DevicePages = 16, ChunkPages = 16, FaultTimeout = TimeSpan.FromMilliseconds(200) };
+        var mirror = t.Mirror(va, 1, new ExclusivePolicy(), options);
+        var work = DeviceWork.Adds(items: 16, opsPerItem: 10, firstWord: 0, span: 4, stride: 1);
+        Assert.Equal(Errno.Ok, mirror.Run(work));
+
+        // An mprotect that changes nothing still invalidates: the device loses its mapping, the CPU's
+        // device-exclusive entry stays. The next atomic fault's MakeDeviceExclusive restores that entry
+        // itself before converting again; that restore must not count against its own attempt.
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(va, (ulong)t.PageSize, Prot.ReadWrite));
+        Assert.False(DevicePte.IsValid(mirror.Lookup(va)));
+        Assert.Equal(PteKind.DeviceExclusive, t.Mm.GetPte(va).Kind);
+        Assert.Equal(Errno.Ok, mirror.Run(work));
+        Assert.Equal(2, mirror.Counters.ExclusiveGrants);
+        Assert.Equal(0, mirror.Counters.ExclusiveRetries);
+        Assert.Equal([80, 80, 80, 80], t.CpuRead(va, 4));
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Without_owner_filtering_exclusive_mapping_never_converges(AcceleratorType type)
     {
         using var t = new DriverFixture(type, nonCoherent: true);

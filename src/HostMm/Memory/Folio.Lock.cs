@@ -8,10 +8,21 @@ namespace Testbed.HostMm.Memory;
 /// the lock whose <c>TryLock</c> in <c>DoSwapPage</c> ended the 2024 livelock and whose
 /// <c>LockKillable</c> in <c>MakeDeviceExclusive</c> replaced a trylock that returned -EBUSY.
 /// </summary>
+/// <remarks>
+/// An unlock with a thread asleep to take the lock hands it over (the lock handoff of
+/// <c>folio_wake_bit</c> since Linux 5.9): the lock stays set and the first sleeper to wake owns it,
+/// so a thread that relocks in a tight loop — the compaction adversary sweeping the few pages still
+/// present — cannot starve a sleeper. Without it, <c>MakeDeviceExclusive</c>'s killable lock waited
+/// seconds under the stress test's adversary. A sleeper waiting only for the unlock
+/// (<see cref="WaitUnlocked"/>) is woken by every unlock, handed over or not.
+/// </remarks>
 public sealed partial class Folio
 {
     private int _locked;
     private int _waiters;
+    private int _lockWaiters;
+    private int _unlocks;
+    private bool _handoff;
 
     /// <summary>Whether the folio is locked (<c>folio_test_locked()</c>).</summary>
     public bool IsLocked => Volatile.Read(ref _locked) != 0;
@@ -63,9 +74,31 @@ public sealed partial class Folio
         }
     }
 
-    /// <summary><c>folio_unlock()</c>: any thread may unlock; wakes the sleepers.</summary>
+    /// <summary>
+    /// <c>folio_unlock()</c>: any thread may unlock; wakes the sleepers, and hands the lock to one
+    /// that sleeps to take it, if any.
+    /// </summary>
     public void Unlock()
     {
+        if (Volatile.Read(ref _locked) == 0)
+        {
+            throw new InvalidOperationException($"Folio.Unlock: pfn {Pfn} is not locked.");
+        }
+
+        if (Volatile.Read(ref _lockWaiters) > 0)
+        {
+            lock (this)
+            {
+                if (_lockWaiters > 0 && !_handoff)
+                {
+                    _handoff = true;
+                    _unlocks++;
+                    Monitor.PulseAll(this);
+                    return;
+                }
+            }
+        }
+
         if (Interlocked.Exchange(ref _locked, 0) == 0)
         {
             throw new InvalidOperationException($"Folio.Unlock: pfn {Pfn} is not locked.");
@@ -75,6 +108,7 @@ public sealed partial class Folio
         {
             lock (this)
             {
+                _unlocks++;
                 Monitor.PulseAll(this);
             }
         }
@@ -94,7 +128,11 @@ public sealed partial class Folio
         }
     }
 
-    /// <summary>Sleeps until the folio is unlocked (and locks it when <paramref name="acquire"/>); false if killed.</summary>
+    /// <summary>
+    /// Sleeps until the folio is unlocked (and locks it when <paramref name="acquire"/>, taking a
+    /// handed-over lock first); false if killed. A killed sleeper that was handed the lock unlocks it
+    /// again, which hands it on.
+    /// </summary>
     private bool Sleep(bool acquire, CancellationToken fatalSignal)
     {
         _memory.Sync.BeforeWait(null, this);
@@ -102,11 +140,31 @@ public sealed partial class Folio
         lock (this)
         {
             Interlocked.Increment(ref _waiters);
+            if (acquire)
+            {
+                Interlocked.Increment(ref _lockWaiters);
+            }
+
+            var unlocks = _unlocks;
             try
             {
                 while (true)
                 {
-                    if (acquire ? TryLock() : !IsLocked)
+                    if (acquire && _handoff)
+                    {
+                        _handoff = false;
+                        if (!fatalSignal.IsCancellationRequested)
+                        {
+                            return true;
+                        }
+
+                        Interlocked.Decrement(ref _lockWaiters);
+                        acquire = false;
+                        Unlock();
+                        return false;
+                    }
+
+                    if (acquire ? TryLock() : !IsLocked || _unlocks != unlocks)
                     {
                         return true;
                     }
@@ -122,6 +180,10 @@ public sealed partial class Folio
             finally
             {
                 Interlocked.Decrement(ref _waiters);
+                if (acquire)
+                {
+                    Interlocked.Decrement(ref _lockWaiters);
+                }
             }
         }
     }

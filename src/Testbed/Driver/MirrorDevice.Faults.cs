@@ -3,6 +3,7 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Hmm;
+using Testbed.HostMm.Notifiers;
 
 namespace Testbed.Driver;
 
@@ -275,61 +276,88 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// Maps <paramref name="count"/> pages from <paramref name="page"/> for device atomics the way
-    /// nouveau does: per page, <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under the mmap read lock,
-    /// then under the mutex <c>ReadRetry</c> and the mapping; the folio is unlocked and put after. A
-    /// page whose sequence keeps moving (owner filtering off: its own invalidation) gives -EBUSY after
-    /// <see cref="MirrorOptions.FaultTimeout"/>.
+    /// nouveau does: per page, an interval notifier over that page alone
+    /// (<see cref="ExclusiveFaultNotifier"/>), then <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under
+    /// the mmap read lock, and under the mutex <c>ReadRetry</c> and the mapping; the folio is unlocked
+    /// and put after, and the notifier removed. A page whose sequence keeps moving (owner filtering
+    /// off: its own invalidation) gives -EBUSY after <see cref="MirrorOptions.FaultTimeout"/>.
     /// </summary>
     private Errno MakeExclusive(long page, int count)
     {
         for (var p = page; p < page + count; p++)
         {
             var va = AddressOf(p);
-            var deadline = Stopwatch.GetTimestamp() + (long)(Options.FaultTimeout.TotalSeconds * Stopwatch.Frequency);
-            while (true)
+            var ops = new ExclusiveFaultNotifier(this);
+            if (_mm.Notifiers.Insert(va, (ulong)_pageSize, ops, out var notifier) is var inserted && inserted != Errno.Ok)
             {
-                if (Stopwatch.GetTimestamp() > deadline)
-                {
-                    return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
-                }
+                return Fail(inserted, $"MakeDeviceExclusive at 0x{va:x}: the fault's interval notifier could not be inserted ({inserted})");
+            }
 
-                Activity = "MakeDeviceExclusive under the mmap lock (read)";
-                var zapSeq = Volatile.Read(ref _zapSeq);
-                var seq = _notifier.ReadBegin();
-                _mm.MmapLock.DownRead();
-                var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
-                _mm.MmapLock.UpRead();
-                if (err == Errno.EBUSY)
+            try
+            {
+                if (MakeExclusive(p, va, notifier!, ops) is var err && err != Errno.Ok)
                 {
-                    Counters.FaultRetry();
-                    continue;
+                    return err;
                 }
+            }
+            finally
+            {
+                notifier!.Remove();
+            }
+        }
 
-                if (err != Errno.Ok)
-                {
-                    return Fail(err, $"MakeDeviceExclusive at 0x{va:x} returned {err}");
-                }
+        return Errno.Ok;
+    }
 
-                bool mapped;
-                using (Mutex.Enter())
-                {
-                    mapped = !_notifier.ReadRetry(seq) && _zapSeq == zapSeq;
-                    if (mapped)
-                    {
-                        _pt.Set(p, DevicePte.Make(folio!.Pfn, device: false, write: true, atomic: true));
-                    }
-                }
+    /// <summary>One page of <see cref="MakeExclusive(long, int)"/>, with the fault's own notifier.</summary>
+    private Errno MakeExclusive(long p, ulong va, MmuIntervalNotifier notifier, ExclusiveFaultNotifier ops)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(Options.FaultTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return Fail(Errno.EBUSY, $"MakeDeviceExclusive at 0x{va:x}: the notifier sequence kept moving for {Options.FaultTimeout.TotalMilliseconds} ms{(Options.FilterOwnerEvents ? string.Empty : " (owner filtering is off, so each attempt invalidates itself)")}");
+            }
 
-                folio!.Unlock();
-                folio.Put();
+            Activity = "MakeDeviceExclusive under the mmap lock (read)";
+            var zapSeq = Volatile.Read(ref _zapSeq);
+            var seq = notifier.ReadBegin();
+            _mm.MmapLock.DownRead();
+            ops.BeginConversion();
+            var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
+            ops.EndConversion();
+            _mm.MmapLock.UpRead();
+            if (err == Errno.EBUSY)
+            {
+                Counters.FaultRetry();
+                continue;
+            }
+
+            if (err != Errno.Ok)
+            {
+                return Fail(err, $"MakeDeviceExclusive at 0x{va:x} returned {err}");
+            }
+
+            bool mapped;
+            using (Mutex.Enter())
+            {
+                mapped = !notifier.ReadRetry(seq) && _zapSeq == zapSeq;
                 if (mapped)
                 {
-                    Counters.ExclusiveGrant();
-                    break;
+                    _pt.Set(p, DevicePte.Make(folio!.Pfn, device: false, write: true, atomic: true));
                 }
-
-                Counters.ExclusiveRetry();
             }
+
+            folio!.Unlock();
+            folio.Put();
+            if (mapped)
+            {
+                Counters.ExclusiveGrant();
+                break;
+            }
+
+            Counters.ExclusiveRetry();
         }
 
         return Errno.Ok;

@@ -22,7 +22,7 @@ public sealed partial class MirrorDevice
     /// </summary>
     public bool Invalidate(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
     {
-        if (Options.FilterOwnerEvents && range.Event is MmuNotifierEvent.Migrate or MmuNotifierEvent.Exclusive && range.Owner == Owner)
+        if (CausedBySelf(range))
         {
             return true;
         }
@@ -40,6 +40,13 @@ public sealed partial class MirrorDevice
         WaitForLaunches();
         return true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="range"/> is a <c>Migrate</c> or <c>Exclusive</c> event this device
+    /// caused and owner filtering is on: its callbacks skip it (DESIGN §4.3).
+    /// </summary>
+    internal bool CausedBySelf(in MmuNotifierRange range) =>
+        Options.FilterOwnerEvents && range.Event is MmuNotifierEvent.Migrate or MmuNotifierEvent.Exclusive && range.Owner == Owner;
 
     private bool InvalidateNonBlocking(MmuIntervalNotifier subscription, in MmuNotifierRange range, ulong curSeq)
     {

@@ -22,6 +22,48 @@ public sealed class FolioLockTests : IDisposable
     }
 
     [Fact]
+    public void Unlock_hands_the_lock_to_a_sleeper_so_a_thread_relocking_at_once_cannot_take_it()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        var sleeper = TestThread.Run(() => { f.Lock(); return true; });
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+
+        // Holding the folio's wait queue (its monitor) keeps the sleeper from running: whatever the
+        // unlocker sees next is what the unlock itself left. Handed over, the folio never looks
+        // unlocked, and a relock at once (the compaction adversary's loop) fails.
+        lock (f)
+        {
+            f.Unlock();
+            Assert.True(f.IsLocked);
+            Assert.False(f.TryLock());
+        }
+
+        Assert.True(sleeper.Join(TimeSpan.FromSeconds(5)) && sleeper.Result);
+        Assert.Equal(0, f.LockWaiters);
+        f.Unlock();
+        Assert.False(f.IsLocked);
+        f.Put();
+    }
+
+    [Fact]
+    public void A_sleeper_waiting_for_the_unlock_is_woken_by_a_handover_too()
+    {
+        var f = _mem.AllocFolio()!;
+        f.Lock();
+        var watcher = TestThread.Run(() => { f.WaitUnlocked(); return true; });
+        SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5));
+        var locker = TestThread.Run(() => { f.Lock(); return true; });
+        SpinWait.SpinUntil(() => f.LockWaiters == 2, TimeSpan.FromSeconds(5));
+        f.Unlock();
+        Assert.True(locker.Join(TimeSpan.FromSeconds(5)) && locker.Result);
+        Assert.True(watcher.Join(TimeSpan.FromSeconds(5)) && watcher.Result);
+        Assert.True(f.IsLocked);
+        f.Unlock();
+        f.Put();
+    }
+
+    [Fact]
     public void Lock_sleeps_as_a_waiter_until_another_thread_unlocks()
     {
         var f = _mem.AllocFolio()!;

@@ -44,13 +44,7 @@ public class KernelAtomicsBenchmarks
         _replays = _rig.Mirror.Counters.Replays;
         _plain = _rig.Accelerator.Allocate1D<int>(words);
         _config = _rig.Accelerator.Allocate1D<int>(DeviceAccess.ConfigLength);
-        var config = new int[DeviceAccess.ConfigLength];
-        config[DeviceAccess.ConfigItems] = Items;
-        config[DeviceAccess.ConfigOpsPerItem] = OpsPerItem;
-        config[DeviceAccess.ConfigSpan] = words;
-        config[DeviceAccess.ConfigStride] = _rig.WordsPerPage + 1;
-        config[DeviceAccess.ConfigValue] = 1;
-        _config.CopyFromCPU(config);
+        _config.CopyFromCPU(BenchKernels.PlainAddsConfig(_work));
         _launch = _rig.Accelerator.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>>(BenchKernels.PlainAdds);
     }
 

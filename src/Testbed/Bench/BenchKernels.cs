@@ -6,6 +6,19 @@ namespace Testbed.Bench;
 /// <summary>Kernels the ratio suite compares the driver's kernels with.</summary>
 public static class BenchKernels
 {
+    /// <summary>The config <see cref="PlainAdds"/> reads for the adds of <paramref name="work"/>.</summary>
+    public static int[] PlainAddsConfig(DeviceWork work)
+    {
+        var config = new int[DeviceAccess.ConfigLength];
+        config[DeviceAccess.ConfigItems] = work.Items;
+        config[DeviceAccess.ConfigOpsPerItem] = work.OpsPerItem;
+        config[DeviceAccess.ConfigFirstWord] = checked((int)work.FirstWord);
+        config[DeviceAccess.ConfigSpan] = checked((int)work.Span);
+        config[DeviceAccess.ConfigStride] = checked((int)work.Stride);
+        config[DeviceAccess.ConfigValue] = work.Value;
+        return config;
+    }
+
     /// <summary>
     /// The adds of <see cref="MirrorKernels.DeviceOps"/> — the same items, operations and word
     /// sequence, from the same config — straight on a plain buffer: no page table, no fault

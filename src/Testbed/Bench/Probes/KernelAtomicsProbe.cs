@@ -42,13 +42,7 @@ public sealed class KernelAtomicsProbe(Device device) : IBenchProbe
         var acc = rig.Accelerator;
         using var plain = acc.Allocate1D<int>(words);
         using var config = acc.Allocate1D<int>(DeviceAccess.ConfigLength);
-        var values = new int[DeviceAccess.ConfigLength];
-        values[DeviceAccess.ConfigItems] = Items;
-        values[DeviceAccess.ConfigOpsPerItem] = OpsPerItem;
-        values[DeviceAccess.ConfigSpan] = words;
-        values[DeviceAccess.ConfigStride] = rig.WordsPerPage + 1;
-        values[DeviceAccess.ConfigValue] = 1;
-        config.CopyFromCPU(values);
+        config.CopyFromCPU(BenchKernels.PlainAddsConfig(work));
         var launch = acc.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>>(BenchKernels.PlainAdds);
         var replays = mirror.Counters.Replays;
         var (bare, translated) = Timing.PerOpPair(

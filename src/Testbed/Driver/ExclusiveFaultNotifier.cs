@@ -32,9 +32,6 @@ internal sealed class ExclusiveFaultNotifier(MirrorDevice device) : IMmuInterval
 {
     private int _convertingThread;
 
-    /// <summary>Invalidations of the page by the converting thread's own calls (skipped).</summary>
-    public long OwnInvalidations { get; private set; }
-
     /// <summary>Marks the calling thread as the one inside <c>MakeDeviceExclusive</c> for this page, until <see cref="EndConversion"/>.</summary>
     public void BeginConversion() => Volatile.Write(ref _convertingThread, Environment.CurrentManagedThreadId);
 
@@ -51,7 +48,6 @@ internal sealed class ExclusiveFaultNotifier(MirrorDevice device) : IMmuInterval
 
         if (device.Options.FilterOwnerEvents && Volatile.Read(ref _convertingThread) == Environment.CurrentManagedThreadId)
         {
-            OwnInvalidations++;
             return true;
         }
 

@@ -134,7 +134,7 @@ public static class HmmMirror
                 if (pte.Kind == PteKind.Migration)
                 {
                     last = addr;
-                    MigrationEntries.Wait(mm, pte);
+                    MigrationEntries.Wait(mm, addr);
                     return Errno.EBUSY;
                 }
 

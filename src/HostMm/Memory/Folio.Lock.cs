@@ -75,6 +75,42 @@ public sealed partial class Folio
     }
 
     /// <summary>
+    /// <c>migration_entry_wait_on_locked()</c> (Linux 5.19): called with <paramref name="ptl"/> held
+    /// and the folio locked; queues as a waiter, releases <paramref name="ptl"/>, then sleeps until
+    /// the folio is unlocked. It holds no reference: the PTE lock keeps the folio locked and in use
+    /// until the waiter is queued (<c>remove_migration_ptes</c> needs it before the migration can
+    /// unlock), and the unlock that ends the migration wakes the waiter even if the frame is freed and
+    /// reused right after. A waiter holding a reference made the migration it waited on fail on the
+    /// reference count, so a page touched while migrating never moved.
+    /// </summary>
+    internal void WaitUnlockedReleasing(Locking.MmLock ptl)
+    {
+        int unlocks;
+        lock (this)
+        {
+            Interlocked.Increment(ref _waiters);
+            unlocks = _unlocks;
+        }
+
+        ptl.Release();
+        try
+        {
+            _memory.Sync.BeforeWait(null, this);
+            lock (this)
+            {
+                while (IsLocked && _unlocks == unlocks)
+                {
+                    Monitor.Wait(this);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiters);
+        }
+    }
+
+    /// <summary>
     /// <c>folio_unlock()</c>: any thread may unlock; wakes the sleepers, and hands the lock to one
     /// that sleeps to take it, if any.
     /// </summary>

@@ -107,21 +107,29 @@ internal static class MigrationEntries
     }
 
     /// <summary>
-    /// <c>migration_entry_wait()</c>: a CPU fault on a migration entry waits until the migration
-    /// unlocks the folio, then the fault is retried. Holds a reference while waiting so the
-    /// descriptor cannot be reused under it; a folio already freed means the migration is over.
+    /// <c>migration_entry_wait()</c>: a CPU fault (or <c>HmmRangeFault</c>) that found a migration
+    /// entry at <paramref name="va"/> re-reads it under the PTE lock and, if it is still one, sleeps
+    /// until the migration unlocks the folio; the caller then retries. No reference is taken (Linux
+    /// 5.19's <c>migration_entry_wait_on_locked</c>, see <see cref="Folio.WaitUnlockedReleasing"/>):
+    /// before it, every thread touching a page mid-migration pinned it and made the migration fail.
     /// </summary>
-    public static void Wait(AddressSpace mm, Pte pte)
+    public static void Wait(AddressSpace mm, ulong va)
     {
         mm.Kernel.Counters.Count(MmEvent.FaultMigrationWait);
-        var folio = mm.Memory.PfnToFolio(pte.Pfn);
-        if (!folio.TryGet())
+        if (mm.PageTable.Find(va) is not { } table)
         {
             return;
         }
 
-        folio.WaitUnlocked();
-        folio.Put();
+        table.Ptl.Acquire();
+        var pte = table.Get(mm.PageTable.PteIndex(va));
+        if (pte.Kind != PteKind.Migration)
+        {
+            table.Ptl.Release();
+            return;
+        }
+
+        mm.Memory.PfnToFolio(pte.Pfn).WaitUnlockedReleasing(table.Ptl);
     }
 
     private static bool Maps(Pte pte, Folio folio) =>

@@ -65,7 +65,7 @@ public sealed partial class AddressSpace
             case PteKind.DevicePrivate:
                 return DoSwapPage(vma, table, idx, va, pte, flags);
             case PteKind.Migration:
-                MigrationEntries.Wait(this, pte);
+                MigrationEntries.Wait(this, va);
                 return Errno.Ok;
             default:
                 return DeviceExclusive.RemoveDeviceExclusiveEntry(this, vma, va, pte);

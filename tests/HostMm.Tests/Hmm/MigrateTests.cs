@@ -251,6 +251,46 @@ public sealed class MigrateTests : IDisposable
     }
 
     [Fact]
+    public void a_cpu_fault_waiting_on_the_migration_entry_holds_no_reference_so_the_migration_completes()
+    {
+        var a = MapWithPattern(1);
+        var src = _t.Kernel.Memory.PfnToFolio(_t.Mm.GetPte(a).Pfn);
+        var args = new MigrateVma { Vma = _t.Mm.FindVma(a), Start = a, End = a + Page, Src = new ulong[1], Dst = new ulong[1], Flags = MigrateVmaFlags.SelectSystem };
+        _t.Mm.MmapLock.DownRead();
+        Assert.Equal(Errno.Ok, MigrateDevice.MigrateVmaSetup(args));
+        Assert.Equal(PteKind.Migration, _t.Mm.GetPte(a).Kind);
+        var refs = src.RefCount;
+        var reader = new TestThread<int>(() =>
+        {
+            using var cpu = new CpuContext(_t.Mm);
+            Assert.Equal(Errno.Ok, cpu.Read(a + 8, out int v));
+            return v;
+        });
+        var queued = SpinWait.SpinUntil(() => src.LockWaiters == 1, TimeSpan.FromSeconds(30));
+        var refsWhileWaiting = src.RefCount;
+
+        var dst = _t.Kernel.Memory.AllocFolio(zero: false)!;
+        dst.Lock();
+        unsafe
+        {
+            new ReadOnlySpan<byte>(_t.Kernel.Memory.FrameAddress(src.Pfn), (int)Page).CopyTo(new Span<byte>(_t.Kernel.Memory.FrameAddress(dst.Pfn), (int)Page));
+        }
+
+        args.Dst[0] = MigratePfn.Make(dst.Pfn) | MigratePfn.Write;
+        MigrateDevice.MigrateVmaPages(args);
+        MigrateDevice.MigrateVmaFinalize(args);
+        _t.Mm.MmapLock.UpRead();
+
+        Assert.True(queued, "the reader never waited on the migration entry");
+        Assert.Equal(refs, refsWhileWaiting);
+        Assert.Equal(2, reader.Result);
+        Assert.Equal(dst.Pfn, _t.Mm.GetPte(a).Pfn);
+        Assert.Equal(0, _t.Kernel.Counters[MmEvent.MigrateFailRefs]);
+        Assert.Equal(1, _t.Kernel.Counters[MmEvent.FaultMigrationWait]);
+        AssertPattern(a, 1);
+    }
+
+    [Fact]
     public void pinned_page_is_not_collected()
     {
         var a = MapWithPattern(1);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
+using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Memory;
 using Testbed.Kernels;
 
@@ -87,6 +88,56 @@ public sealed class PolicyTests
         Assert.True(clock.ElapsedMilliseconds >= 25, $"the CPU got the page after {clock.ElapsedMilliseconds} ms");
         Assert.True(mirror.Counters.CpuFaultsDeferred >= 1);
         Assert.Equal(1, mirror.Counters.MigrationsToRam);
+    }
+
+    [Fact]
+    public void Migrate_does_not_map_remotely_a_page_the_cpu_took_back_while_the_device_fault_was_serviced()
+    {
+        const int pages = 16;
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(pages);
+        var mirror = t.Mirror(va, pages, new MigratePolicy(), new MirrorOptions { DevicePages = 2 * pages, ChunkPages = pages });
+        var stop = 0;
+        var sweeps = 0;
+        var cpu = new Thread(() =>
+        {
+            using var c = new CpuContext(t.Mm);
+            while (Volatile.Read(ref stop) == 0)
+            {
+                for (var p = 0; p < pages; p++)
+                {
+                    Assert.Equal(Errno.Ok, c.AtomicAdd(va + (ulong)((p * t.PageSize) + sizeof(int)), 1, out int _));
+                }
+
+                Interlocked.Increment(ref sweeps);
+            }
+        });
+        cpu.Start();
+        SpinWait.SpinUntil(() => Volatile.Read(ref sweeps) > 0, TimeSpan.FromSeconds(30));
+
+        // At least 300 rounds, and on a loaded machine until the CPU thread has taken pages back often.
+        var remote = 0;
+        var rounds = 0;
+        var clock = Stopwatch.StartNew();
+        for (; rounds < 300 || (mirror.Counters.MigrationsToRam < 10 * pages && clock.Elapsed < TimeSpan.FromSeconds(30)); rounds++)
+        {
+            Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: pages, opsPerItem: 1, firstWord: 0, span: pages * t.WordsPerPage, stride: t.WordsPerPage)));
+            for (var p = 0; p < pages; p++)
+            {
+                var entry = mirror.Lookup(va + (ulong)(p * t.PageSize));
+                remote += DevicePte.IsValid(entry) && !DevicePte.IsDevice(entry) ? 1 : 0;
+            }
+        }
+
+        Volatile.Write(ref stop, 1);
+        cpu.Join();
+        Assert.Equal(0, remote);
+        Assert.True(mirror.Counters.MigrationsToRam >= 10 * pages, $"the CPU took pages back {mirror.Counters.MigrationsToRam} times in {rounds} rounds");
+        var words = t.CpuRead(va, pages * t.WordsPerPage);
+        for (var p = 0; p < pages; p++)
+        {
+            Assert.Equal((rounds, sweeps), (words[p * t.WordsPerPage], words[(p * t.WordsPerPage) + 1]));
+        }
     }
 
     [Fact]

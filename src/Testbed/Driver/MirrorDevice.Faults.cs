@@ -133,13 +133,24 @@ public sealed partial class MirrorDevice
     /// migrate back (the thrashing UVM shows), instead of being mapped remotely from where the
     /// eviction left them.
     /// </summary>
+    /// <remarks>
+    /// The migration maps what it moved; <see cref="MapRange"/> then maps the rest where it is — a
+    /// page the migration could not take is mapped remotely, the fallback of an HMM driver. A page
+    /// that did move but that the CPU took back in between (a CPU fault on it as soon as the range
+    /// lock was dropped) is not: it is left unmapped and the replay faults it again, so it migrates
+    /// again, as UVM services a fault entirely under the VA block lock. Mapping it remotely turned
+    /// the <c>migrate</c> policy into <c>remote</c> for every page a CPU thread touched at the wrong
+    /// moment, for good, since nothing invalidates a remote mapping of a page the CPU keeps using.
+    /// </remarks>
     private Errno MigrateAndMap(long page, int count, FaultAccess access)
     {
         for (var done = 0; done < count;)
         {
             var n = Math.Min(count - done, _memory.ChunkPages);
+            var moved = _movedHere.AsSpan((int)((page + done) % RangeBlockPages), n);
+            moved.Clear();
             MigrateToDevice(page + done, n);
-            var err = MapRange(page + done, n, access);
+            var err = MapRange(page + done, n, access, moved);
             if (err != Errno.Ok)
             {
                 return err;
@@ -164,8 +175,10 @@ public sealed partial class MirrorDevice
     /// finds its own page read-only — COW-shared after a fork, or in a read-only VMA — asks again
     /// without the owner, so the CPU's fault path brings the page to system memory and breaks COW,
     /// or refuses the write (-EPERM, a fatal fault); mapping it read-only would fault forever.
+    /// A page marked in <paramref name="movedHere"/> that is found in system memory is left unmapped
+    /// for the replay (see <see cref="MigrateAndMap"/>).
     /// </remarks>
-    private Errno MapRange(long page, int count, FaultAccess access)
+    private Errno MapRange(long page, int count, FaultAccess access, ReadOnlySpan<bool> movedHere = default)
     {
         var range = _hmmRange;
         range.Start = AddressOf(page);
@@ -226,6 +239,11 @@ public sealed partial class MirrorDevice
                     }
                     else if (pfn < _kernel.Memory.TotalFrames)
                     {
+                        if (!movedHere.IsEmpty && movedHere[i])
+                        {
+                            continue;
+                        }
+
                         _pt.Set(page + i, DevicePte.Make(pfn, device: false, write, atomic: write && !atomicNeedsExclusive));
                     }
                     else

@@ -13,6 +13,13 @@ public sealed partial class MirrorDevice
     private readonly Folio?[] _migrateFrames = new Folio?[RangeBlockPages];
     private readonly int[] _pageMigrations;
 
+    /// <summary>
+    /// Set by <see cref="MigrateBlock"/> for each page it moved here, at the page's index within its
+    /// 2 MiB block: the fault path clears the marks of the pages it migrates and reads them when it
+    /// maps (<see cref="MigrateAndMap"/>). Used under the service lock only.
+    /// </summary>
+    private readonly bool[] _movedHere = new bool[RangeBlockPages];
+
     /// <summary>How many times the page at index <paramref name="page"/> of the range moved, either way (evictions not counted).</summary>
     public int MigrationsOf(long page) => Volatile.Read(ref _pageMigrations[page]);
 
@@ -185,6 +192,7 @@ public sealed partial class MirrorDevice
             {
                 if (Moved(args, i))
                 {
+                    _movedHere[(page + i) % RangeBlockPages] = true;
                     Interlocked.Increment(ref _pageMigrations[page + i]);
                     Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
                 }

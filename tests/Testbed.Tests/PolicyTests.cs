@@ -14,48 +14,80 @@ public sealed class PolicyTests
     private static readonly long Us = Stopwatch.Frequency / 1_000_000;
 
     [Fact]
-    public void Uvm_thrashing_throttles_after_three_events_within_the_lapse_and_pins_after_ten_throttles()
+    public void Uvm_thrashing_detects_three_migrations_within_the_lapse_then_gives_the_page_to_one_processor_per_nap()
     {
         var policy = new UvmThrashingPolicy(1);
-        var now = 1_000_000 * Us;
-        var actions = new List<GpuFaultAction>();
-        for (var n = 0; n < 4; n++, now += 100 * Us)
-        {
-            actions.Add(n % 2 == 0 ? policy.OnGpuFault(1, 0, FaultAccess.Write, now) : Cpu(policy, 0, now));
-        }
+        var t = 1_000_000 * Us;
+        policy.OnMigrated(0, 1, t, 0);
+        policy.OnMigrated(0, 0, t + (100 * Us), 0);
+        policy.OnMigrated(0, 1, t + (200 * Us), 0);
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (250 * Us)));
+        policy.OnMigrated(0, 0, t + (300 * Us), 0);
+        Assert.Equal(1, policy.ThrashingDetected);
 
-        Assert.Equal([GpuFaultAction.Migrate, GpuFaultAction.Migrate, GpuFaultAction.Migrate, GpuFaultAction.Throttle], actions);
+        // The device's fault opens a throttling period in which it keeps the page; the CPU waits it out.
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (350 * Us)));
+        policy.OnMigrated(0, 1, t + (360 * Us), 0);
+        var cpu = policy.OnCpuFault(0, t + (400 * Us));
+        Assert.False(cpu.Migrate);
+        Assert.Equal(450 * Us, cpu.WaitTicks);
+        Assert.False(policy.OnCpuFault(0, t + (500 * Us)).Migrate);
         Assert.Equal(1, policy.Throttles);
+        Assert.Equal(policy.ThrottledUntil(0), t + (850 * Us));
+
+        // The next period is the CPU's: it migrates, and the device is throttled until it ends.
+        Assert.True(policy.OnCpuFault(0, t + (855 * Us)).Migrate);
+        policy.OnMigrated(0, 0, t + (860 * Us), 0);
+        Assert.Equal(GpuFaultAction.Throttle, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (900 * Us)));
+        Assert.Equal(t + (1355 * Us), policy.ThrottledUntil(0));
+        Assert.Equal(2, policy.Throttles);
         Assert.Equal(0, policy.Pins);
-
-        // Each later fault comes after the nap, so it starts a new throttle period; the eleventh pins.
-        for (var n = 1; n < 10; n++)
-        {
-            now += 500 * Us;
-            Assert.Equal(GpuFaultAction.Throttle, policy.OnGpuFault(1 + (n % 2), 0, FaultAccess.Write, now));
-        }
-
-        Assert.Equal(10, policy.Throttles);
-        now += 500 * Us;
-        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(1, 0, FaultAccess.Write, now));
-        Assert.Equal(1, policy.Pins);
-        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(2, 0, FaultAccess.Write, now + (100_000 * Us)));
-        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, now + (151_000 * Us)));
     }
 
     [Fact]
-    public void Uvm_thrashing_ignores_events_further_apart_than_the_lapse_and_validates_its_options()
+    public void Uvm_thrashing_forgets_a_page_that_migrates_slowly_but_keeps_its_throttles_and_pins_it_after_ten()
+    {
+        var policy = new UvmThrashingPolicy(1);
+        var t = 1_000_000 * Us;
+        for (var cycle = 1; cycle <= 9; cycle++, t += 2000 * Us)
+        {
+            ThrashOnce(policy, t);
+            Assert.Equal(cycle, policy.Throttles);
+
+            // A migration after more than the lapse: no longer thrashing, and not throttled any more.
+            policy.OnMigrated(0, 1, t + (1000 * Us), 0);
+            Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (1010 * Us)));
+            Assert.True(policy.OnCpuFault(0, t + (1020 * Us)).Migrate);
+            Assert.Equal(cycle, policy.ThrashingDetected);
+        }
+
+        // The tenth throttle; then the processor not throttled in the period pins the page.
+        ThrashOnce(policy, t);
+        Assert.Equal(10, policy.Throttles);
+        policy.OnGpuFault(1, 0, FaultAccess.Write, t + (400 * Us));
+        policy.OnCpuFault(0, t + (410 * Us));
+        Assert.Equal(1, policy.Pins);
+        Assert.Equal(GpuFaultAction.MapRemote, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (100_000 * Us)));
+        Assert.True(policy.OnCpuFault(0, t + (100_000 * Us)).Migrate);
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (151_000 * Us)));
+    }
+
+    [Fact]
+    public void Uvm_thrashing_ignores_migrations_further_apart_than_the_lapse_and_validates_its_options()
     {
         var policy = new UvmThrashingPolicy(1);
         var now = 1_000_000 * Us;
         for (var n = 0; n < 20; n++, now += 600 * Us)
         {
-            Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1 + (n % 2), 0, FaultAccess.Read, now));
+            Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Read, now));
+            policy.OnMigrated(0, n % 2, now + (10 * Us), 0);
         }
 
+        Assert.Equal(0, policy.ThrashingDetected);
         Assert.Equal(0, policy.Throttles);
         Assert.Throws<ArgumentException>(() => new UvmThrashingPolicy(1, new UvmThrashingOptions { Threshold = 8 }));
         Assert.Throws<ArgumentException>(() => new UvmThrashingPolicy(1, new UvmThrashingOptions { Lapse = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => policy.OnGpuFault(MirrorOptions.MaxProcessorId + 1, 0, FaultAccess.Read, now));
     }
 
     [Fact]
@@ -170,6 +202,19 @@ public sealed class PolicyTests
         Assert.Equal(Errno.EOPNOTSUPP, MirrorDevice.Create(t.Mm, t.Accelerator, va, 1, new CoherentPolicy(), new MirrorOptions(), out _));
     }
 
-    private static GpuFaultAction Cpu(UvmThrashingPolicy policy, long page, long now) =>
-        policy.OnCpuFault(page, now).WaitTicks > 0 ? GpuFaultAction.Throttle : GpuFaultAction.Migrate;
+    /// <summary>
+    /// Four migrations 100 µs apart from <paramref name="t"/> (the page thrashes), then a device
+    /// fault and a CPU fault in the same throttling period: exactly one of them is throttled.
+    /// </summary>
+    private static void ThrashOnce(UvmThrashingPolicy policy, long t)
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            policy.OnMigrated(0, i % 2, t + (i * 100 * Us), 0);
+        }
+
+        var gpuThrottled = policy.OnGpuFault(1, 0, FaultAccess.Write, t + (350 * Us)) == GpuFaultAction.Throttle;
+        var cpuThrottled = !policy.OnCpuFault(0, t + (360 * Us)).Migrate;
+        Assert.True(gpuThrottled != cpuThrottled, $"device throttled: {gpuThrottled}, CPU throttled: {cpuThrottled}");
+    }
 }

@@ -9,16 +9,21 @@ namespace Testbed.Driver;
 
 public sealed partial class MirrorDevice
 {
+    /// <summary>The longest a device naps before replaying a batch whose every fault was throttled (1 ms).</summary>
+    private static readonly long MaxThrottleNap = Stopwatch.Frequency / 1000;
+
     /// <summary>
     /// Services the prepared fault batch in slices of <see cref="MirrorOptions.FaultBatchSize"/>:
     /// asks the policy about each page, then services runs of consecutive pages that share an action,
     /// an access kind and a 2 MiB block together. When every fault of the batch was throttled, naps
-    /// briefly so the replay does not spin.
+    /// until the first throttling period ends (at most <see cref="MaxThrottleNap"/>) so the replay
+    /// neither spins nor comes late.
     /// </summary>
     private Errno ServiceFaults()
     {
         Activity = "servicing a fault batch";
         var serviced = false;
+        var wake = long.MaxValue;
         for (var sliceStart = 0; sliceStart < _batch.Count; sliceStart += Options.FaultBatchSize)
         {
             Counters.FaultBatch();
@@ -33,6 +38,10 @@ public sealed partial class MirrorDevice
                 {
                     Counters.GpuFault();
                     action = Policy.OnGpuFault(Options.ProcessorId, _batch.Page(i), _batch.Access(i), now);
+                    if (action == GpuFaultAction.Throttle)
+                    {
+                        wake = Math.Min(wake, Policy.ThrottledUntil(_batch.Page(i)));
+                    }
                     if (i > runStart
                         && action == runAction
                         && _batch.Access(i) == _batch.Access(runStart)
@@ -66,7 +75,7 @@ public sealed partial class MirrorDevice
 
         if (!serviced)
         {
-            Nap(Stopwatch.Frequency / 10_000);
+            Nap(Math.Clamp(wake - Stopwatch.GetTimestamp(), 0, MaxThrottleNap));
         }
 
         return Errno.Ok;

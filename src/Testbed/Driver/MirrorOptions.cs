@@ -33,8 +33,11 @@ public sealed record MirrorOptions
     /// <summary>How long servicing one fault may keep retrying (<c>HMM_RANGE_DEFAULT_TIMEOUT</c>, 1000 ms).</summary>
     public TimeSpan FaultTimeout { get; init; } = TimeSpan.FromMilliseconds(1000);
 
-    /// <summary>This device's processor id for policies (1 and up; 0 is the CPU).</summary>
+    /// <summary>This device's processor id for policies (1 to <see cref="MaxProcessorId"/>; 0 is the CPU).</summary>
     public int ProcessorId { get; init; } = 1;
+
+    /// <summary>The highest processor id: policies keep per-page processor masks of 64 bits (UVM's hold 33 processors).</summary>
+    public const int MaxProcessorId = 63;
 
     /// <summary>Null when the options are usable, else what is wrong.</summary>
     public string? Validate() =>
@@ -44,6 +47,6 @@ public sealed record MirrorOptions
         : FaultBufferCapacity <= 0 ? "fault buffer capacity must be positive"
         : OpsPerLaunch <= 0 ? "ops per launch must be positive"
         : FaultTimeout <= TimeSpan.Zero ? "fault timeout must be positive"
-        : ProcessorId <= 0 ? "processor id must be 1 or more (0 is the CPU)"
+        : ProcessorId is <= 0 or > MaxProcessorId ? $"processor id must be 1 to {MaxProcessorId} (0 is the CPU)"
         : null;
 }

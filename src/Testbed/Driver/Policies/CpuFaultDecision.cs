@@ -9,9 +9,6 @@ public readonly record struct CpuFaultDecision(bool Migrate, long WaitTicks)
     /// <summary>Migrate the page to system memory now.</summary>
     public static CpuFaultDecision MigrateNow => new(true, 0);
 
-    /// <summary>Wait, then migrate (UVM's CPU throttling: the CPU naps, then the fault is serviced).</summary>
-    public static CpuFaultDecision MigrateAfter(long ticks) => new(true, ticks);
-
-    /// <summary>Do not migrate; wait and let the CPU fault again (a timeslice that has not expired).</summary>
+    /// <summary>Do not migrate; wait and let the CPU fault again (a timeslice that has not expired, UVM's CPU throttling).</summary>
     public static CpuFaultDecision Refuse(long ticks) => new(false, ticks);
 }

@@ -23,6 +23,14 @@ public interface IResidencyPolicy
     GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now);
 
     /// <summary>
+    /// When a device fault that <see cref="OnGpuFault"/> throttled on <paramref name="page"/> can be
+    /// serviced (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 when it is not throttled).
+    /// A device whose whole batch was throttled sleeps until the earliest before replaying, as a
+    /// GPU's replays would find the faults throttled until then.
+    /// </summary>
+    long ThrottledUntil(long page) => 0;
+
+    /// <summary>
     /// What the CPU does about a fault on <paramref name="page"/>, which lives in device-private
     /// memory: migrate it now, or wait <see cref="CpuFaultDecision.WaitTicks"/> and fault again.
     /// </summary>

@@ -210,7 +210,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return Errno.Ok;
     }
 
-    private DevPagemap PfnToPagemap(long pfn)
+    /// <summary>The registered device pagemap holding frame <paramref name="pfn"/>; null if none does.</summary>
+    internal DevPagemap? FindPagemap(long pfn)
     {
         foreach (var map in Volatile.Read(ref _pagemaps))
         {
@@ -220,8 +221,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
             }
         }
 
-        throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"PhysicalMemory: pfn is neither system RAM [0, {TotalFrames}) nor in a registered device pagemap.");
+        return null;
     }
+
+    private DevPagemap PfnToPagemap(long pfn) => FindPagemap(pfn) ??
+        throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"PhysicalMemory: pfn is neither system RAM [0, {TotalFrames}) nor in a registered device pagemap.");
 
     /// <summary>Releases the arena. Every folio must have been freed; frames still in use are a leak the caller's audit reports.</summary>
     public void Dispose()

@@ -132,7 +132,7 @@ public static class MigrateDevice
     {
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(src);
-        var pagemap = kernel.Memory.Pagemaps.FirstOrDefault(p => p.Contains(startPfn));
+        var pagemap = kernel.Memory.FindPagemap(startPfn);
         if (npages <= 0 || src.Length < npages || pagemap is null || !pagemap.Contains(startPfn + npages - 1))
         {
             return Errno.EINVAL;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Testbed.HostMm;
 using Testbed.HostMm.Migrate;
 
@@ -44,13 +45,23 @@ public sealed partial class MirrorDevice
     {
         Activity = "evicting a chunk: MigrateDeviceRange";
         var n = _memory.ChunkPages;
-        var src = new ulong[n];
-        var dst = new ulong[n];
-        if (MigrateDevice.MigrateDeviceRange(_kernel, src, Pagemap.PfnBase + ((long)chunk * n), n) != Errno.Ok)
+        var src = ArrayPool<ulong>.Shared.Rent(n);
+        var dst = ArrayPool<ulong>.Shared.Rent(n);
+        try
         {
-            return 0;
+            Array.Clear(dst, 0, n);
+            return MigrateDevice.MigrateDeviceRange(_kernel, src, Pagemap.PfnBase + ((long)chunk * n), n) == Errno.Ok ? EvictCollected(src, dst, n) : 0;
         }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(src);
+            ArrayPool<ulong>.Shared.Return(dst);
+        }
+    }
 
+    /// <summary>Copies, moves and finalizes the <paramref name="n"/> frames <c>MigrateDeviceRange</c> collected; returns how many moved.</summary>
+    private long EvictCollected(ulong[] src, ulong[] dst, int n)
+    {
         CopyToRam(src, dst, n);
         MigrateDevice.MigrateDevicePages(_kernel, src, dst, n);
         var moved = 0L;

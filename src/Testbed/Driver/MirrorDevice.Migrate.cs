@@ -14,6 +14,14 @@ public sealed partial class MirrorDevice
     private readonly int[] _pageMigrations;
 
     /// <summary>
+    /// The one-page migration of <see cref="MigrateToRam"/>, one per CPU thread (CPU faults on
+    /// different pages migrate at once), so a CPU fault allocates nothing; it holds no reference
+    /// between faults.
+    /// </summary>
+    [ThreadStatic]
+    private static MigrateVma? t_ramMigrate;
+
+    /// <summary>
     /// Set by <see cref="MigrateBlock"/> for each page it moved here, at the page's index within its
     /// 2 MiB block: the fault path clears the marks of the pages it migrates and reads them when it
     /// maps (<see cref="MigrateAndMap"/>). Used under the service lock only.
@@ -235,19 +243,17 @@ public sealed partial class MirrorDevice
 
         var rangeLock = Options.SerializeMigrations && inRange ? RangeLock(page) : null;
         rangeLock?.Acquire();
+        var args = t_ramMigrate ??= new MigrateVma { Src = new ulong[1], Dst = new ulong[1] };
         try
         {
-            var args = new MigrateVma
-            {
-                Vma = vmf.Vma,
-                Start = address,
-                End = address + (ulong)_pageSize,
-                Src = new ulong[1],
-                Dst = new ulong[1],
-                PgmapOwner = Owner,
-                Flags = MigrateVmaFlags.SelectDevicePrivate,
-                FaultPage = vmf.Page,
-            };
+            args.Vma = vmf.Vma;
+            args.Start = address;
+            args.End = address + (ulong)_pageSize;
+            args.Src[0] = 0;
+            args.Dst[0] = 0;
+            args.PgmapOwner = Owner;
+            args.Flags = MigrateVmaFlags.SelectDevicePrivate;
+            args.FaultPage = vmf.Page;
             if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
             {
                 return Errno.EFAULT;
@@ -275,6 +281,7 @@ public sealed partial class MirrorDevice
         }
         finally
         {
+            (args.Vma, args.PgmapOwner, args.FaultPage) = (null, null, null);
             rangeLock?.Release();
         }
     }

@@ -35,6 +35,25 @@ public sealed class PingpongModeTests
     }
 
     [Fact]
+    public void Concurrent_hot_pages_thrash_under_uvm_thrashing_and_the_run_reports_it()
+    {
+        var settings = new ScenarioSettings
+        {
+            Policies = ["migrate", "uvm-thrashing"],
+            Pages = 8,
+            Threads = 2,
+            Rounds = 5000,
+            Options = new Dictionary<string, string> { ["mode"] = "concurrent" },
+        };
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+
+        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
+        Assert.Equal(0, result.Runs[0].Metrics["thrashing_detected"].Value);
+        Assert.True(result.Runs[1].Metrics["thrashing_detected"].Value >= 1, "no page of 8 bounced three times within 500 µs in 5000 rounds");
+        Assert.True(result.Runs[0].Metrics["migrations"].Value > 0);
+    }
+
+    [Fact]
     public void The_mode_defaults_to_alternate_when_the_settings_leave_it_out()
     {
         var settings = new ScenarioSettings { Policies = ["remote"], Pages = 4, Threads = 2, Rounds = 2 };

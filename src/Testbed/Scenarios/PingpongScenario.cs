@@ -162,6 +162,7 @@ public sealed class PingpongScenario : IScenario
             ["gpu_faults"] = new(c.GpuFaults, "count"),
             ["replays"] = new(c.Replays, "count"),
             ["throttles"] = new(c.ThrottledFaults, "count"),
+            ["thrashing_detected"] = new(policy is UvmThrashingPolicy detector ? detector.ThrashingDetected : 0, "count"),
             ["pins"] = new(policy is UvmThrashingPolicy uvm ? uvm.Pins : 0, "count"),
             ["useful_ops"] = new(work.TotalOps * rounds + cpuCounts.Sum(), "count"),
             ["useful_ops_per_s"] = new((work.TotalOps * rounds + cpuCounts.Sum()) / elapsed, "ops/s"),

@@ -38,7 +38,7 @@ public sealed class PingpongProbe : IBenchProbe
             Policies = ["migrate", "uvm-thrashing"],
             Pages = settings.Pick(16, 32),
             Threads = 2,
-            Rounds = settings.Pick(20_000, 40_000),
+            Rounds = 40_000,
             Options = new Dictionary<string, string> { [PingpongScenario.Mode.Name] = "concurrent" },
         };
         var result = new PingpongScenario().Run(settings.Context(settings.Cpu, scenario));

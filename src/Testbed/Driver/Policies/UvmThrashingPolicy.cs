@@ -12,7 +12,8 @@ namespace Testbed.Driver.Policies;
 /// page's previous one is a thrashing event, whichever processors took part. The count saturates at
 /// 7 and is not reset by a slow migration until the page has reached
 /// <see cref="UvmThrashingOptions.Threshold"/>; a page that had, and then migrates after more than
-/// the lapse, is no longer thrashing and forgets its history.
+/// the lapse, is no longer thrashing: its events, throttling period and pin are cleared, but not its
+/// throttling count.
 /// </para>
 /// <para>
 /// Mitigation (<c>uvm_perf_thrashing_get_hint</c>) runs on every fault of a thrashing page whose
@@ -22,8 +23,9 @@ namespace Testbed.Driver.Policies;
 /// same processor twice in a row). Every other processor that faults during the period is throttled
 /// — a device skips the fault and lets the replay fault again; the CPU sleeps until the period ends
 /// and faults again — so the page changes hands at most once a period, alternating. Each processor
-/// throttled in a period counts once; after <see cref="UvmThrashingOptions.PinThreshold"/> the page
-/// is pinned in system memory for <see cref="UvmThrashingOptions.Pin"/> and devices map it remotely.
+/// throttled in a period counts once; once <see cref="UvmThrashingOptions.PinThreshold"/> are counted
+/// (across resets), the next fault of the processor not throttled pins the page in system memory for
+/// <see cref="UvmThrashingOptions.Pin"/>, and devices map it remotely.
 /// A page thrashing at least once whose last thrashing event is older than
 /// <see cref="UvmThrashingOptions.Epoch"/> has its state reset, at most
 /// <see cref="UvmThrashingOptions.MaxResets"/> times.
@@ -31,7 +33,7 @@ namespace Testbed.Driver.Policies;
 /// </summary>
 /// <remarks>
 /// Differences from UVM: state is per page rather than per 2 MiB VA block (so the epoch, its
-/// reset count and the "some page of the block was thrashing" gate are per page); no preferred
+/// reset count are per page, and there is no block-level gate before pages are tracked); no preferred
 /// location, accessed-by or NVLINK, so a pinned page's residency is always system memory (the CPU
 /// cannot map device-private memory, and every device can map system memory); revocations
 /// (system-wide atomics) are not events; the public <see cref="MirrorDevice.MigrateToDevice(ulong, long)"/>,
@@ -54,7 +56,7 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
     private readonly long _epoch;
     private long _throttles;
     private long _pins;
-    private long _thrashingPages;
+    private long _thrashingDetected;
 
     /// <summary>A policy for <paramref name="pages"/> pages; <see cref="ArgumentException"/> for options out of UVM's ranges.</summary>
     public UvmThrashingPolicy(long pages, UvmThrashingOptions? options = null)
@@ -83,7 +85,7 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
     public long Pins => Volatile.Read(ref _pins);
 
     /// <summary>Times a page was detected thrashing (its events reached the threshold).</summary>
-    public long ThrashingDetected => Volatile.Read(ref _thrashingPages);
+    public long ThrashingDetected => Volatile.Read(ref _thrashingDetected);
 
     /// <inheritdoc/>
     public string Name => "uvm-thrashing";
@@ -143,7 +145,7 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
                 s.Events = Math.Min(s.Events + 1, MaxEvents);
                 if (s.Events == Options.Threshold)
                 {
-                    _thrashingPages++;
+                    _thrashingDetected++;
                 }
 
                 if (s.Events >= Options.Threshold)

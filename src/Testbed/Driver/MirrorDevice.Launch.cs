@@ -27,8 +27,9 @@ public sealed partial class MirrorDevice
     /// <returns>
     /// -EINVAL for work outside the mirrored range; the first fatal fault's error (-EFAULT, -EPERM)
     /// once every other item completed; or a service error that ends the run at once (-EBUSY when a
-    /// fault could not be serviced within <see cref="MirrorOptions.FaultTimeout"/>); with
-    /// <see cref="LastError"/> saying where and why.
+    /// fault could not be serviced within <see cref="MirrorOptions.FaultTimeout"/>, or when no work
+    /// item advanced for <see cref="MirrorOptions.ReplayStallTimeout"/> of replays: the operations
+    /// already applied stay applied, once each); with <see cref="LastError"/> saying where and why.
     /// </returns>
     public Errno Run(in DeviceWork work) => RunWith(work, _noData.View);
 
@@ -91,6 +92,9 @@ public sealed partial class MirrorDevice
         _configHost[DeviceAccess.ConfigValue] = work.Value;
         _config.CopyFromCPU(_configHost);
         var header = _controlHost.AsSpan(0, DeviceAccess.ControlFaults);
+        var stallTicks = (long)(Options.ReplayStallTimeout.TotalSeconds * Stopwatch.Frequency);
+        var checkAt = Stopwatch.GetTimestamp() + stallTicks;
+        var lastProgress = -1L;
         for (var replay = false; ; replay = true)
         {
             Launch(work.Items, data, replay);
@@ -99,6 +103,19 @@ public sealed partial class MirrorDevice
             {
                 Activity = "idle";
                 return _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceAccess.ControlItemsCancelled], work.Items);
+            }
+
+            if (Stopwatch.GetTimestamp() >= checkAt)
+            {
+                var progress = Progress(work.Items);
+                if (progress == lastProgress)
+                {
+                    Activity = "idle";
+                    return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {progress} of {work.TotalOps} operations applied, each once");
+                }
+
+                lastProgress = progress;
+                checkAt = Stopwatch.GetTimestamp() + stallTicks;
             }
 
             var faults = Math.Min(header[DeviceAccess.ControlFaultCount], Options.FaultBufferCapacity);
@@ -126,6 +143,20 @@ public sealed partial class MirrorDevice
                 return err;
             }
         }
+    }
+
+    /// <summary>The operations the run's work items have applied so far: the sum of their progress counters (a cancelled item's is <c>-1 - done</c>).</summary>
+    private long Progress(int items)
+    {
+        var counters = new int[items];
+        _control.View.SubView(DeviceAccess.ControlFaults + Options.FaultBufferCapacity, items).CopyToCPU(counters);
+        var sum = 0L;
+        foreach (var c in counters)
+        {
+            sum += c >= 0 ? c : -1 - c;
+        }
+
+        return sum;
     }
 
     /// <summary>Clears the run's <see cref="DevicePte.Fatal"/> marks and reports the first fatal fault.</summary>

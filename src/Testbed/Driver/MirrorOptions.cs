@@ -33,6 +33,14 @@ public sealed record MirrorOptions
     /// <summary>How long servicing one fault may keep retrying (<c>HMM_RANGE_DEFAULT_TIMEOUT</c>, 1000 ms).</summary>
     public TimeSpan FaultTimeout { get; init; } = TimeSpan.FromMilliseconds(1000);
 
+    /// <summary>
+    /// How long <see cref="MirrorDevice.Run"/> may keep replaying without any work item advancing
+    /// before it gives up with -EBUSY (10 s): a policy that throttles a fault forever, or pages taken
+    /// back before every relaunch, is a livelock to report, not a hang. Checked once per period, from
+    /// the items' progress counters.
+    /// </summary>
+    public TimeSpan ReplayStallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>This device's processor id for policies (1 to <see cref="MaxProcessorId"/>; 0 is the CPU).</summary>
     public int ProcessorId { get; init; } = 1;
 
@@ -47,6 +55,7 @@ public sealed record MirrorOptions
         : FaultBufferCapacity <= 0 ? "fault buffer capacity must be positive"
         : OpsPerLaunch <= 0 ? "ops per launch must be positive"
         : FaultTimeout <= TimeSpan.Zero ? "fault timeout must be positive"
+        : ReplayStallTimeout <= TimeSpan.Zero ? "replay stall timeout must be positive"
         : ProcessorId is <= 0 or > MaxProcessorId ? $"processor id must be 1 to {MaxProcessorId} (0 is the CPU)"
         : null;
 }

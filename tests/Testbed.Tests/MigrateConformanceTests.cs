@@ -88,4 +88,31 @@ public sealed class MigrateConformanceTests
 
         Assert.Equal([0, 3, 4, 5], new[] { 2, 3, 4, 5 }.Select(i => t.CpuRead(p + ((ulong)i * page), 1)[0]));
     }
+
+    [Fact]
+    public void Last_error_is_per_thread_so_a_failed_migration_elsewhere_leaves_a_run_error_alone()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(2);
+        var mirror = t.Mirror(va, 2, new Driver.Policies.MigratePolicy());
+        Assert.Equal(Errno.EINVAL, mirror.Run(DeviceWork.Adds(items: 1, opsPerItem: 1, firstWord: 0, span: 3 * t.WordsPerPage, stride: 1)));
+        var runError = mirror.LastError;
+        Assert.Contains("does not fit the mirrored range", runError, StringComparison.Ordinal);
+
+        string? before = "unset", otherError = null;
+        var otherErr = Errno.Ok;
+        var other = new Thread(() =>
+        {
+            before = mirror.LastError;
+            otherErr = mirror.MigrateToDevice(va + 1, 1);
+            otherError = mirror.LastError;
+        });
+        other.Start();
+        other.Join();
+
+        Assert.Null(before);
+        Assert.Equal(Errno.EINVAL, otherErr);
+        Assert.Contains("MigrateToDevice", otherError, StringComparison.Ordinal);
+        Assert.Equal(runError, mirror.LastError);
+    }
 }

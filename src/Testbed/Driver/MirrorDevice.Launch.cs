@@ -77,7 +77,7 @@ public sealed partial class MirrorDevice
             return Fail(Errno.EINVAL, $"device work {work} does not fit the mirrored range of {words} words");
         }
 
-        LastError = null;
+        _lastError.Value = null;
         _fatalFaults.Clear();
         PrepareControl(work.Items);
         _configHost[DeviceAccess.ConfigOp] = work.Op;
@@ -232,7 +232,7 @@ public sealed partial class MirrorDevice
 
     private Errno Fail(Errno err, string detail)
     {
-        LastError = detail;
+        _lastError.Value = detail;
         return err;
     }
 

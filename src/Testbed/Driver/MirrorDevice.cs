@@ -53,6 +53,10 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private readonly MemoryBuffer1D<int> _config;
     private readonly MemoryBuffer1D<int> _noData;
     private readonly RwSemaphore _mapping;
+
+    /// <summary><see cref="LastError"/> per thread; not disposed, so the error stays readable after <see cref="Dispose"/>.</summary>
+    private readonly ThreadLocal<string?> _lastError = new();
+
     private readonly MmLock[] _rangeLocks;
     private readonly MmLock _service;
     private MmuIntervalNotifier _notifier;
@@ -127,8 +131,13 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     /// <summary>Whether device atomics on system memory are atomic with respect to the CPU (the accelerator's link).</summary>
     public bool LinkCoherent => _accelerator.HostAtomicsCoherent;
 
-    /// <summary>What went wrong, in one line, after a call returned an error; null otherwise.</summary>
-    public string? LastError { get; private set; }
+    /// <summary>
+    /// What went wrong, in one line, after a call on the calling thread returned an error; null
+    /// before any, and again once a <see cref="Run"/> starts. Kept per thread, as <c>errno</c> is: a
+    /// migration or eviction failing on one thread does not overwrite the error a run returned on
+    /// another.
+    /// </summary>
+    public string? LastError => _lastError.Value;
 
     /// <summary>
     /// What the thread running <see cref="Run"/> is doing right now ("idle" outside a run): the step

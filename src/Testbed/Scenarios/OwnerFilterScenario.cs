@@ -55,9 +55,14 @@ public sealed class OwnerFilterScenario : IScenario
         var wpp = rig.WordsPerPage;
         var work = DeviceWork.Adds(items: pages * 4, opsPerItem: 4 * rounds, firstWord: 0, span: (long)pages * wpp, stride: (wpp / 4) + 1);
         var err = Errno.Ok;
+        string? error = null;
         var progress = ProgressWatchdog.Guard(
             $"owner-filter/{variant}",
-            () => err = mirror.Run(work),
+            () =>
+            {
+                err = mirror.Run(work);
+                error = mirror.LastError;
+            },
             () => mirror.Counters.Launches + mirror.Counters.ExclusiveRetries + mirror.Counters.ExclusiveGrants,
             context.Settings.StallTimeout,
             () => $"device: Run ({mirror.Counters.ExclusiveRetries} exclusive retries so far): {mirror.Activity}");
@@ -81,14 +86,14 @@ public sealed class OwnerFilterScenario : IScenario
 
             using var cpu = new CpuContext(rig.Mm);
             var totals = WordCheck.Compare("converged", expected, rig.CpuRead(cpu, va, pages * wpp), wpp);
-            check = err == Errno.Ok ? totals : new Invariant("converged", false, $"Run returned {err}: {mirror.LastError}");
+            check = err == Errno.Ok ? totals : new Invariant("converged", false, $"Run returned {err}: {error}");
         }
         else
         {
-            var reproduced = err == Errno.EBUSY && mirror.LastError?.Contains("owner filtering is off", StringComparison.Ordinal) == true;
+            var reproduced = err == Errno.EBUSY && error?.Contains("owner filtering is off", StringComparison.Ordinal) == true;
             check = new Invariant("non_convergence_reproduced", reproduced, reproduced
-                ? $"gave up after {mirror.Counters.ExclusiveRetries} retries: {mirror.LastError}"
-                : $"Run returned {err} ({mirror.LastError ?? "no error"}); without owner filtering it should not converge");
+                ? $"gave up after {mirror.Counters.ExclusiveRetries} retries: {error}"
+                : $"Run returned {err} ({error ?? "no error"}); without owner filtering it should not converge");
         }
 
         return new PolicyRun

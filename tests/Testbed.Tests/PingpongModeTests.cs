@@ -51,6 +51,26 @@ public sealed class PingpongModeTests
         Assert.Equal(0, result.Runs[0].Metrics["thrashing_detected"].Value);
         Assert.True(result.Runs[1].Metrics["thrashing_detected"].Value >= 1, "no page of 8 bounced three times within 500 µs in 5000 rounds");
         Assert.True(result.Runs[0].Metrics["migrations"].Value > 0);
+        Assert.True(result.Runs[0].Metrics["median_stay_us"].Value >= 1, "migrate moved pages back and forth, so their stays were measured");
+    }
+
+    [Fact]
+    public void Stays_between_migrations_are_counted_in_power_of_two_microsecond_buckets()
+    {
+        var c = new Driver.MirrorCounters();
+        var us = System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        Assert.Equal(0, c.MedianStayMicroseconds());
+        foreach (var stay in new[] { 0L, 1, 3, 300, 500, 700, 10_000_000_000 })
+        {
+            c.Stay(stay * us);
+        }
+
+        var buckets = c.Stays();
+        Assert.Equal(Driver.MirrorCounters.StayBuckets, buckets.Length);
+        Assert.Equal([1L, 1, 1, 0, 0, 0, 0, 0, 0, 2, 1], buckets[..11]);
+        Assert.Equal(1, buckets[^1]);
+        Assert.Equal(7, buckets.Sum());
+        Assert.Equal(512, c.MedianStayMicroseconds());
     }
 
     [Fact]

@@ -1,8 +1,18 @@
+using System.Diagnostics;
+using System.Numerics;
+
 namespace Testbed.Driver;
 
 /// <summary>What one <see cref="MirrorDevice"/> did: the numbers the scenarios report. Updated atomically.</summary>
 public sealed class MirrorCounters
 {
+    /// <summary>
+    /// Buckets of <see cref="Stays"/>: bucket <c>b</c> counts stays of at least <c>2^(b-1)</c> and
+    /// under <c>2^b</c> microseconds; bucket 0 those under 1 µs, the last everything longer.
+    /// </summary>
+    public const int StayBuckets = 32;
+
+    private readonly long[] _stays = new long[StayBuckets];
     private long _launches;
     private long _replays;
     private long _gpuFaults;
@@ -97,6 +107,47 @@ public sealed class MirrorCounters
     internal void GpuFault() => Interlocked.Increment(ref _gpuFaults);
 
     internal void FaultBatch() => Interlocked.Increment(ref _faultBatches);
+
+    /// <summary>
+    /// How long pages stayed where a migration put them before the next migration moved them (a
+    /// page's first migration has no stay; evictions are not counted), as counts per power-of-two
+    /// bucket of microseconds (<see cref="StayBuckets"/>). Ping-pong fills the low buckets; UVM takes
+    /// a move within 500 µs of the page's previous one for thrashing.
+    /// </summary>
+    public long[] Stays()
+    {
+        var copy = new long[StayBuckets];
+        for (var b = 0; b < StayBuckets; b++)
+        {
+            copy[b] = Volatile.Read(ref _stays[b]);
+        }
+
+        return copy;
+    }
+
+    /// <summary>The median of <see cref="Stays"/> in microseconds, as the upper bound of its bucket (<c>2^b</c>); 0 with no stays.</summary>
+    public double MedianStayMicroseconds()
+    {
+        var stays = Stays();
+        var total = stays.Sum();
+        for (long b = 0, seen = 0; b < StayBuckets && total > 0; b++)
+        {
+            seen += stays[b];
+            if (2 * seen >= total)
+            {
+                return Math.Pow(2, b);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>A page moved again <paramref name="ticks"/> (<see cref="Stopwatch"/> ticks) after its previous migration.</summary>
+    internal void Stay(long ticks)
+    {
+        var us = (ulong)Math.Max(0, ticks) * 1_000_000 / (ulong)Stopwatch.Frequency;
+        Interlocked.Increment(ref _stays[Math.Min(StayBuckets - 1, 64 - BitOperations.LeadingZeroCount(us))]);
+    }
 
     internal void CpuFault(bool deferred)
     {

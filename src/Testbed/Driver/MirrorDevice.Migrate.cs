@@ -13,6 +13,9 @@ public sealed partial class MirrorDevice
     private readonly Folio?[] _migrateFrames = new Folio?[RangeBlockPages];
     private readonly int[] _pageMigrations;
 
+    /// <summary>When each page last migrated (<see cref="Stopwatch"/> ticks; 0: never), for <see cref="MirrorCounters.Stays"/>.</summary>
+    private readonly long[] _lastMove;
+
     /// <summary>
     /// The one-page migration of <see cref="MigrateToRam"/>, one per CPU thread (CPU faults on
     /// different pages migrate at once), so a CPU fault allocates nothing; it holds no reference
@@ -30,6 +33,16 @@ public sealed partial class MirrorDevice
 
     /// <summary>How many times the page at index <paramref name="page"/> of the range moved, either way (evictions not counted).</summary>
     public int MigrationsOf(long page) => Volatile.Read(ref _pageMigrations[page]);
+
+    /// <summary>Counts a migration of <paramref name="page"/> at <paramref name="now"/>, and how long the page stayed since its previous one.</summary>
+    private void CountMove(long page, long now)
+    {
+        Interlocked.Increment(ref _pageMigrations[page]);
+        if (Interlocked.Exchange(ref _lastMove[page], now) is var last && last != 0)
+        {
+            Counters.Stay(now - last);
+        }
+    }
 
     /// <summary>
     /// Migrates the pages of <c>[va, va + pages * PageSize)</c> into device memory and maps what moved
@@ -201,7 +214,7 @@ public sealed partial class MirrorDevice
                 if (Moved(args, i))
                 {
                     _movedHere[(page + i) % RangeBlockPages] = true;
-                    Interlocked.Increment(ref _pageMigrations[page + i]);
+                    CountMove(page + i, now);
                     Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
                 }
             }
@@ -272,8 +285,9 @@ public sealed partial class MirrorDevice
                 Counters.MigratedToRam(1);
                 if (inRange)
                 {
-                    Interlocked.Increment(ref _pageMigrations[page]);
-                    Policy.OnMigrated(page, 0, Stopwatch.GetTimestamp(), 0);
+                    var now = Stopwatch.GetTimestamp();
+                    CountMove(page, now);
+                    Policy.OnMigrated(page, 0, now, 0);
                 }
             }
 

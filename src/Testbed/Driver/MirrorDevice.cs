@@ -79,6 +79,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         Options = options;
         WordsPerPage = _pageSize / sizeof(int);
         _pageMigrations = new int[pages];
+        _lastMove = new long[pages];
         _system = accelerator.MapHost((int*)_kernel.Memory.Base, _kernel.Memory.Length / sizeof(int));
         _pt = new DevicePageTable(accelerator, pages);
         _config = accelerator.Allocate1D<int>(DeviceAccess.ConfigLength);

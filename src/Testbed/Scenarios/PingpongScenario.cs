@@ -157,6 +157,7 @@ public sealed class PingpongScenario : IScenario
         {
             ["migrations"] = new(c.Migrations, "count"),
             ["migrations_per_page"] = new((double)c.Migrations / pages, "count"),
+            ["median_stay_us"] = new(c.MedianStayMicroseconds(), "us"),
             ["bytes_migrated"] = new((double)c.Migrations * rig.PageSize, "bytes"),
             ["cpu_faults"] = new(c.CpuFaults, "count"),
             ["gpu_faults"] = new(c.GpuFaults, "count"),

@@ -94,7 +94,7 @@ public sealed partial class MirrorDevice
         var header = _controlHost.AsSpan(0, DeviceAccess.ControlFaults);
         var stallTicks = (long)(Options.ReplayStallTimeout.TotalSeconds * Stopwatch.Frequency);
         var checkAt = Stopwatch.GetTimestamp() + stallTicks;
-        var lastProgress = -1L;
+        var lastProgress = 0L;
         for (var replay = false; ; replay = true)
         {
             Launch(work.Items, data, replay);

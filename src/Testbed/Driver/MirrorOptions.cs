@@ -37,7 +37,8 @@ public sealed record MirrorOptions
     /// How long <see cref="MirrorDevice.Run"/> may keep replaying without any work item advancing
     /// before it gives up with -EBUSY (10 s): a policy that throttles a fault forever, or pages taken
     /// back before every relaunch, is a livelock to report, not a hang. Checked once per period, from
-    /// the items' progress counters.
+    /// the items' progress counters, so a run that stopped advancing midway gives up within two
+    /// periods.
     /// </summary>
     public TimeSpan ReplayStallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

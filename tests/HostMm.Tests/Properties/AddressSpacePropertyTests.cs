@@ -11,7 +11,8 @@ namespace Testbed.HostMm.Tests.Properties;
 /// run against the model and against a small reference model of what each page must hold, whether
 /// it is mapped and writable, and where it lives. Every operation's result must match the
 /// reference's, every page must agree after the sequence, and the teardown audit must be clean.
-/// A failure prints the whole sequence, the step that disagreed, and FsCheck's seed to replay it.
+/// A failing sequence is shrunk, then printed with the step that disagreed and FsCheck's seed to
+/// replay it.
 /// </summary>
 public sealed class AddressSpacePropertyTests
 {
@@ -35,15 +36,46 @@ public sealed class AddressSpacePropertyTests
         Migrate,
     }
 
-    [Fact]
-    public void Every_sequence_agrees_with_the_reference_model()
+    /// <summary>
+    /// Random operation sequences that shrink: a failing sequence is cut in halves, then loses one
+    /// operation at a time, so the reported counterexample is short enough to read.
+    /// </summary>
+    private static Arbitrary<Op[]> Sequences
     {
-        var op = Gen.Choose(0, Enum.GetValues<OpKind>().Length - 1).SelectMany(
-            k => Gen.Choose(0, Window - 1).SelectMany(
-                p => Gen.Choose(1, 4).SelectMany(
-                    c => Gen.Choose(1, 1_000_000).Select(v => new Op((OpKind)k, p, Math.Min(c, Window - p), v)))));
-        var sequences = Gen.ListOf(op).Select(ops => ops.ToArray()).ToArbitrary();
-        Prop.ForAll(sequences, ops => Agrees(ops)).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+        get
+        {
+            var op = Gen.Choose(0, Enum.GetValues<OpKind>().Length - 1).SelectMany(
+                k => Gen.Choose(0, Window - 1).SelectMany(
+                    p => Gen.Choose(1, 4).SelectMany(
+                        c => Gen.Choose(1, 1_000_000).Select(v => new Op((OpKind)k, p, Math.Min(c, Window - p), v)))));
+            return Arb.From(Gen.ListOf(op).Select(ops => ops.ToArray()), Shrink);
+        }
+    }
+
+    [Fact]
+    public void Every_sequence_agrees_with_the_reference_model() =>
+        Prop.ForAll(Sequences, ops => Agrees(ops)).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+
+    [Fact]
+    public void A_failing_sequence_shrinks_to_the_operation_that_fails()
+    {
+        var failure = Assert.ThrowsAny<Exception>(() =>
+            Prop.ForAll(Sequences, ops => !ops.Any(o => o.Kind == OpKind.Write && o.Page == 3)).Check(Config.QuickThrowOnFailure.WithMaxTest(1000)));
+        Assert.Matches(@"Shrunk:\s*\[\|Write\(3, \d+, \d+\)\|\]", failure.Message);
+    }
+
+    private static IEnumerable<Op[]> Shrink(Op[] ops)
+    {
+        if (ops.Length > 1)
+        {
+            yield return ops[..(ops.Length / 2)];
+            yield return ops[(ops.Length / 2)..];
+        }
+
+        for (var i = 0; i < ops.Length; i++)
+        {
+            yield return [.. ops[..i], .. ops[(i + 1)..]];
+        }
     }
 
     private static bool Agrees(Op[] ops)

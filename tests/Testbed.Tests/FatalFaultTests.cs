@@ -108,4 +108,50 @@ public sealed class FatalFaultTests
         Assert.Equal(Errno.Ok, t.Cpu.Read(va + ((ulong)word * sizeof(int)), out int v));
         return v;
     }
+
+    [Fact]
+    public void A_run_that_gives_up_leaves_no_fatal_mark_for_the_next_run()
+    {
+        const int pages = 3;
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(pages);
+        var page2 = va + (2 * (ulong)t.PageSize);
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(page2, (ulong)t.PageSize));
+        var policy = new StuckOnPageZero();
+        var mirror = t.Mirror(va, pages, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
+        var work = DeviceWork.Adds(items: pages, opsPerItem: 1, firstWord: 0, span: pages * t.WordsPerPage, stride: t.WordsPerPage);
+
+        // Page 0's fault is never serviced, so the run gives up; page 2's fault was fatal on the way.
+        Assert.Equal(Errno.EBUSY, mirror.Run(work));
+        Assert.Equal([page2], mirror.FatalFaults.Select(f => f.Address));
+        Assert.NotEqual(DevicePte.Fatal, mirror.Lookup(page2));
+
+        // With page 2 mapped again and page 0 serviced, the next run completes every item: page 1
+        // holds both runs' adds, pages 0 and 2 the second run's.
+        Assert.Equal(Errno.Ok, t.Mm.Mmap(page2, (ulong)t.PageSize, Prot.ReadWrite, MmapFlags.Private | MmapFlags.Fixed, out _));
+        policy.Stuck = false;
+        Assert.Equal(Errno.Ok, mirror.Run(work));
+        Assert.Equal([1, 2, 1], Enumerable.Range(0, pages).Select(p => t.CpuRead(va + ((ulong)p * (ulong)t.PageSize), 1)[0]));
+    }
+
+    /// <summary>Maps every page remotely, except that page 0's faults are throttled while <see cref="Stuck"/>.</summary>
+    private sealed class StuckOnPageZero : Driver.Policies.IResidencyPolicy
+    {
+        public bool Stuck { get; set; } = true;
+
+        public string Name => "stuck-on-page-zero";
+
+        public HostMm.Memory.PageKind DeviceMemoryKind => HostMm.Memory.PageKind.DevicePrivate;
+
+        public int MigrateTries => 1;
+
+        public Driver.Policies.GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now) =>
+            page == 0 && Stuck ? Driver.Policies.GpuFaultAction.Throttle : Driver.Policies.GpuFaultAction.MapRemote;
+
+        public Driver.Policies.CpuFaultDecision OnCpuFault(long page, long now) => Driver.Policies.CpuFaultDecision.MigrateNow;
+
+        public void OnMigrated(long page, int processor, long now, int attempt)
+        {
+        }
+    }
 }

@@ -91,6 +91,20 @@ public sealed partial class MirrorDevice
         _configHost[DeviceAccess.ConfigItems] = work.Items;
         _configHost[DeviceAccess.ConfigValue] = work.Value;
         _config.CopyFromCPU(_configHost);
+        try
+        {
+            return Replay(work, data);
+        }
+        finally
+        {
+            ClearFatalMarks();
+            Activity = "idle";
+        }
+    }
+
+    /// <summary>Launches, services the faults and relaunches until every item completed or was cancelled, or the run gives up.</summary>
+    private Errno Replay(in DeviceWork work, ArrayView<int> data)
+    {
         var header = _controlHost.AsSpan(0, DeviceAccess.ControlFaults);
         var stallTicks = (long)(Options.ReplayStallTimeout.TotalSeconds * Stopwatch.Frequency);
         var checkAt = Stopwatch.GetTimestamp() + stallTicks;
@@ -101,7 +115,6 @@ public sealed partial class MirrorDevice
             _control.View.SubView(0, DeviceAccess.ControlFaults).CopyToCPU(header);
             if (header[DeviceAccess.ControlItemsDone] + header[DeviceAccess.ControlItemsCancelled] == work.Items)
             {
-                Activity = "idle";
                 return _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceAccess.ControlItemsCancelled], work.Items);
             }
 
@@ -110,7 +123,6 @@ public sealed partial class MirrorDevice
                 var progress = Progress(work.Items);
                 if (progress == lastProgress)
                 {
-                    Activity = "idle";
                     return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {progress} of {work.TotalOps} operations applied, each once");
                 }
 
@@ -139,7 +151,6 @@ public sealed partial class MirrorDevice
             Counters.FaultServiced(Stopwatch.GetTimestamp() - serviceStart);
             if (err != Errno.Ok)
             {
-                Activity = "idle";
                 return err;
             }
         }
@@ -159,9 +170,26 @@ public sealed partial class MirrorDevice
         return sum;
     }
 
-    /// <summary>Clears the run's <see cref="DevicePte.Fatal"/> marks and reports the first fatal fault.</summary>
+    /// <summary>Reports the first fatal fault of a run whose other items all completed.</summary>
     private Errno EndCancelled(int cancelled, int items)
     {
+        Counters.Cancelled(cancelled);
+        var first = _fatalFaults[0];
+        return Fail(first.Error, $"{first} ({_fatalFaults.Count} page(s) with fatal faults; {cancelled} of {items} work items cancelled, the others completed)");
+    }
+
+    /// <summary>
+    /// Clears the run's <see cref="DevicePte.Fatal"/> marks, however the run ended: a mark left by a
+    /// run that gave up would make the next run's items cancel themselves on a page nothing is wrong
+    /// with any more.
+    /// </summary>
+    private void ClearFatalMarks()
+    {
+        if (_fatalFaults.Count == 0)
+        {
+            return;
+        }
+
         using (Mutex.Enter())
         {
             foreach (var f in _fatalFaults)
@@ -173,10 +201,6 @@ public sealed partial class MirrorDevice
                 }
             }
         }
-
-        Counters.Cancelled(cancelled);
-        var first = _fatalFaults[0];
-        return Fail(first.Error, $"{first} ({_fatalFaults.Count} page(s) with fatal faults; {cancelled} of {items} work items cancelled, the others completed)");
     }
 
     /// <summary>Zeroes the fault header and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>

@@ -117,7 +117,8 @@ public sealed class FatalFaultTests
         var va = t.Map(pages);
         var page2 = va + (2 * (ulong)t.PageSize);
         Assert.Equal(Errno.Ok, t.Mm.Munmap(page2, (ulong)t.PageSize));
-        var policy = new StuckOnPageZero();
+        var stuck = true;
+        var policy = new ScriptedPolicy(p => p == 0 && stuck ? Driver.Policies.GpuFaultAction.Throttle : Driver.Policies.GpuFaultAction.MapRemote);
         var mirror = t.Mirror(va, pages, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
         var work = DeviceWork.Adds(items: pages, opsPerItem: 1, firstWord: 0, span: pages * t.WordsPerPage, stride: t.WordsPerPage);
 
@@ -129,29 +130,8 @@ public sealed class FatalFaultTests
         // With page 2 mapped again and page 0 serviced, the next run completes every item: page 1
         // holds both runs' adds, pages 0 and 2 the second run's.
         Assert.Equal(Errno.Ok, t.Mm.Mmap(page2, (ulong)t.PageSize, Prot.ReadWrite, MmapFlags.Private | MmapFlags.Fixed, out _));
-        policy.Stuck = false;
+        stuck = false;
         Assert.Equal(Errno.Ok, mirror.Run(work));
         Assert.Equal([1, 2, 1], Enumerable.Range(0, pages).Select(p => t.CpuRead(va + ((ulong)p * (ulong)t.PageSize), 1)[0]));
-    }
-
-    /// <summary>Maps every page remotely, except that page 0's faults are throttled while <see cref="Stuck"/>.</summary>
-    private sealed class StuckOnPageZero : Driver.Policies.IResidencyPolicy
-    {
-        public bool Stuck { get; set; } = true;
-
-        public string Name => "stuck-on-page-zero";
-
-        public HostMm.Memory.PageKind DeviceMemoryKind => HostMm.Memory.PageKind.DevicePrivate;
-
-        public int MigrateTries => 1;
-
-        public Driver.Policies.GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now) =>
-            page == 0 && Stuck ? Driver.Policies.GpuFaultAction.Throttle : Driver.Policies.GpuFaultAction.MapRemote;
-
-        public Driver.Policies.CpuFaultDecision OnCpuFault(long page, long now) => Driver.Policies.CpuFaultDecision.MigrateNow;
-
-        public void OnMigrated(long page, int processor, long now, int attempt)
-        {
-        }
     }
 }

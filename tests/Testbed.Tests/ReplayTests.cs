@@ -72,11 +72,12 @@ public sealed class ReplayTests
     [Fact]
     public void A_run_whose_faults_are_never_serviced_ends_with_ebusy_instead_of_replaying_forever()
     {
+        // A policy bug: every device fault is throttled, with no period that ends.
         const int Pages = 4;
         using var t = new DriverFixture(AcceleratorType.Cpu);
         var va = t.Map(Pages);
         t.CpuWrite(va, [5]);
-        var mirror = t.Mirror(va, Pages, new ThrottleForever(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
+        var mirror = t.Mirror(va, Pages, new ScriptedPolicy(_ => GpuFaultAction.Throttle), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
 
         Assert.Equal(Errno.EBUSY, mirror.Run(DeviceWork.Adds(items: 8, opsPerItem: 4, firstWord: 0, span: Pages * t.WordsPerPage, stride: t.WordsPerPage)));
         Assert.Contains("no work item advanced in 200 ms of replays", mirror.LastError, StringComparison.Ordinal);
@@ -85,25 +86,7 @@ public sealed class ReplayTests
 
         // Nothing was applied and nothing was lost; the device is ready for the next run.
         Assert.Equal([5, 0], t.CpuRead(va, 2));
-        var bad = Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Accelerator, va, Pages, new ThrottleForever(), new MirrorOptions { ReplayStallTimeout = TimeSpan.Zero }, out _));
+        var bad = Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Accelerator, va, Pages, new ScriptedPolicy(_ => GpuFaultAction.Throttle), new MirrorOptions { ReplayStallTimeout = TimeSpan.Zero }, out _));
         Assert.Contains("replay stall timeout must be positive", bad.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A policy bug: every device fault is throttled, with no period that ends.</summary>
-    private sealed class ThrottleForever : IResidencyPolicy
-    {
-        public string Name => "throttle-forever";
-
-        public HostMm.Memory.PageKind DeviceMemoryKind => HostMm.Memory.PageKind.DevicePrivate;
-
-        public int MigrateTries => 1;
-
-        public GpuFaultAction OnGpuFault(int processor, long page, FaultAccess access, long now) => GpuFaultAction.Throttle;
-
-        public CpuFaultDecision OnCpuFault(long page, long now) => CpuFaultDecision.MigrateNow;
-
-        public void OnMigrated(long page, int processor, long now, int attempt)
-        {
-        }
     }
 }

@@ -66,8 +66,11 @@ public sealed unsafe class DevPagemap
             throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"DevPagemap: pfn outside [{PfnBase}, {PfnBase + NrPages}).");
         }
 
-        return _folios[pfn - PfnBase];
+        return FolioAt(pfn);
     }
+
+    /// <summary>The descriptor of frame <paramref name="pfn"/>, which the caller knows is in the pagemap (<see cref="Contains"/>).</summary>
+    internal Folio FolioAt(long pfn) => _folios[pfn - PfnBase];
 
     /// <summary>
     /// <c>zone_device_folio_init()</c>: the driver takes a free device frame for use; it gets one
@@ -80,11 +83,7 @@ public sealed unsafe class DevPagemap
             throw new InvalidOperationException($"ZoneDeviceFolioInit: pfn {folio.Pfn} is not a free frame of this pagemap.");
         }
 
-        folio.Prepare(0);
-        if (!folio.TryLock())
-        {
-            throw new InvalidOperationException($"ZoneDeviceFolioInit: pfn {folio.Pfn} was locked while free.");
-        }
+        folio.Prepare(0, locked: true);
     }
 
     /// <summary>The CPU address of a device-coherent frame.</summary>

@@ -116,12 +116,7 @@ public sealed partial class Folio
     /// </summary>
     public void Unlock()
     {
-        if (Volatile.Read(ref _locked) == 0)
-        {
-            throw new InvalidOperationException($"Folio.Unlock: pfn {Pfn} is not locked.");
-        }
-
-        if (Volatile.Read(ref _lockWaiters) > 0)
+        if (Volatile.Read(ref _lockWaiters) > 0 && IsLocked)
         {
             lock (this)
             {

@@ -187,8 +187,13 @@ public sealed unsafe partial class Folio
     /// <summary><c>folio_mark_dirty()</c>.</summary>
     internal void MarkDirty() => Volatile.Write(ref _dirty, 1);
 
-    /// <summary>Makes a free descriptor the head of a fresh allocation with one reference.</summary>
-    internal void Prepare(int order)
+    /// <summary>
+    /// Makes a free descriptor the head of a fresh allocation with one reference, and
+    /// <paramref name="locked"/> if asked. The lock is set with a plain store before the reference is
+    /// published: a free folio cannot be locked (locking needs a reference), and anyone who takes a
+    /// speculative reference afterwards (<see cref="TryGet"/>) sees it locked.
+    /// </summary>
+    internal void Prepare(int order, bool locked = false)
     {
         CheckUnlockedForReuse();
         Order = order;
@@ -196,6 +201,7 @@ public sealed unsafe partial class Folio
         Index = 0;
         _mapCount = 0;
         _dirty = 0;
+        _locked = locked ? 1 : 0;
         Volatile.Write(ref _refCount, 1);
     }
 }

@@ -142,7 +142,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public Folio PfnToFolio(long pfn)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pfn);
-        return pfn < TotalFrames ? _memmap[pfn] : PfnToPagemap(pfn).PfnToFolio(pfn);
+        return pfn < TotalFrames ? _memmap[pfn] : PfnToPagemap(pfn).FolioAt(pfn);
     }
 
     /// <summary>

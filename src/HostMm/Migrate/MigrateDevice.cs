@@ -22,6 +22,11 @@ namespace Testbed.HostMm.Migrate;
 /// <c>folio_migrate_mapping</c>), a missing destination, and a destination that cannot be
 /// installed (not anonymous, or the PTE changed). Large folios are never split: the model maps no
 /// THP, so <see cref="MigrateVmaFlags.SelectCompound"/> has nothing to act on.
+/// <para>Collect takes no reference of its own: the reference of the PTE it replaces with a
+/// migration entry becomes the migration's, under the PTE lock and the folio lock. The kernel
+/// takes one before the trylock and drops the PTE's after, because it must hold the folio while
+/// isolating it from the LRU, which the model does not have; the net count is the same, and the
+/// model saves two atomic operations per page.</para>
 /// </remarks>
 public static class MigrateDevice
 {
@@ -210,10 +215,8 @@ public static class MigrateDevice
                         continue;
                     }
 
-                    folio.Get();
                     if (folio != lockedFault && !folio.TryLockOrFallBack())
                     {
-                        folio.Put();
                         counters.Count(MmEvent.MigrateFailLocked);
                         Record(args, 0, collected: false);
                         continue;
@@ -226,7 +229,6 @@ public static class MigrateDevice
                     }
 
                     folio.RemoveMap();
-                    folio.Put();
                     unmapped |= pte.Kind == PteKind.Present;
                     Record(args, mpfn, collected: true);
                 }
@@ -478,7 +480,11 @@ public static class MigrateDevice
     /// <c>__migrate_device_finalize()</c>. References are dropped through a <see cref="FolioBatch"/>,
     /// so the sources a migration to the device frees go back to the buddy allocator a batch at a time;
     /// the PTE table lock is kept from one page to the next (<see cref="PtlHold"/>); and the moves are
-    /// counted once at the end (<c>count_vm_events</c>).
+    /// counted once at the end (<c>count_vm_events</c>). The migration's reference on the folio that
+    /// ends up mapped (the destination's, or the source's own when it stays) becomes its first
+    /// mapping's, where the kernel takes a reference per mapping and then drops the migration's: the
+    /// same count with two atomic operations fewer per page, and no one can see the difference, since
+    /// the folio stays locked, under the PTE lock, until both would have been done.
     /// </summary>
     private static void Finalize(HostKernel kernel, ulong[] src, ulong[] dst, long npages, Folio? lockedFault)
     {
@@ -516,17 +522,25 @@ public static class MigrateDevice
                 dstFolio = srcFolio;
             }
 
-            MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio, ref ptl);
-            if (srcFolio != lockedFault)
-            {
-                srcFolio.Unlock();
-            }
-
-            puts.Put(srcFolio);
+            var given = MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio, ref ptl, giveReference: true);
             if (dstFolio != srcFolio)
             {
                 CountMove(srcFolio, dstFolio, ref toDevice, ref toRam);
+                if (srcFolio != lockedFault)
+                {
+                    srcFolio.Unlock();
+                }
+
+                puts.Put(srcFolio);
+            }
+
+            if (dstFolio != lockedFault)
+            {
                 dstFolio.Unlock();
+            }
+
+            if (!given)
+            {
                 puts.Put(dstFolio);
             }
         }

@@ -72,38 +72,52 @@ internal static class MigrationEntries
     public static void RemoveMigrationPtes(Folio src, Folio dst)
     {
         var hold = default(PtlHold);
-        RemoveMigrationPtes(src, dst, ref hold);
+        RemoveMigrationPtes(src, dst, ref hold, giveReference: false);
         hold.Release();
     }
 
     /// <summary>
     /// <see cref="RemoveMigrationPtes(Folio, Folio)"/> for one page of a batch: the PTE table lock
-    /// stays in <paramref name="hold"/> for the next page, which is usually in the same table.
+    /// stays in <paramref name="hold"/> for the next page, which is usually in the same table. With
+    /// <paramref name="giveReference"/>, the caller's own reference on <paramref name="dst"/> becomes
+    /// the first mapping's instead of a new one being taken; returns whether it was given. The caller
+    /// must then be done with <paramref name="dst"/> (unlocked it) before <paramref name="hold"/>
+    /// lets the PTE lock go: from then on a zap may drop that mapping and free the folio.
     /// </summary>
-    public static void RemoveMigrationPtes(Folio src, Folio dst, ref PtlHold hold)
+    public static bool RemoveMigrationPtes(Folio src, Folio dst, ref PtlHold hold, bool giveReference)
     {
+        var given = false;
         foreach (var (vma, address) in Rmap.Mappings(src))
         {
             var mm = vma.Mm;
-            if (mm.PageTable.Find(address) is not { } table)
+            if (hold.Enter(mm.PageTable, address) is not { } table)
             {
                 continue;
             }
 
             var idx = mm.PageTable.PteIndex(address);
-            hold.Enter(table);
             var pte = table.Get(idx);
             if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn)
             {
                 continue;
             }
 
-            dst.Get();
+            if (giveReference && !given)
+            {
+                given = true;
+            }
+            else
+            {
+                dst.Get();
+            }
+
             dst.AddMap();
             table.Set(idx, dst.Kind == PageKind.DevicePrivate
                 ? Pte.DevicePrivate(dst.Pfn, pte.Write)
                 : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));
         }
+
+        return given;
     }
 
     /// <summary>

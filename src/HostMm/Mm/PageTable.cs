@@ -33,6 +33,9 @@ internal sealed class PageTable
         return Math.Min(end, (va & ~(span - 1)) + span);
     }
 
+    /// <summary>Which PTE table's span <paramref name="va"/> falls in: equal for addresses sharing a PTE table.</summary>
+    public ulong PmdIndex(ulong va) => va >> (_pageShift + LevelBits);
+
     /// <summary>The index of <paramref name="va"/>'s entry in its PTE table.</summary>
     public int PteIndex(ulong va) => (int)(va >> _pageShift) & LevelMask;
 

@@ -10,24 +10,38 @@ namespace Testbed.HostMm.Mm;
 internal struct PtlHold
 {
     private PteTable? _table;
+    private PageTable? _pageTable;
+    private ulong _pmd;
 
-    /// <summary>Holds <paramref name="table"/>'s lock, releasing the one held before if it is another table's.</summary>
-    public void Enter(PteTable table)
+    /// <summary>
+    /// The PTE table of <paramref name="pageTable"/> covering <paramref name="va"/>, with its lock
+    /// held: the table already held when it covers <paramref name="va"/> (no walk, no lock taken),
+    /// else the walk's, whose lock replaces the one held. Null, holding what was held, where no table
+    /// was ever allocated.
+    /// </summary>
+    public PteTable? Enter(PageTable pageTable, ulong va)
     {
-        if (_table == table)
+        var pmd = pageTable.PmdIndex(va);
+        if (_table is not null && _pageTable == pageTable && _pmd == pmd)
         {
-            return;
+            return _table;
+        }
+
+        if (pageTable.Find(va) is not { } table)
+        {
+            return null;
         }
 
         Release();
         table.Ptl.Acquire();
-        _table = table;
+        (_table, _pageTable, _pmd) = (table, pageTable, pmd);
+        return table;
     }
 
     /// <summary>Releases the lock held, if any.</summary>
     public void Release()
     {
         _table?.Ptl.Release();
-        _table = null;
+        (_table, _pageTable) = (null, null);
     }
 }

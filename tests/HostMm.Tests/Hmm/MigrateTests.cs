@@ -342,6 +342,37 @@ public sealed class MigrateTests : IDisposable
     }
 
     [Fact]
+    public void the_migration_holds_the_ptes_reference_alone_and_gives_it_back_to_the_restored_mapping()
+    {
+        var a = MapWithPattern(2);
+        var folios = new[] { a, a + Page }.Select(va => _t.Kernel.Memory.PfnToFolio(_t.Mm.GetPte(va).Pfn)).ToArray();
+        var args = new MigrateVma { Start = a, End = a + (2 * Page), Src = new ulong[2], Dst = new ulong[2], PgmapOwner = _dev.Owner, Flags = MigrateVmaFlags.SelectSystem };
+        _t.Mm.MmapLock.DownRead();
+        try
+        {
+            args.Vma = _t.Mm.FindVma(a);
+            Assert.Equal(Errno.Ok, MigrateDevice.MigrateVmaSetup(args));
+            Assert.Equal(2, args.Cpages);
+
+            // Collect took no reference of its own: the PTE's became the migration's.
+            Assert.All(folios, f => Assert.Equal((1, 0, true), (f.RefCount, f.MapCount, f.IsLocked)));
+            Assert.Equal(PteKind.Migration, _t.Mm.GetPte(a).Kind);
+
+            // No destination: finalize gives the migration's reference back to the restored PTE.
+            MigrateDevice.MigrateVmaPages(args);
+            MigrateDevice.MigrateVmaFinalize(args);
+        }
+        finally
+        {
+            _t.Mm.MmapLock.UpRead();
+        }
+
+        Assert.All(folios, f => Assert.Equal((1, 1, false), (f.RefCount, f.MapCount, f.IsLocked)));
+        Assert.Equal(folios.Select(f => f.Pfn), new[] { a, a + Page }.Select(va => _t.Mm.GetPte(va).Pfn));
+        AssertPattern(a, 2);
+    }
+
+    [Fact]
     public void setup_rejects_bad_arguments()
     {
         var a = MapWithPattern(2);

@@ -28,6 +28,64 @@ public sealed class MigrateConformanceTests
         Assert.Equal(0, mirror.Counters.CpuFaults);
     }
 
+    /// <summary>
+    /// The per-page move counts and the stay histogram are kept without an atomic add per page
+    /// (each move is counted while it holds the page locked): with the device migrating the range
+    /// while a CPU thread keeps faulting it back, every move is still counted exactly once.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public async Task Per_page_move_counts_stay_exact_while_the_cpu_and_the_device_race(AcceleratorType type)
+    {
+        const int pages = 4, rounds = 200;
+        using var t = new DriverFixture(type);
+        var va = t.Map(pages);
+        t.CpuWrite(va, new int[pages * t.WordsPerPage]);
+        var mirror = t.Mirror(va, pages);
+        var deviceDone = false;
+        using var cpuStarted = new ManualResetEventSlim();
+        var cpu = Task.Run(() =>
+        {
+            using var context = new HostMm.Cpu.CpuContext(t.Mm);
+            var sweeps = 0;
+            while (!Volatile.Read(ref deviceDone))
+            {
+                sweeps++;
+                for (var p = 0; p < pages; p++)
+                {
+                    Assert.Equal(Errno.Ok, context.Write(va + (ulong)(p * t.PageSize), sweeps));
+                }
+
+                cpuStarted.Set();
+            }
+
+            return sweeps;
+        });
+        try
+        {
+            while (!cpuStarted.Wait(10) && !cpu.IsCompleted)
+            {
+            }
+
+            for (var r = 0; r < rounds && !cpu.IsCompleted; r++)
+            {
+                var err = mirror.MigrateToDevice(va, pages);
+                Assert.True(err is Errno.Ok or Errno.ENOENT, $"{err}: {mirror.LastError}");
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref deviceDone, true);
+        }
+
+        var lastSweep = await cpu;
+        var perPage = Enumerable.Range(0, pages).Select(p => (long)mirror.MigrationsOf(p)).ToArray();
+        Assert.True(mirror.Counters.MigrationsToRam > 0, "the CPU never took a page back: no race was run");
+        Assert.Equal(mirror.Counters.MigrationsToDevice + mirror.Counters.MigrationsToRam, perPage.Sum());
+        Assert.Equal(perPage.Sum() - perPage.Count(n => n > 0), mirror.Counters.Stays().Sum());
+        Assert.Equal(Enumerable.Repeat(lastSweep, pages), t.CpuRead(va, pages * t.WordsPerPage).Where((_, i) => i % t.WordsPerPage == 0));
+    }
+
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Migrate_shared_memory_moves_nothing_and_says_so(AcceleratorType type)

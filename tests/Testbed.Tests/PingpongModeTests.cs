@@ -71,6 +71,16 @@ public sealed class PingpongModeTests
         Assert.Equal(1, buckets[^1]);
         Assert.Equal(7, buckets.Sum());
         Assert.Equal(512, c.MedianStayMicroseconds());
+
+        // A block migration's tally lands in the same buckets as one stay at a time.
+        Span<int> tally = stackalloc int[Driver.MirrorCounters.StayBuckets];
+        foreach (var stay in new[] { 0L, 3, 700 })
+        {
+            tally[Driver.MirrorCounters.StayBucket(stay * us)]++;
+        }
+
+        c.AddStays(tally);
+        Assert.Equal([2L, 1, 2, 0, 0, 0, 0, 0, 0, 2, 2], c.Stays()[..11]);
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public sealed class MirrorCounters
     /// </summary>
     public const int StayBuckets = 32;
 
+    private static readonly double MicrosecondsPerTick = 1e6 / Stopwatch.Frequency;
+
     private readonly long[] _stays = new long[StayBuckets];
     private long _launches;
     private long _replays;
@@ -143,10 +145,29 @@ public sealed class MirrorCounters
     }
 
     /// <summary>A page moved again <paramref name="ticks"/> (<see cref="Stopwatch"/> ticks) after its previous migration.</summary>
-    internal void Stay(long ticks)
+    internal void Stay(long ticks) => Interlocked.Increment(ref _stays[StayBucket(ticks)]);
+
+    /// <summary>
+    /// Adds a migration's tally of stays, one count per bucket of <see cref="Stays"/>: a block
+    /// migration counts its pages' stays locally and adds them here once, rather than with an
+    /// interlocked add per page.
+    /// </summary>
+    internal void AddStays(ReadOnlySpan<int> tally)
     {
-        var us = (ulong)Math.Max(0, ticks) * 1_000_000 / (ulong)Stopwatch.Frequency;
-        Interlocked.Increment(ref _stays[Math.Min(StayBuckets - 1, 64 - BitOperations.LeadingZeroCount(us))]);
+        for (var b = 0; b < tally.Length; b++)
+        {
+            if (tally[b] != 0)
+            {
+                Interlocked.Add(ref _stays[b], tally[b]);
+            }
+        }
+    }
+
+    /// <summary>The bucket of <see cref="Stays"/> a stay of <paramref name="ticks"/> (<see cref="Stopwatch"/> ticks) falls in.</summary>
+    internal static int StayBucket(long ticks)
+    {
+        var us = (ulong)(Math.Max(0, ticks) * MicrosecondsPerTick);
+        return Math.Min(StayBuckets - 1, 64 - BitOperations.LeadingZeroCount(us));
     }
 
     internal void CpuFault(bool deferred)

@@ -35,20 +35,19 @@ public sealed partial class MirrorDevice
     public int MigrationsOf(long page) => Volatile.Read(ref _pageMigrations[page]);
 
     /// <summary>
-    /// Counts a migration of <paramref name="page"/> at <paramref name="now"/>, and how long the page
-    /// stayed since its previous one. The timestamp is read and written without an atomic exchange:
-    /// two moves of one page counted at the same moment (one just finished, the next already done)
-    /// can at worst misplace one stay in the histogram; the count of moves stays exact.
+    /// Counts a migration of <paramref name="page"/> at <paramref name="now"/>; returns how long the
+    /// page stayed since its previous one, or -1 for its first. Called between
+    /// <c>MigrateVmaPages</c> and <c>MigrateVmaFinalize</c>, while the move holds the page's source
+    /// and destination locked and a migration entry in its PTE: the next move of the page cannot
+    /// start before this one's finalize, so the moves of a page are serialised and plain
+    /// read-modify-writes count them exactly, with no interlocked add per page.
     /// </summary>
-    private void CountMove(long page, long now)
+    private long CountMove(long page, long now)
     {
-        Interlocked.Increment(ref _pageMigrations[page]);
-        var last = Volatile.Read(ref _lastMove[page]);
-        Volatile.Write(ref _lastMove[page], now);
-        if (last != 0)
-        {
-            Counters.Stay(now - last);
-        }
+        _pageMigrations[page]++;
+        var last = _lastMove[page];
+        _lastMove[page] = now;
+        return last == 0 ? -1 : now - last;
     }
 
     /// <summary>
@@ -213,15 +212,14 @@ public sealed partial class MirrorDevice
             }
 
             MigrateDevice.MigrateVmaPages(args);
-            var moved = MapMigrated(args, page);
-            MigrateDevice.MigrateVmaFinalize(args);
             var now = Stopwatch.GetTimestamp();
+            var moved = MapMigrated(args, page, now);
+            MigrateDevice.MigrateVmaFinalize(args);
             for (var i = 0; i < args.Npages; i++)
             {
                 if (Moved(args, i))
                 {
                     _movedHere[(page + i) % RangeBlockPages] = true;
-                    CountMove(page + i, now);
                     Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
                 }
             }
@@ -286,14 +284,19 @@ public sealed partial class MirrorDevice
 
             CopyToRam(args.Src, args.Dst, args.Npages);
             MigrateDevice.MigrateVmaPages(args);
+            var moved = Moved(args, 0);
+            var now = Stopwatch.GetTimestamp();
+            if (moved && inRange && CountMove(page, now) is var stay and >= 0)
+            {
+                Counters.Stay(stay);
+            }
+
             MigrateDevice.MigrateVmaFinalize(args);
-            if (Moved(args, 0))
+            if (moved)
             {
                 Counters.MigratedToRam(1);
                 if (inRange)
                 {
-                    var now = Stopwatch.GetTimestamp();
-                    CountMove(page, now);
                     Policy.OnMigrated(page, 0, now, 0);
                 }
             }
@@ -393,10 +396,14 @@ public sealed partial class MirrorDevice
         }
     }
 
-    /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved; returns how many pages did.</summary>
-    private long MapMigrated(MigrateVma args, long page)
+    /// <summary>
+    /// <c>dmirror_migrate_finalize_and_map</c>: maps what moved and counts each move at
+    /// <paramref name="now"/> (<see cref="CountMove"/>); returns how many pages moved.
+    /// </summary>
+    private long MapMigrated(MigrateVma args, long page, long now)
     {
         var moved = 0L;
+        Span<int> stays = stackalloc int[MirrorCounters.StayBuckets];
         using (Mutex.Enter())
         {
             for (var i = 0; i < args.Npages; i++)
@@ -409,9 +416,14 @@ public sealed partial class MirrorDevice
                 var write = (args.Dst[i] & MigratePfn.Write) != 0;
                 _pt.Set(page + i, DevicePte.Make(_memory.FrameOf(MigratePfn.ToPfn(args.Dst[i])), device: true, write, atomic: write));
                 moved++;
+                if (CountMove(page + i, now) is var stay and >= 0)
+                {
+                    stays[MirrorCounters.StayBucket(stay)]++;
+                }
             }
         }
 
+        Counters.AddStays(stays);
         return moved;
     }
 

@@ -22,11 +22,14 @@ namespace Testbed.HostMm.Migrate;
 /// <c>folio_migrate_mapping</c>), a missing destination, and a destination that cannot be
 /// installed (not anonymous, or the PTE changed). Large folios are never split: the model maps no
 /// THP, so <see cref="MigrateVmaFlags.SelectCompound"/> has nothing to act on.
-/// <para>Collect takes no reference of its own: the reference of the PTE it replaces with a
-/// migration entry becomes the migration's, under the PTE lock and the folio lock. The kernel
-/// takes one before the trylock and drops the PTE's after, because it must hold the folio while
-/// isolating it from the LRU, which the model does not have; the net count is the same, and the
-/// model saves two atomic operations per page.</para>
+/// <para>Collect takes no reference of its own on a page it locks: the reference of the PTE it
+/// replaces with a migration entry becomes the migration's, under the PTE lock and the folio lock.
+/// The kernel takes one before the trylock and drops the PTE's after, because it must hold the
+/// folio while isolating it from the LRU, which the model does not have. Once the trylock has
+/// succeeded nobody who could check references (they need the folio lock) can see the difference,
+/// and the model saves two atomic operations per page. When the trylock fails, the transient
+/// reference is taken and dropped, so the holder of the lock can still see it, as in the
+/// kernel.</para>
 /// </remarks>
 public static class MigrateDevice
 {
@@ -217,6 +220,10 @@ public static class MigrateDevice
 
                     if (folio != lockedFault && !folio.TryLockOrFallBack())
                     {
+                        // The kernel's reference from before its trylock: whoever holds the lock
+                        // may see it in a reference check (and fail a migration of its own).
+                        folio.Get();
+                        folio.Put();
                         counters.Count(MmEvent.MigrateFailLocked);
                         Record(args, 0, collected: false);
                         continue;

@@ -63,6 +63,12 @@ public enum MmEvent
     /// <summary>TLB flushes (<c>flush_tlb_range</c>) issued.</summary>
     TlbFlush,
 
+    /// <summary>
+    /// TLB flushes that had CPU contexts to shoot down, and sent them the IPI (the process-wide
+    /// barrier; <c>nr_tlb_remote_flush</c>). A flush of an address space no context runs in sends none.
+    /// </summary>
+    TlbRemoteFlush,
+
     /// <summary>CPU contexts a flush had to wait for because they were inside an access with a stale TLB.</summary>
     TlbFlushWait,
 }

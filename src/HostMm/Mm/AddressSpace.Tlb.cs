@@ -28,14 +28,28 @@ public sealed partial class AddressSpace
     /// new generation on its next access and empty its TLB; a context seen in an access with an
     /// older generation is waited for. The range is recorded for counting; every context drops its
     /// whole TLB, as on a full flush.
+    /// <para>With no context in <c>mm_cpumask</c> there is no IPI, as in <c>flush_tlb_mm_range</c>,
+    /// which only interrupts the CPUs in the mask (a driver migrating pages of a process whose
+    /// threads are not running sends none; the barrier is a system call, 2 µs of a 2 MiB
+    /// migration). The mask is read after the generation is bumped, and <see cref="AttachCpu"/>
+    /// fences after adding a context, before it can walk a page table: a context the flush did not
+    /// see walks the changed PTEs.</para>
     /// </remarks>
     public void FlushTlbRange(ulong start, ulong end)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start, end);
         var generation = Interlocked.Increment(ref TlbGeneration);
+        var cpus = Volatile.Read(ref _cpus);
+        Kernel.Counters.Count(MmEvent.TlbFlush);
+        if (cpus.Length == 0)
+        {
+            return;
+        }
+
         Interlocked.MemoryBarrierProcessWide();
+        Kernel.Counters.Count(MmEvent.TlbRemoteFlush);
         var waits = 0;
-        foreach (var cpu in Volatile.Read(ref _cpus))
+        foreach (var cpu in cpus)
         {
             if (cpu.HasQuiesced(generation))
             {
@@ -50,7 +64,6 @@ public sealed partial class AddressSpace
             }
         }
 
-        Kernel.Counters.Count(MmEvent.TlbFlush);
         if (waits > 0)
         {
             Kernel.Counters.Count(MmEvent.TlbFlushWait, waits);
@@ -65,6 +78,9 @@ public sealed partial class AddressSpace
         using (_cpumaskLock.Enter())
         {
             _cpus = [.. _cpus, cpu];
+
+            // Store-load order against FlushTlbRange: publish before this CPU's first walk.
+            Interlocked.MemoryBarrier();
         }
     }
 

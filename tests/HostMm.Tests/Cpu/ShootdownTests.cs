@@ -117,6 +117,67 @@ public sealed class ShootdownTests
         Assert.Equal(flushes + 1, t.Kernel.Counters[MmEvent.TlbFlush]);
         Assert.Equal(0, t.Kernel.Counters[MmEvent.TlbFlushWait]);
         Assert.Equal(2, t.Mm.CpuCount);
+        Assert.True(t.Kernel.Counters[MmEvent.TlbRemoteFlush] > 0);
+    }
+
+    [Fact]
+    public void A_flush_sends_no_ipi_when_no_cpu_runs_in_the_address_space()
+    {
+        using var t = new MmFixture();
+        t.Cpu.Dispose();
+        var (flushes, remote) = (t.Kernel.Counters[MmEvent.TlbFlush], t.Kernel.Counters[MmEvent.TlbRemoteFlush]);
+        t.Mm.FlushTlbRange(0, t.PageSize);
+        Assert.Equal(flushes + 1, t.Kernel.Counters[MmEvent.TlbFlush]);
+        Assert.Equal(remote, t.Kernel.Counters[MmEvent.TlbRemoteFlush]);
+        using (new CpuContext(t.Mm))
+        {
+            t.Mm.FlushTlbRange(0, t.PageSize);
+        }
+
+        Assert.Equal(remote + 1, t.Kernel.Counters[MmEvent.TlbRemoteFlush]);
+    }
+
+    /// <summary>
+    /// The other side of the skipped IPI: contexts that attach while revocations run (each one does a
+    /// single add and leaves, so the mask is often empty when a flush reads it) never write through a
+    /// translation the revocation removed.
+    /// </summary>
+    [Fact]
+    public unsafe void Cpus_attaching_during_a_flush_that_skips_the_ipi_never_write_through_the_old_translation()
+    {
+        using var t = new MmFixture();
+        t.Cpu.Dispose();
+        for (var round = 0; round < 50; round++)
+        {
+            var a = t.Map(1);
+            long* frame;
+            using (var cpu = new CpuContext(t.Mm))
+            {
+                Assert.Equal(Errno.Ok, cpu.Write(a, 0L));
+                frame = (long*)t.Kernel.Memory.FrameAddress(t.Mm.GetPte(a).Pfn);
+            }
+
+            long succeeded = 0;
+            var writer = TestThread.Run(() =>
+            {
+                while (true)
+                {
+                    using var cpu = new CpuContext(t.Mm);
+                    if (cpu.AtomicAdd(a, 1L, out _) != Errno.Ok)
+                    {
+                        return 0;
+                    }
+
+                    Volatile.Write(ref succeeded, succeeded + 1);
+                }
+            });
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref succeeded) >= 20, TimeSpan.FromSeconds(10)));
+            Assert.Equal(Errno.Ok, t.Mm.Munmap(a, t.PageSize));
+            var atReturn = Volatile.Read(ref *frame);
+            Assert.True(writer.Join(TimeSpan.FromSeconds(10)));
+            Assert.Equal(atReturn, Volatile.Read(ref *frame));
+            Assert.Equal(Volatile.Read(ref succeeded), atReturn);
+        }
     }
 
     /// <summary>

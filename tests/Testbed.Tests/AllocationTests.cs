@@ -8,7 +8,9 @@ namespace Testbed.Tests;
 /// <summary>
 /// The driver's migration paths allocate nothing once warm, counted with the calling thread's
 /// allocation counter (deterministic, unlike a timing): a CPU fault on a device page
-/// (<c>DoSwapPage</c> + <c>MigrateToRam</c>) and an eviction (<c>MigrateDeviceRange</c>).
+/// (<c>DoSwapPage</c> + <c>MigrateToRam</c>), an eviction (<c>MigrateDeviceRange</c>), and the service
+/// of device atomic faults that make system pages device-exclusive (nouveau's per-page interval
+/// notifier around <c>MakeDeviceExclusive</c>).
 /// </summary>
 public sealed class AllocationTests
 {
@@ -33,6 +35,46 @@ public sealed class AllocationTests
 
         Assert.Equal(20, mirror.Counters.MigrationsToRam);
         Assert.Equal(0, allocated);
+    }
+
+    /// <summary>
+    /// A launch allocates on its own (the backends' boxed arguments, the Cpu accelerator's closure),
+    /// the same for every launch of the same work; so a run that faulted, serviced the faults and
+    /// replayed must allocate exactly its launches' worth, measured from a run that faults nothing.
+    /// </summary>
+    [Fact]
+    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_beyond_the_launches()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu, nonCoherent: true);
+        const int pages = 8;
+        var va = t.Map(pages);
+        var mirror = t.Mirror(va, pages, new ExclusivePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
+        var work = DeviceWork.Adds(items: pages, opsPerItem: 4, firstWord: 0, span: pages * t.WordsPerPage, stride: t.WordsPerPage);
+        long faultRun = 0, launches = 0, quietRun = 0;
+        for (var round = 1; round <= 10; round++)
+        {
+            // The CPU takes every page back, which revokes the device-exclusive entries.
+            Assert.All(t.CpuRead(va, pages * t.WordsPerPage).Chunk(t.WordsPerPage), p => Assert.Equal((round - 1) * 8, p[0]));
+            (faultRun, launches) = AllocatedByRun(mirror, work);
+            Assert.Equal(round * pages, mirror.Counters.ExclusiveGrants);
+            var (quiet, quietLaunches) = AllocatedByRun(mirror, work);
+            Assert.Equal((1, round * pages), (quietLaunches, mirror.Counters.ExclusiveGrants));
+            quietRun = quiet;
+        }
+
+        Assert.True(launches >= 2, $"the run faulted and replayed: {launches} launches");
+        Assert.Equal(launches * quietRun, faultRun);
+    }
+
+    /// <summary>Runs <paramref name="work"/>; returns the bytes the calling thread allocated and the launches it took.</summary>
+    private static (long Bytes, long Launches) AllocatedByRun(MirrorDevice mirror, DeviceWork work)
+    {
+        var launches = mirror.Counters.Launches;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var err = mirror.Run(work);
+        var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(Errno.Ok, err);
+        return (bytes, mirror.Counters.Launches - launches);
     }
 
     [Fact]

@@ -22,23 +22,33 @@ public sealed class MmuIntervalNotifier
     private readonly MmuNotifierSubscriptions _subscriptions;
     private ulong _invalidateSeq;
 
-    internal MmuIntervalNotifier(MmuNotifierSubscriptions subscriptions, AddressSpace mm, ulong start, ulong end, IMmuIntervalNotifierOps ops)
+    /// <summary>
+    /// A notifier on <paramref name="mm"/> that its owner subscribes and unsubscribes itself, as a
+    /// driver embeds <c>struct mmu_interval_notifier</c> in a structure of its own (nouveau's atomic
+    /// fault keeps one on its stack for the page it converts): see
+    /// <see cref="MmuNotifierSubscriptions.Insert(MmuIntervalNotifier, ulong, ulong)"/>. Reused from
+    /// one insert to the next, it allocates nothing.
+    /// </summary>
+    public MmuIntervalNotifier(AddressSpace mm, IMmuIntervalNotifierOps ops)
     {
-        _subscriptions = subscriptions;
+        ArgumentNullException.ThrowIfNull(mm);
+        ArgumentNullException.ThrowIfNull(ops);
+        _subscriptions = mm.Notifiers;
         Mm = mm;
-        Start = start;
-        End = end;
         Ops = ops;
     }
 
     /// <summary>The address space watched.</summary>
     public AddressSpace Mm { get; }
 
-    /// <summary>First byte of the interval.</summary>
-    public ulong Start { get; }
+    /// <summary>First byte of the interval (of its latest insert).</summary>
+    public ulong Start { get; private set; }
 
-    /// <summary>One past the last byte of the interval.</summary>
-    public ulong End { get; }
+    /// <summary>One past the last byte of the interval (of its latest insert).</summary>
+    public ulong End { get; private set; }
+
+    /// <summary>Whether the interval is subscribed now.</summary>
+    public bool IsSubscribed { get; internal set; }
 
     /// <summary>The driver's callbacks.</summary>
     public IMmuIntervalNotifierOps Ops { get; }
@@ -81,6 +91,9 @@ public sealed class MmuIntervalNotifier
     /// the callback itself.
     /// </summary>
     public void Remove() => _subscriptions.Remove(this);
+
+    /// <summary>Sets the interval an insert subscribes.</summary>
+    internal void Cover(ulong start, ulong end) => (Start, End) = (start, end);
 
     /// <summary>Whether <c>[start, end)</c> overlaps the interval.</summary>
     internal bool Overlaps(ulong start, ulong end) => start < End && Start < end;

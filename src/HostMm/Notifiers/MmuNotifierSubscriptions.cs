@@ -25,6 +25,10 @@ public sealed class MmuNotifierSubscriptions
     private readonly MmCounters _counters;
     private readonly SyncDomain _sync;
     private MmuIntervalNotifier[] _intervals = [];
+
+    /// <summary>The array the last insert replaced, and the one it made (see <see cref="Insert(MmuIntervalNotifier, ulong, ulong)"/>).</summary>
+    private MmuIntervalNotifier[]? _insertedInto;
+    private MmuIntervalNotifier[]? _inserted;
     private ulong _invalidateSeq = 2;
     private int _activeInvalidateRanges;
 
@@ -50,14 +54,53 @@ public sealed class MmuNotifierSubscriptions
     {
         ArgumentNullException.ThrowIfNull(ops);
         subscription = null;
+        var sub = new MmuIntervalNotifier(_mm, ops);
+        if (Insert(sub, start, length) is var err && err != Errno.Ok)
+        {
+            return err;
+        }
+
+        subscription = sub;
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// <c>mmu_interval_notifier_insert()</c> of a notifier the caller owns (created with
+    /// <see cref="MmuIntervalNotifier(AddressSpace, IMmuIntervalNotifierOps)"/>, not subscribed now),
+    /// over <c>[start, start + length)</c>. Returns -EINVAL for an empty or wrapping range.
+    /// </summary>
+    /// <remarks>
+    /// The kernel's insert allocates nothing: the caller provides the structure. Here the intervals
+    /// are a copy-on-write array, so an insert makes a new one; but the last insert's arrays, the one
+    /// it replaced and the one it made, are kept, and inserting the same notifier into the same array
+    /// again reuses the second, while removing it goes back to the first. A fault's short-lived
+    /// interval, inserted and removed around each page, therefore allocates nothing once warm. An
+    /// invalidation still walking an array from before the notifier's last remove may call it for its
+    /// new interval, when the two overlap: a spurious retry for the reader, never a missed one.
+    /// </remarks>
+    public Errno Insert(MmuIntervalNotifier interval, ulong start, ulong length)
+    {
+        ArgumentNullException.ThrowIfNull(interval);
+        if (interval.Mm != _mm)
+        {
+            throw new ArgumentException("MmuNotifierSubscriptions.Insert: the notifier belongs to another address space.", nameof(interval));
+        }
+
         if (length == 0 || start + length < start)
         {
             return Errno.EINVAL;
         }
 
-        var sub = new MmuIntervalNotifier(this, _mm, start, start + length, ops);
+        var sub = interval;
         using (_lock.Enter())
         {
+            if (sub.IsSubscribed)
+            {
+                throw new InvalidOperationException("MmuNotifierSubscriptions.Insert: the notifier is already subscribed.");
+            }
+
+            sub.Cover(start, start + length);
+            sub.IsSubscribed = true;
             if (_activeInvalidateRanges > 0)
             {
                 // An invalidation is running and may already cover this range: the interval takes
@@ -71,12 +114,19 @@ public sealed class MmuNotifierSubscriptions
                 sub.Seq = _invalidateSeq - 1;
             }
 
-            _intervals = [.. _intervals, sub];
+            if (ReferenceEquals(_intervals, _insertedInto) && _inserted![^1] == sub)
+            {
+                Volatile.Write(ref _intervals, _inserted);
+            }
+            else
+            {
+                _insertedInto = _intervals;
+                _inserted = [.. _intervals, sub];
+                Volatile.Write(ref _intervals, _inserted);
+            }
         }
 
         _mm.Kernel.NotifierCountChanged(+1);
-
-        subscription = sub;
         return Errno.Ok;
     }
 
@@ -184,7 +234,19 @@ public sealed class MmuNotifierSubscriptions
                 throw new InvalidOperationException("MmuIntervalNotifier.Remove: the interval is not subscribed (removed twice?).");
             }
 
-            _intervals = [.. _intervals[..i], .. _intervals[(i + 1)..]];
+            sub.IsSubscribed = false;
+            if (ReferenceEquals(_intervals, _inserted) && i == _inserted.Length - 1)
+            {
+                Volatile.Write(ref _intervals, _insertedInto!);
+            }
+            else
+            {
+                var rest = new MmuIntervalNotifier[_intervals.Length - 1];
+                Array.Copy(_intervals, rest, i);
+                Array.Copy(_intervals, i + 1, rest, i, rest.Length - i);
+                Volatile.Write(ref _intervals, rest);
+            }
+
             if ((_invalidateSeq & 1) != 0)
             {
                 waitSeq = _invalidateSeq;

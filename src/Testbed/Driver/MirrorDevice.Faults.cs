@@ -12,6 +12,10 @@ public sealed partial class MirrorDevice
     /// <summary>The longest a device naps before replaying a batch whose every fault was throttled (1 ms).</summary>
     private static readonly long MaxThrottleNap = Stopwatch.Frequency / 1000;
 
+    /// <summary>The atomic fault's own notifier callbacks, and its interval (see <see cref="MakeExclusive(long, int)"/>).</summary>
+    private readonly ExclusiveFaultNotifier _exclusiveOps;
+    private readonly MmuIntervalNotifier _exclusiveNotifier;
+
     /// <summary>
     /// Services the prepared fault batch in slices of <see cref="MirrorOptions.FaultBatchSize"/>:
     /// asks the policy about each page, then services runs of consecutive pages that share an action,
@@ -304,7 +308,8 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// Maps <paramref name="count"/> pages from <paramref name="page"/> for device atomics the way
     /// nouveau does: per page, an interval notifier over that page alone
-    /// (<see cref="ExclusiveFaultNotifier"/>), then <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under
+    /// (<see cref="ExclusiveFaultNotifier"/>; one per device, inserted and removed around each page,
+    /// as nouveau's lives on the fault's stack: the fault service lock makes it the only one), then <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under
     /// the mmap read lock, and under the mutex <c>ReadRetry</c> and the mapping; the folio is unlocked
     /// and put after, and the notifier removed. A page whose sequence keeps moving (owner filtering
     /// off: its own invalidation) gives -EBUSY after <see cref="MirrorOptions.FaultTimeout"/>.
@@ -314,22 +319,21 @@ public sealed partial class MirrorDevice
         for (var p = page; p < page + count; p++)
         {
             var va = AddressOf(p);
-            var ops = new ExclusiveFaultNotifier(this);
-            if (_mm.Notifiers.Insert(va, (ulong)_pageSize, ops, out var notifier) is var inserted && inserted != Errno.Ok)
+            if (_mm.Notifiers.Insert(_exclusiveNotifier, va, (ulong)_pageSize) is var inserted && inserted != Errno.Ok)
             {
                 return Fail(inserted, $"MakeDeviceExclusive at 0x{va:x}: the fault's interval notifier could not be inserted ({inserted})");
             }
 
             try
             {
-                if (MakeExclusive(p, va, notifier!, ops) is var err && err != Errno.Ok)
+                if (MakeExclusive(p, va, _exclusiveNotifier, _exclusiveOps) is var err && err != Errno.Ok)
                 {
                     return err;
                 }
             }
             finally
             {
-                notifier!.Remove();
+                _exclusiveNotifier.Remove();
             }
         }
 

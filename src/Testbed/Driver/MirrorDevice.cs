@@ -91,6 +91,8 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         _service = new MmLock(_kernel.Sync, ServiceClass);
         _mapping = new RwSemaphore(_kernel.Sync, MappingClass);
         _rangeLocks = [.. Enumerable.Range(0, (int)((pages + RangeBlockPages - 1) / RangeBlockPages)).Select(_ => new MmLock(_kernel.Sync, RangeLockClass))];
+        _exclusiveOps = new ExclusiveFaultNotifier(this);
+        _exclusiveNotifier = new MmuIntervalNotifier(mm, _exclusiveOps);
         _launch = accelerator.LoadAutoGroupedStreamKernel<ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(MirrorKernels.DeviceOps);
         _notifier = null!;
         _hmmRange = null!;

@@ -91,37 +91,36 @@ public sealed class MmuNotifierSubscriptions
             return Errno.EINVAL;
         }
 
-        var sub = interval;
         using (_lock.Enter())
         {
-            if (sub.IsSubscribed)
+            if (interval.IsSubscribed)
             {
                 throw new InvalidOperationException("MmuNotifierSubscriptions.Insert: the notifier is already subscribed.");
             }
 
-            sub.Cover(start, start + length);
-            sub.IsSubscribed = true;
+            interval.Cover(start, start + length);
+            interval.IsSubscribed = true;
             if (_activeInvalidateRanges > 0)
             {
                 // An invalidation is running and may already cover this range: the interval takes
                 // the odd sequence, so a reader that begins now waits for that invalidation to end.
                 _invalidateSeq |= 1;
-                sub.Seq = _invalidateSeq;
+                interval.Seq = _invalidateSeq;
             }
             else
             {
                 // Odd, so never equal to the even address-space sequence: ReadBegin does not wait.
-                sub.Seq = _invalidateSeq - 1;
+                interval.Seq = _invalidateSeq - 1;
             }
 
-            if (ReferenceEquals(_intervals, _insertedInto) && _inserted![^1] == sub)
+            if (ReferenceEquals(_intervals, _insertedInto) && _inserted![^1] == interval)
             {
                 Volatile.Write(ref _intervals, _inserted);
             }
             else
             {
                 _insertedInto = _intervals;
-                _inserted = [.. _intervals, sub];
+                _inserted = [.. _intervals, interval];
                 Volatile.Write(ref _intervals, _inserted);
             }
         }

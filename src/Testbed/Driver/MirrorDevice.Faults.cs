@@ -308,10 +308,10 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// Maps <paramref name="count"/> pages from <paramref name="page"/> for device atomics the way
     /// nouveau does: per page, an interval notifier over that page alone
-    /// (<see cref="ExclusiveFaultNotifier"/>; one per device, inserted and removed around each page,
-    /// as nouveau's lives on the fault's stack: the fault service lock makes it the only one), then <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under
-    /// the mmap read lock, and under the mutex <c>ReadRetry</c> and the mapping; the folio is unlocked
-    /// and put after, and the notifier removed. A page whose sequence keeps moving (owner filtering
+    /// (<see cref="ExclusiveFaultNotifier"/>; one per device, inserted and removed around each page
+    /// as nouveau's lives on the fault's stack, the fault service lock making it the only one), then
+    /// <c>ReadBegin</c>, <c>MakeDeviceExclusive</c> under the mmap read lock, and under the mutex
+    /// <c>ReadRetry</c> and the mapping; the folio is unlocked and put after, and the notifier removed. A page whose sequence keeps moving (owner filtering
     /// off: its own invalidation) gives -EBUSY after <see cref="MirrorOptions.FaultTimeout"/>.
     /// </summary>
     private Errno MakeExclusive(long page, int count)

@@ -91,6 +91,52 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public void Uvm_thrashing_resets_a_thrashing_page_on_a_user_migration_and_leaves_other_pages_history_alone()
+    {
+        var policy = new UvmThrashingPolicy(2);
+        var t = 1_000_000 * Us;
+
+        // Page 1 is not thrashing: a user migration between its fault migrations is no event, and
+        // the next fault migration is measured from the one before it (550 µs: past the lapse).
+        policy.OnMigrated(1, 1, t, 0);
+        policy.OnMigrated(1, 0, t + (100 * Us), 0);
+        policy.OnUserMigrated(1, 1, t + (500 * Us));
+        policy.OnMigrated(1, 0, t + (650 * Us), 0);
+        policy.OnMigrated(1, 1, t + (700 * Us), 0);
+        Assert.Equal(0, policy.ThrashingDetected);
+
+        // Page 0 is thrashing and throttled: the user's migration clears it, so the throttled
+        // processor may migrate at once and the next fault migration starts a new history.
+        ThrashOnce(policy, t);
+        Assert.Equal(1, policy.ThrashingDetected);
+        policy.OnUserMigrated(0, 1, t + (370 * Us));
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (380 * Us)));
+        Assert.True(policy.OnCpuFault(0, t + (390 * Us)).Migrate);
+        for (var i = 0; i < 3; i++)
+        {
+            policy.OnMigrated(0, i % 2, t + ((400 + (i * 10)) * Us), 0);
+        }
+
+        Assert.Equal(1, policy.ThrashingDetected);
+        policy.OnMigrated(0, 1, t + (430 * Us), 0);
+        Assert.Equal(2, policy.ThrashingDetected);
+        Assert.Throws<ArgumentOutOfRangeException>(() => policy.OnUserMigrated(0, MirrorOptions.MaxProcessorId + 1, t));
+    }
+
+    [Fact]
+    public void The_driver_tells_the_policy_which_migrations_the_user_asked_for()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(2);
+        var policy = new ScriptedPolicy(_ => GpuFaultAction.Migrate);
+        var mirror = t.Mirror(va, 2, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 1));
+        Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: 1, opsPerItem: 1, firstWord: t.WordsPerPage, span: 1, stride: 1)));
+        Assert.Equal([0], t.CpuRead(va, 1));
+        Assert.Equal([(0L, 1, true), (1L, 1, false), (0L, 0, false)], policy.Migrations);
+    }
+
+    [Fact]
     public void Timeslice_refuses_a_cpu_migration_before_expiry_and_doubles_per_retry()
     {
         var policy = new TimeslicePolicy(2);

@@ -162,7 +162,7 @@ public sealed partial class MirrorDevice
             var n = Math.Min(count - done, _memory.ChunkPages);
             var moved = _movedHere.AsSpan((int)((page + done) % RangeBlockPages), n);
             moved.Clear();
-            MigrateToDevice(page + done, n);
+            MigrateToDevice(page + done, n, user: false);
             var err = MapRange(page + done, n, access, moved);
             if (err != Errno.Ok)
             {

@@ -53,7 +53,8 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// Migrates the pages of <c>[va, va + pages * PageSize)</c> into device memory and maps what moved
     /// (<c>dmirror_migrate_to_device</c>), evicting chunks first if device memory is short. Pages
-    /// already here, or that cannot move, stay where they are.
+    /// already here, or that cannot move, stay where they are. The policy hears of each page moved as
+    /// a migration the user asked for (<see cref="Policies.IResidencyPolicy.OnUserMigrated"/>).
     /// </summary>
     /// <remarks>
     /// Unlike lib/test_hmm.c, whose migration selects system pages only and so fails with -ENOENT on
@@ -83,7 +84,7 @@ public sealed partial class MirrorDevice
             for (var p = PageOf(va); p < PageOf(va) + pages;)
             {
                 var n = (int)Math.Min(PageOf(va) + pages - p, RangeBlockPages - (p % RangeBlockPages));
-                MigrateToDevice(p, n);
+                MigrateToDevice(p, n, user: true);
                 p += n;
             }
         }
@@ -130,12 +131,15 @@ public sealed partial class MirrorDevice
     /// most) into device memory, one <c>MigrateVma*</c> pass per VMA the block crosses (holes and
     /// unreadable VMAs are skipped) and per chunk's worth of pages, so that under oversubscription
     /// each piece can evict a chunk (UVM evicts a root chunk when a VA block's allocation fails).
+    /// <paramref name="user"/>: the user asked (the public <see cref="MigrateToDevice(ulong, long)"/>),
+    /// and the policy hears of each move through <see cref="Policies.IResidencyPolicy.OnUserMigrated"/>;
+    /// else a device fault did.
     /// </summary>
-    private void MigrateToDevice(long page, int count)
+    private void MigrateToDevice(long page, int count, bool user)
     {
         while (count > 0)
         {
-            var covered = (int)Math.Max(1, MigrateVmaPart(page, Math.Min(count, _memory.ChunkPages)));
+            var covered = (int)Math.Max(1, MigrateVmaPart(page, Math.Min(count, _memory.ChunkPages), user));
             page += covered;
             count -= covered;
         }
@@ -148,14 +152,14 @@ public sealed partial class MirrorDevice
     /// <c>HmmRangeFault</c> (so it moves through system memory), then migrated here.
     /// </summary>
     /// <returns>How many pages the VMA covered (0: no readable VMA at <paramref name="page"/>).</returns>
-    private long MigrateVmaPart(long page, int count)
+    private long MigrateVmaPart(long page, int count, bool user)
     {
         var faultedIn = false;
         var covered = 0L;
         for (var attempt = 0; attempt < Policy.MigrateTries; attempt++)
         {
             EnsureFreePages(count);
-            var (collected, moved, npages) = MigrateBlock(page, count, attempt);
+            var (collected, moved, npages) = MigrateBlock(page, count, attempt, user);
             covered = npages;
             if (moved == npages || npages == 0)
             {
@@ -174,7 +178,7 @@ public sealed partial class MirrorDevice
     }
 
     /// <summary>One <c>MigrateVma*</c> pass over a block: how many pages were collected, how many moved, and how many the VMA covered.</summary>
-    private (long Collected, long Moved, long Npages) MigrateBlock(long page, int count, int attempt)
+    private (long Collected, long Moved, long Npages) MigrateBlock(long page, int count, int attempt, bool user)
     {
         Activity = "migrating to the device: taking the mmap lock (read) and the range lock";
         _mm.MmapLock.DownRead();
@@ -220,7 +224,14 @@ public sealed partial class MirrorDevice
                 if (Moved(args, i))
                 {
                     _movedHere[(page + i) % RangeBlockPages] = true;
-                    Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
+                    if (user)
+                    {
+                        Policy.OnUserMigrated(page + i, Options.ProcessorId, now);
+                    }
+                    else
+                    {
+                        Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
+                    }
                 }
             }
 

@@ -41,4 +41,13 @@ public interface IResidencyPolicy
     /// <paramref name="now"/>, on the given 0-based attempt.
     /// </summary>
     void OnMigrated(long page, int processor, long now, int attempt);
+
+    /// <summary>
+    /// <paramref name="page"/> moved to <paramref name="processor"/>'s memory at <paramref name="now"/>
+    /// because the user asked (<see cref="MirrorDevice.MigrateToDevice(ulong, long)"/>, UVM's
+    /// <c>UvmMigrate</c>, cause <c>API_MIGRATE</c>), not because a processor faulted. By default a
+    /// migration like any other (a timeslice starts from it, as drm_gpusvm's does from a prefetch);
+    /// a policy whose heuristics only read fault-driven migrations overrides it.
+    /// </summary>
+    void OnUserMigrated(long page, int processor, long now) => OnMigrated(page, processor, now, 0);
 }

@@ -8,7 +8,8 @@ namespace Testbed.Driver.Policies;
 /// rule by rule, per page.
 /// <para>
 /// Detection (<c>thrashing_event_cb</c>) runs on every fault-driven migration
-/// (<see cref="OnMigrated"/>): a migration within <see cref="UvmThrashingOptions.Lapse"/> of the
+/// (<see cref="OnMigrated"/>; a user migration, <see cref="OnUserMigrated"/>, is none, and resets a
+/// page detected thrashing): a migration within <see cref="UvmThrashingOptions.Lapse"/> of the
 /// page's previous one is a thrashing event, whichever processors took part. The count saturates at
 /// 7 and is not reset by a slow migration until the page has reached
 /// <see cref="UvmThrashingOptions.Threshold"/>; a page that had, and then migrates after more than
@@ -36,9 +37,7 @@ namespace Testbed.Driver.Policies;
 /// reset count are per page, and there is no block-level gate before pages are tracked); no preferred
 /// location, accessed-by or NVLINK, so a pinned page's residency is always system memory (the CPU
 /// cannot map device-private memory, and every device can map system memory); revocations
-/// (system-wide atomics) are not events; the public <see cref="MirrorDevice.MigrateToDevice(ulong, long)"/>,
-/// which UVM would count as a user migration that resets the state, counts as a fault migration;
-/// and an expired pin is forgotten on the page's next fault rather than by unmapping remote mappings
+/// (system-wide atomics) are not events; and an expired pin is forgotten on the page's next fault rather than by unmapping remote mappings
 /// from a timer, so a device that mapped a pinned page keeps its remote mapping until an
 /// invalidation removes it.
 /// </remarks>
@@ -154,6 +153,26 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
                 }
             }
             else if (s.Events >= Options.Threshold)
+            {
+                s = ResetPage(s);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>thrashing_event_cb</c> for a user migration (cause <c>API_MIGRATE</c>): not an event. UVM
+    /// leaves its heuristics to the user's command here: a page detected thrashing is reset
+    /// (<c>thrashing_reset_pages_in_region</c>: events, timestamp, throttling period and pin cleared;
+    /// the throttling count kept), and any other page's history is left as it was, its last fault
+    /// migration still the one the next is measured from.
+    /// </summary>
+    public void OnUserMigrated(long page, int processor, long now)
+    {
+        CheckProcessor(processor);
+        lock (_lock)
+        {
+            ref var s = ref _pages[page];
+            if (s.Events >= Options.Threshold)
             {
                 s = ResetPage(s);
             }

@@ -29,4 +29,26 @@ public sealed class MultiDeviceTests
         Assert.True(a.Counters.MigrationsToRam >= 4 && b.Counters.MigrationsToDevice >= 4, $"A to RAM {a.Counters.MigrationsToRam}, B in {b.Counters.MigrationsToDevice}");
         Assert.Equal(6 * work.TotalOps, t.CpuRead(va, 4 * t.WordsPerPage).Sum(v => (long)v));
     }
+
+    [Fact]
+    public void A_page_staged_from_one_device_to_the_other_is_no_cpu_fault_and_no_migration_to_system_memory_for_the_policy()
+    {
+        using var t = new DriverFixture(AcceleratorType.Cpu);
+        var va = t.Map(2);
+        var policy = new ScriptedPolicy(_ => GpuFaultAction.Migrate);
+        var a = t.Mirror(va, 2, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 1 });
+        var b = t.Mirror(va, 2, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 2 });
+        Assert.Equal(Errno.Ok, a.MigrateToDevice(va, 2));
+
+        // The user's migration to B, then A's device fault, each stage both pages through system memory.
+        Assert.Equal(Errno.Ok, b.MigrateToDevice(va, 2));
+        Assert.Equal(Errno.Ok, a.Run(DeviceWork.Adds(items: 2, opsPerItem: 1, firstWord: 0, span: 2 * t.WordsPerPage, stride: t.WordsPerPage)));
+        Assert.Equal([(0L, 2), (1L, 2), (0L, 1), (1L, 1)], policy.Staged);
+
+        // Only the CPU's own faults are CPU faults and migrations to system memory.
+        Assert.Equal([1, 1], t.CpuRead(va, 2 * t.WordsPerPage).Where((_, i) => i % t.WordsPerPage == 0));
+        Assert.Equal([(0L, 2), (1L, 2), (0L, 1), (1L, 1), (0L, 0), (1L, 0)], policy.Asked);
+        Assert.Equal([(0L, 1, true), (1L, 1, true), (0L, 2, true), (1L, 2, true), (0L, 1, false), (1L, 1, false), (0L, 0, false), (1L, 0, false)], policy.Migrations);
+        Assert.Equal((4L, 2L), (a.Counters.MigrationsToRam, b.Counters.MigrationsToRam));
+    }
 }

@@ -124,6 +124,34 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public void Uvm_thrashing_counts_a_hop_between_devices_once_and_never_throttles_its_staging_leg()
+    {
+        var policy = new UvmThrashingPolicy(1);
+        var t = 1_000_000 * Us;
+
+        // Device 1 -> 2 -> 1 -> 2 within the lapse, each hop staged through system memory: one
+        // event a hop, thrashing on the third (counting the first legs too, it was on the second).
+        policy.OnMigrated(0, 1, t, 0);
+        for (var hop = 1; hop <= 3; hop++)
+        {
+            var to = 1 + (hop % 2);
+            Assert.True(policy.OnStagingFault(to, 0, t + (hop * 100 * Us) - (50 * Us)).Migrate);
+            policy.OnStaged(0, to, t + (hop * 100 * Us) - (40 * Us));
+            policy.OnMigrated(0, to, t + (hop * 100 * Us), 0);
+            Assert.Equal(hop == 3 ? 1 : 0, policy.ThrashingDetected);
+        }
+
+        // Device 1's fault opens a throttling period in which it keeps the page: it migrates at once,
+        // staging included, while device 2 and the CPU wait.
+        Assert.Equal(GpuFaultAction.Migrate, policy.OnGpuFault(1, 0, FaultAccess.Write, t + (350 * Us)));
+        Assert.True(policy.OnStagingFault(1, 0, t + (355 * Us)).Migrate);
+        Assert.Equal(GpuFaultAction.Throttle, policy.OnGpuFault(2, 0, FaultAccess.Write, t + (360 * Us)));
+        Assert.False(policy.OnCpuFault(0, t + (370 * Us)).Migrate);
+        Assert.Throws<ArgumentOutOfRangeException>(() => policy.OnStaged(0, MirrorOptions.MaxProcessorId + 1, t));
+        Assert.Throws<ArgumentOutOfRangeException>(() => policy.OnStagingFault(MirrorOptions.MaxProcessorId + 1, 0, t));
+    }
+
+    [Fact]
     public void The_driver_tells_the_policy_which_migrations_the_user_asked_for()
     {
         using var t = new DriverFixture(AcceleratorType.Cpu);
@@ -145,6 +173,7 @@ public sealed class PolicyTests
         var early = policy.OnCpuFault(0, now + (1000 * Us));
         Assert.False(early.Migrate);
         Assert.Equal(4000 * Us, early.WaitTicks);
+        Assert.Equal(early, ((IResidencyPolicy)policy).OnStagingFault(2, 0, now + (1000 * Us)));
         Assert.True(policy.OnCpuFault(0, now + (5000 * Us)).Migrate);
         policy.OnMigrated(1, 1, now, attempt: 2);
         Assert.False(policy.OnCpuFault(1, now + (19_000 * Us)).Migrate);

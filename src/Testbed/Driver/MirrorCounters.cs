@@ -47,7 +47,10 @@ public sealed class MirrorCounters
     /// <summary>Fault batches serviced.</summary>
     public long FaultBatches => Volatile.Read(ref _faultBatches);
 
-    /// <summary>CPU faults on this device's private pages (<c>migrate_to_ram</c> calls).</summary>
+    /// <summary>
+    /// <c>migrate_to_ram</c> calls: CPU faults on this device's private pages, and other devices'
+    /// faults staging them through system memory on their way there.
+    /// </summary>
     public long CpuFaults => Volatile.Read(ref _cpuFaults);
 
     /// <summary>CPU faults the policy deferred (timeslice not expired).</summary>

@@ -25,6 +25,17 @@ public sealed partial class MirrorDevice
     private static MigrateVma? t_ramMigrate;
 
     /// <summary>
+    /// The processor id of the device whose migration is bringing pages back from other devices'
+    /// private memory on this thread (<see cref="StageThroughRam"/>); 0 when none. The owner's
+    /// <see cref="MigrateToRam"/>, called on the same thread by <c>HmmRangeFault</c>, reads it to tell
+    /// its policy that this is the first leg of a staged copy, not a CPU fault: the per-thread analog
+    /// of UVM's <c>make_resident</c> context, whose destination its migration events carry, since
+    /// <c>handle_mm_fault</c> passes <c>migrate_to_ram</c> nothing of the faulting device.
+    /// </summary>
+    [ThreadStatic]
+    private static int t_stagingFor;
+
+    /// <summary>
     /// Set by <see cref="MigrateBlock"/> for each page it moved here, at the page's index within its
     /// 2 MiB block: the fault path clears the marks of the pages it migrates and reads them when it
     /// maps (<see cref="MigrateAndMap"/>). Used under the service lock only.
@@ -149,7 +160,8 @@ public sealed partial class MirrorDevice
     /// Migrates the pages from <paramref name="page"/> that the VMA there covers, with
     /// <c>MigrateVmaSetup/Pages/Finalize</c> retried <see cref="Policies.IResidencyPolicy.MigrateTries"/>
     /// times. A page another device holds is first faulted back to system memory by
-    /// <c>HmmRangeFault</c> (so it moves through system memory), then migrated here.
+    /// <c>HmmRangeFault</c> (so it moves through system memory, <see cref="StageThroughRam"/>), then
+    /// migrated here.
     /// </summary>
     /// <returns>How many pages the VMA covered (0: no readable VMA at <paramref name="page"/>).</returns>
     private long MigrateVmaPart(long page, int count, bool user)
@@ -170,11 +182,31 @@ public sealed partial class MirrorDevice
             {
                 faultedIn = true;
                 attempt--;
-                MapRange(page, (int)npages, FaultAccess.Read);
+                StageThroughRam(page, (int)npages);
             }
         }
 
         return covered;
+    }
+
+    /// <summary>
+    /// The first leg of a staged copy: faults the pages from <paramref name="page"/> that other
+    /// devices hold back to system memory, through their <see cref="MigrateToRam"/>, which tell the
+    /// policy of a staging fault and a staged page (<see cref="Policies.IResidencyPolicy.OnStagingFault"/>,
+    /// <see cref="Policies.IResidencyPolicy.OnStaged"/>) rather than of a CPU fault and a migration
+    /// to system memory.
+    /// </summary>
+    private void StageThroughRam(long page, int count)
+    {
+        t_stagingFor = Options.ProcessorId;
+        try
+        {
+            MapRange(page, count, FaultAccess.Read);
+        }
+        finally
+        {
+            t_stagingFor = 0;
+        }
     }
 
     /// <summary>One <c>MigrateVma*</c> pass over a block: how many pages were collected, how many moved, and how many the VMA covered.</summary>
@@ -249,16 +281,21 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// <c>migrate_to_ram</c> (<see cref="IDevPagemapOps"/>): a CPU touched one of this device's
-    /// private pages. The policy may make the CPU wait (UVM throttling) or refuse the migration
-    /// until a timeslice expires (the fault is then retried); otherwise the page is copied back
-    /// under the block's range lock, which serialises it against other migrations of the block.
+    /// private pages, or another device is staging it through system memory on its way there
+    /// (<see cref="StageThroughRam"/>). The policy may make the faulting thread wait (UVM throttling)
+    /// or refuse the migration until a timeslice expires (the fault is then retried); otherwise the
+    /// page is copied back under the block's range lock, which serialises it against other
+    /// migrations of the block.
     /// </summary>
     public Errno MigrateToRam(in VmFault vmf)
     {
         var address = vmf.Address & ~(ulong)(_pageSize - 1);
         var page = PageOf(address);
         var inRange = address >= Start && page < Pages;
-        var decision = inRange ? Policy.OnCpuFault(page, Stopwatch.GetTimestamp()) : Policies.CpuFaultDecision.MigrateNow;
+        var stagingFor = t_stagingFor;
+        var decision = !inRange ? Policies.CpuFaultDecision.MigrateNow
+            : stagingFor != 0 ? Policy.OnStagingFault(stagingFor, page, Stopwatch.GetTimestamp())
+            : Policy.OnCpuFault(page, Stopwatch.GetTimestamp());
         Counters.CpuFault(deferred: !decision.Migrate);
         if (decision.WaitTicks > 0)
         {
@@ -306,7 +343,11 @@ public sealed partial class MirrorDevice
             if (moved)
             {
                 Counters.MigratedToRam(1);
-                if (inRange)
+                if (inRange && stagingFor != 0)
+                {
+                    Policy.OnStaged(page, stagingFor, now);
+                }
+                else if (inRange)
                 {
                     Policy.OnMigrated(page, 0, now, 0);
                 }

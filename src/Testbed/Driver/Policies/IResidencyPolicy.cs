@@ -50,4 +50,22 @@ public interface IResidencyPolicy
     /// a policy whose heuristics only read fault-driven migrations overrides it.
     /// </summary>
     void OnUserMigrated(long page, int processor, long now) => OnMigrated(page, processor, now, 0);
+
+    /// <summary>
+    /// <paramref name="processor"/>, a device, is migrating <paramref name="page"/> into its memory,
+    /// and the page lives in another device's private memory: the owner's <c>migrate_to_ram</c>
+    /// brings it to system memory first, the first leg of a staged copy. What the owner does about
+    /// it, as for <see cref="OnCpuFault"/>. By default what it does for a CPU fault: drm_pagemap's
+    /// timeslice check sits in <c>migrate_to_ram</c>, which sees a device's fault through
+    /// <c>HmmRangeFault</c> like any other.
+    /// </summary>
+    CpuFaultDecision OnStagingFault(int processor, long page, long now) => OnCpuFault(page, now);
+
+    /// <summary>
+    /// The first leg of a staged migration of <paramref name="page"/> to <paramref name="processor"/>
+    /// (see <see cref="OnStagingFault"/>) left it in system memory at <paramref name="now"/>;
+    /// <see cref="OnMigrated"/> or <see cref="OnUserMigrated"/> follows when the second leg lands. By
+    /// default a migration to system memory like any other.
+    /// </summary>
+    void OnStaged(long page, int processor, long now) => OnMigrated(page, 0, now, 0);
 }

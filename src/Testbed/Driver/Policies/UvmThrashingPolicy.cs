@@ -9,7 +9,8 @@ namespace Testbed.Driver.Policies;
 /// <para>
 /// Detection (<c>thrashing_event_cb</c>) runs on every fault-driven migration
 /// (<see cref="OnMigrated"/>; a user migration, <see cref="OnUserMigrated"/>, is none, and resets a
-/// page detected thrashing): a migration within <see cref="UvmThrashingOptions.Lapse"/> of the
+/// page detected thrashing; the first leg of a staged copy between two devices,
+/// <see cref="OnStaged"/>, is none either): a migration within <see cref="UvmThrashingOptions.Lapse"/> of the
 /// page's previous one is a thrashing event, whichever processors took part. The count saturates at
 /// 7 and is not reset by a slow migration until the page has reached
 /// <see cref="UvmThrashingOptions.Threshold"/>; a page that had, and then migrates after more than
@@ -178,6 +179,25 @@ public sealed class UvmThrashingPolicy : IResidencyPolicy
             }
         }
     }
+
+    /// <summary>
+    /// The first leg of a device's migration of a page another device holds. UVM moves it in one
+    /// <c>make_resident</c> for the faulting device, whose own fault (<see cref="OnGpuFault"/>) has
+    /// already been through the thrashing hint: the CPU's throttling is not asked, and the page
+    /// migrates now.
+    /// </summary>
+    public CpuFaultDecision OnStagingFault(int processor, long page, long now)
+    {
+        CheckProcessor(processor);
+        return CpuFaultDecision.MigrateNow;
+    }
+
+    /// <summary>
+    /// <c>thrashing_event_cb</c> for the first leg of a staged copy (its destination, system memory,
+    /// is not the <c>make_resident</c>'s): not an event, and the page's history is left as it was;
+    /// the second leg, to <paramref name="processor"/>, is measured from the migration before this.
+    /// </summary>
+    public void OnStaged(long page, int processor, long now) => CheckProcessor(processor);
 
     private static long Ticks(TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
 

@@ -41,6 +41,31 @@ public sealed class CpuAcceleratorTests : IDisposable
         Assert.Equal(10, target);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void A_launch_allocates_nothing_once_warm(bool nonCoherent)
+    {
+        ((INonCoherentLinkEmulation)_acc).NonCoherentHostAtomics = nonCoherent;
+        var host = stackalloc int[64];
+        using var mapped = _acc.MapHost(host, 64);
+        using var input = _acc.Allocate1D<int>(64);
+        var map = _acc.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(ConformanceKernels.Map);
+        var count = _acc.LoadAutoGroupedKernel<ArrayView<int>, int>(ConformanceKernels.Count);
+        input.CopyFromCPU([.. Enumerable.Range(0, 64)]);
+        long allocated = 0;
+        for (var round = 0; round < 4; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            map(_acc.DefaultStream, 64, 16, input.View, mapped.View, 3);
+            count(64, mapped.View, 1);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.Equal(0, allocated);
+        Assert.Equal((63 * 3) + 1 + 1, host[63]);
+    }
+
     [Fact]
     public void Out_of_range_index_and_unmarked_methods_are_clear_errors()
     {

@@ -38,12 +38,12 @@ public sealed class AllocationTests
     }
 
     /// <summary>
-    /// A launch allocates on its own (the backends' boxed arguments, the Cpu accelerator's closure),
-    /// the same for every launch of the same work; so a run that faulted, serviced the faults and
-    /// replayed must allocate exactly its launches' worth, measured from a run that faults nothing.
+    /// A run that faulted, serviced the faults and replayed allocates nothing, launches included (on
+    /// the Cpu accelerator a launch allocates nothing once warm; the device backends box the
+    /// arguments they marshal), nor does a run that faults nothing.
     /// </summary>
     [Fact]
-    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_beyond_the_launches()
+    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_replays_included()
     {
         using var t = new DriverFixture(AcceleratorType.Cpu, nonCoherent: true);
         const int pages = 8;
@@ -63,7 +63,7 @@ public sealed class AllocationTests
         }
 
         Assert.True(launches >= 2, $"the run faulted and replayed: {launches} launches");
-        Assert.Equal(launches * quietRun, faultRun);
+        Assert.Equal((0L, 0L), (faultRun, quietRun));
     }
 
     /// <summary>Runs <paramref name="work"/>; returns the bytes the calling thread allocated and the launches it took.</summary>

@@ -4,6 +4,7 @@ public abstract partial class Accelerator
 {
     private readonly Lock _hostMappingsLock = new();
     private readonly List<MemoryBuffer> _hostMappings = [];
+    private (nuint Start, nuint End)[]? _hostRanges;
 
     /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
     public unsafe MemoryBuffer1D<T> Allocate1D<T>(long length)
@@ -41,17 +42,21 @@ public abstract partial class Accelerator
         lock (_hostMappingsLock)
         {
             _hostMappings.Add(buffer);
+            _hostRanges = null;
         }
 
         return new MemoryBuffer1D<T>(buffer, length);
     }
 
-    /// <summary>The host ranges mapped into this accelerator and not yet disposed.</summary>
+    /// <summary>
+    /// The host ranges mapped into this accelerator and not yet disposed, made again only after a
+    /// mapping came or went, so a launch that asks allocates nothing; callers must not change it.
+    /// </summary>
     internal unsafe (nuint Start, nuint End)[] HostMappedRanges()
     {
         lock (_hostMappingsLock)
         {
-            return [.. _hostMappings.Select(b => ((nuint)b.HostPointer, (nuint)b.HostPointer + (nuint)b.LengthInBytes))];
+            return _hostRanges ??= [.. _hostMappings.Select(b => ((nuint)b.HostPointer, (nuint)b.HostPointer + (nuint)b.LengthInBytes))];
         }
     }
 
@@ -61,6 +66,7 @@ public abstract partial class Accelerator
         lock (_hostMappingsLock)
         {
             _hostMappings.Remove(buffer);
+            _hostRanges = null;
         }
     }
 

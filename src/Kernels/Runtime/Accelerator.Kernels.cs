@@ -25,7 +25,8 @@ public abstract partial class Accelerator
     protected abstract void Prepare(MethodInfo kernel);
 
     /// <summary>The checks every launch needs, then the backend's <see cref="Launch"/> (an empty extent launches nothing).</summary>
-    private void Dispatch(MethodInfo kernel, AcceleratorStream stream, Index1D extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    private void Dispatch<TCall>(MethodInfo kernel, AcceleratorStream stream, Index1D extent, int groupSize, in TCall call)
+        where TCall : struct, IKernelCall
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegative(extent.X, nameof(extent));
@@ -36,7 +37,7 @@ public abstract partial class Accelerator
 
         if (extent.X > 0)
         {
-            Launch(kernel, stream, extent.X, groupSize, cpuBody, args);
+            Launch(kernel, stream, extent.X, groupSize, call);
         }
     }
 
@@ -45,7 +46,7 @@ public abstract partial class Accelerator
         where T1 : struct
     {
         var method = Load(kernel);
-        return (extent, a1) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1), [a1]);
+        return (extent, a1) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1>(kernel, a1));
     }
 
     /// <summary>Loads a kernel of 1 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -53,7 +54,7 @@ public abstract partial class Accelerator
         where T1 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1) => Dispatch(method, stream, extent, 0, i => kernel(i, a1), [a1]);
+        return (stream, extent, a1) => Dispatch(method, stream, extent, 0, new KernelCall<T1>(kernel, a1));
     }
 
     /// <summary>Loads a kernel of 1 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -61,7 +62,7 @@ public abstract partial class Accelerator
         where T1 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1), [a1]);
+        return (stream, extent, groupSize, a1) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1>(kernel, a1));
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -70,7 +71,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
+        return (extent, a1, a2) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1, T2>(kernel, a1, a2));
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -79,7 +80,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2), [a1, a2]);
+        return (stream, extent, a1, a2) => Dispatch(method, stream, extent, 0, new KernelCall<T1, T2>(kernel, a1, a2));
     }
 
     /// <summary>Loads a kernel of 2 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -88,7 +89,7 @@ public abstract partial class Accelerator
         where T2 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2), [a1, a2]);
+        return (stream, extent, groupSize, a1, a2) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1, T2>(kernel, a1, a2));
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -98,7 +99,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (extent, a1, a2, a3) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1, T2, T3>(kernel, a1, a2, a3));
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -108,7 +109,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (stream, extent, a1, a2, a3) => Dispatch(method, stream, extent, 0, new KernelCall<T1, T2, T3>(kernel, a1, a2, a3));
     }
 
     /// <summary>Loads a kernel of 3 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -118,7 +119,7 @@ public abstract partial class Accelerator
         where T3 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3), [a1, a2, a3]);
+        return (stream, extent, groupSize, a1, a2, a3) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1, T2, T3>(kernel, a1, a2, a3));
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -129,7 +130,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (extent, a1, a2, a3, a4) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1, T2, T3, T4>(kernel, a1, a2, a3, a4));
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -140,7 +141,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (stream, extent, a1, a2, a3, a4) => Dispatch(method, stream, extent, 0, new KernelCall<T1, T2, T3, T4>(kernel, a1, a2, a3, a4));
     }
 
     /// <summary>Loads a kernel of 4 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -151,7 +152,7 @@ public abstract partial class Accelerator
         where T4 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4), [a1, a2, a3, a4]);
+        return (stream, extent, groupSize, a1, a2, a3, a4) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1, T2, T3, T4>(kernel, a1, a2, a3, a4));
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -163,7 +164,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4, a5) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (extent, a1, a2, a3, a4, a5) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1, T2, T3, T4, T5>(kernel, a1, a2, a3, a4, a5));
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -175,7 +176,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (stream, extent, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, 0, new KernelCall<T1, T2, T3, T4, T5>(kernel, a1, a2, a3, a4, a5));
     }
 
     /// <summary>Loads a kernel of 5 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -187,7 +188,7 @@ public abstract partial class Accelerator
         where T5 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5), [a1, a2, a3, a4, a5]);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1, T2, T3, T4, T5>(kernel, a1, a2, a3, a4, a5));
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on the default stream over an extent, groups chosen by the backend.</summary>
@@ -200,7 +201,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, DefaultStream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, DefaultStream, extent, 0, new KernelCall<T1, T2, T3, T4, T5, T6>(kernel, a1, a2, a3, a4, a5, a6));
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on a given stream, groups chosen by the backend.</summary>
@@ -213,7 +214,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, 0, i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (stream, extent, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, 0, new KernelCall<T1, T2, T3, T4, T5, T6>(kernel, a1, a2, a3, a4, a5, a6));
     }
 
     /// <summary>Loads a kernel of 6 argument(s) launched on a given stream in groups of an explicit size.</summary>
@@ -226,7 +227,7 @@ public abstract partial class Accelerator
         where T6 : struct
     {
         var method = Load(kernel);
-        return (stream, extent, groupSize, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, CheckGroup(groupSize), i => kernel(i, a1, a2, a3, a4, a5, a6), [a1, a2, a3, a4, a5, a6]);
+        return (stream, extent, groupSize, a1, a2, a3, a4, a5, a6) => Dispatch(method, stream, extent, CheckGroup(groupSize), new KernelCall<T1, T2, T3, T4, T5, T6>(kernel, a1, a2, a3, a4, a5, a6));
     }
 
     private static int CheckGroup(int groupSize)

@@ -42,9 +42,11 @@ public abstract partial class Accelerator : IDisposable
 
     /// <summary>
     /// Runs <paramref name="kernel"/> over <c>[0, extent)</c> in groups of <paramref name="groupSize"/>
-    /// (0: the backend chooses). The Cpu backend calls <paramref name="cpuBody"/> per work item; device
-    /// backends launch the generated code with <paramref name="args"/>. The extent is positive and
-    /// the stream belongs to this accelerator (checked before).
+    /// (0: the backend chooses). The Cpu backend calls <paramref name="call"/>'s
+    /// <see cref="IKernelCall.Invoke"/> per work item; device backends launch the generated code with
+    /// its <see cref="IKernelCall.Arguments"/>. The extent is positive and the stream belongs to this
+    /// accelerator (checked before).
     /// </summary>
-    protected abstract void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args);
+    private protected abstract void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
+        where TCall : struct, IKernelCall;
 }

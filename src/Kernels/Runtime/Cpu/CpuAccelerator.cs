@@ -70,33 +70,16 @@ public sealed unsafe class CpuAccelerator : Accelerator, INonCoherentLinkEmulati
     }
 
     /// <inheritdoc/>
-    protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    private protected override void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
     {
-        var group = groupSize == 0 ? DefaultGroupSize : groupSize;
-        var groups = (extent + group - 1) / group;
-        var ranges = NonCoherentHostAtomics ? HostMappedRanges() : null;
-        var delay = NonCoherentLinkDelaySpins;
-        Workers.Run(groups, g =>
+        var launch = CpuLaunch<TCall>.Begin(call, extent, groupSize == 0 ? DefaultGroupSize : groupSize, NonCoherentHostAtomics ? HostMappedRanges() : null, NonCoherentLinkDelaySpins);
+        try
         {
-            if (ranges is not null)
-            {
-                NonCoherent.Enter(ranges, delay);
-            }
-
-            try
-            {
-                var end = Math.Min(extent, (g + 1) * group);
-                Grid.Set(g, groups);
-                for (var i = g * group; i < end; i++)
-                {
-                    Group.Set(i - (g * group), group);
-                    cpuBody(new Index1D(i));
-                }
-            }
-            finally
-            {
-                NonCoherent.Exit();
-            }
-        });
+            Workers.Run(launch.Groups, launch.RunGroup);
+        }
+        finally
+        {
+            launch.End();
+        }
     }
 }

@@ -68,13 +68,13 @@ public sealed unsafe class CudaAccelerator : Accelerator
     protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Load);
 
     /// <inheritdoc/>
-    protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    private protected override void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
     {
         var cuda = (CudaStream)stream;
         var arguments = KernelArguments.Flatten(
             kernel,
             extent,
-            args,
+            call.Arguments(),
             view => view.Buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)view.Offset * (ulong)view.ElementSize) : null,
             viewsCarryOffset: false);
         var slots = stackalloc ulong[arguments.Length];

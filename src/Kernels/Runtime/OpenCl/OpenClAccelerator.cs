@@ -89,14 +89,14 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
     protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Build);
 
     /// <inheritdoc/>
-    protected override void Launch(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, Action<Index1D> cpuBody, object[] args)
+    private protected override void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
     {
         var queue = (OpenClStream)stream;
         var range = NonCoherentRange();
         var arguments = KernelArguments.Flatten(
             kernel,
             extent,
-            args,
+            call.Arguments(),
             view => view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this ? (ulong)mem.Mem.Value : null,
             viewsCarryOffset: true,
             KernelArguments.Of(range.Lo),

@@ -47,6 +47,15 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public void Migrate_vma_splits_a_migration_into_the_copy_through_the_accelerator_and_the_rest()
+    {
+        var run = new MigrateVmaProbe().Run(Tiny());
+        var (copy, rest) = (run.Metrics["copy_us"].Value, run.Metrics["bookkeeping_us"].Value);
+        Assert.True(copy > 0 && rest > 0, $"copy {copy} us, the rest {rest} us");
+        Assert.Contains(run.Invariants, i => i.Name == "target ratio" && i.Detail.Contains($"the copy through the accelerator {copy:0} µs", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Filter_names_are_the_probe_names_and_an_unknown_filter_is_bad_input()
     {
         Assert.Equal(BenchScenario.Names, BenchScenario.Probes(Accelerators.Device(AcceleratorType.Cpu), []).Select(p => p.Name).Distinct());

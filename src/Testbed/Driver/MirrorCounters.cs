@@ -31,6 +31,7 @@ public sealed class MirrorCounters
     private long _evictedChunks;
     private long _faultRetries;
     private long _faultServiceTicks;
+    private long _copyToDeviceTicks;
     private long _fatalFaults;
     private long _invalidationsRefused;
     private long _cancelledItems;
@@ -89,6 +90,13 @@ public sealed class MirrorCounters
     /// <summary>Time spent servicing fault batches (policy decisions, migrations, mapping), launches not included.</summary>
     public TimeSpan FaultServiceTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _faultServiceTicks));
 
+    /// <summary>
+    /// Time spent copying pages into device memory through the accelerator (the copy engine's share
+    /// of a migration to the device), so that a migration's time splits into the copy and the
+    /// bookkeeping around it.
+    /// </summary>
+    public TimeSpan CopyToDeviceTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _copyToDeviceTicks));
+
     /// <summary>Pages whose device fault was fatal (<see cref="FatalFault"/>), counted once per page per run.</summary>
     public long FatalFaults => Volatile.Read(ref _fatalFaults);
 
@@ -108,6 +116,8 @@ public sealed class MirrorCounters
     }
 
     internal void FaultServiced(long ticks) => Interlocked.Add(ref _faultServiceTicks, ticks);
+
+    internal void CopiedToDevice(long ticks) => Interlocked.Add(ref _copyToDeviceTicks, ticks);
 
     internal void GpuFault() => Interlocked.Increment(ref _gpuFaults);
 

@@ -418,13 +418,15 @@ public sealed partial class MirrorDevice
         frames.Clear();
     }
 
-    /// <summary>Copies one run of pages from system memory into device memory.</summary>
+    /// <summary>Copies one run of pages from system memory into device memory (timed: <see cref="MirrorCounters.CopyToDeviceTime"/>).</summary>
     private unsafe void CopyRunToDevice(CopyRun run)
     {
         if (run.Pages > 0)
         {
+            var start = Stopwatch.GetTimestamp();
             _memory.Words.View.SubView(run.Frame * WordsPerPage, run.Pages * WordsPerPage)
                 .CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(run.Pfn), run.Pages * WordsPerPage));
+            Counters.CopiedToDevice(Stopwatch.GetTimestamp() - start);
         }
     }
 

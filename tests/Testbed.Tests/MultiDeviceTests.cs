@@ -44,11 +44,12 @@ public sealed class MultiDeviceTests
         Assert.Equal(Errno.Ok, b.MigrateToDevice(va, 2));
         Assert.Equal(Errno.Ok, a.Run(DeviceWork.Adds(items: 2, opsPerItem: 1, firstWord: 0, span: 2 * t.WordsPerPage, stride: t.WordsPerPage)));
         Assert.Equal([(0L, 2), (1L, 2), (0L, 1), (1L, 1)], policy.Staged);
+        Assert.Equal((2L, 2L, 0L, 0L), (a.Counters.StagedOut, b.Counters.StagedOut, a.Counters.CpuFaults, b.Counters.CpuFaults));
 
         // Only the CPU's own faults are CPU faults and migrations to system memory.
         Assert.Equal([1, 1], t.CpuRead(va, 2 * t.WordsPerPage).Where((_, i) => i % t.WordsPerPage == 0));
         Assert.Equal([(0L, 2), (1L, 2), (0L, 1), (1L, 1), (0L, 0), (1L, 0)], policy.Asked);
         Assert.Equal([(0L, 1, true), (1L, 1, true), (0L, 2, true), (1L, 2, true), (0L, 1, false), (1L, 1, false), (0L, 0, false), (1L, 0, false)], policy.Migrations);
-        Assert.Equal((4L, 2L), (a.Counters.MigrationsToRam, b.Counters.MigrationsToRam));
+        Assert.Equal((4L, 2L, 2L), (a.Counters.MigrationsToRam, b.Counters.MigrationsToRam, a.Counters.CpuFaults));
     }
 }

@@ -32,6 +32,7 @@ public sealed class MirrorCounters
     private long _faultRetries;
     private long _faultServiceTicks;
     private long _copyToDeviceTicks;
+    private long _stagedOut;
     private long _fatalFaults;
     private long _invalidationsRefused;
     private long _cancelledItems;
@@ -48,10 +49,7 @@ public sealed class MirrorCounters
     /// <summary>Fault batches serviced.</summary>
     public long FaultBatches => Volatile.Read(ref _faultBatches);
 
-    /// <summary>
-    /// <c>migrate_to_ram</c> calls: CPU faults on this device's private pages, and other devices'
-    /// faults staging them through system memory on their way there.
-    /// </summary>
+    /// <summary>CPU faults on this device's private pages (<c>migrate_to_ram</c> calls; another device's staging is <see cref="StagedOut"/>).</summary>
     public long CpuFaults => Volatile.Read(ref _cpuFaults);
 
     /// <summary>CPU faults the policy deferred (timeslice not expired).</summary>
@@ -83,6 +81,12 @@ public sealed class MirrorCounters
 
     /// <summary><c>MmuIntervalReadRetry</c> or -EBUSY retries while servicing faults.</summary>
     public long FaultRetries => Volatile.Read(ref _faultRetries);
+
+    /// <summary>
+    /// Pages another device's migration took from this device's memory, through system memory (the
+    /// first legs of staged device-to-device copies; also in <see cref="MigrationsToRam"/>).
+    /// </summary>
+    public long StagedOut => Volatile.Read(ref _stagedOut);
 
     /// <summary>Pages migrated in either direction.</summary>
     public long Migrations => MigrationsToDevice + MigrationsToRam;
@@ -141,11 +145,15 @@ public sealed class MirrorCounters
     }
 
     /// <summary>The median of <see cref="Stays"/> in microseconds, as the upper bound of its bucket (<c>2^b</c>); 0 with no stays.</summary>
-    public double MedianStayMicroseconds()
+    public double MedianStayMicroseconds() => MedianStayMicroseconds(Stays());
+
+    /// <summary>The median of a <see cref="Stays"/> histogram (several devices' added up), as <see cref="MedianStayMicroseconds()"/>.</summary>
+    public static double MedianStayMicroseconds(IReadOnlyList<long> stays)
     {
-        var stays = Stays();
+        ArgumentNullException.ThrowIfNull(stays);
         var total = stays.Sum();
-        for (long b = 0, seen = 0; b < StayBuckets && total > 0; b++)
+        var seen = 0L;
+        for (var b = 0; b < StayBuckets && total > 0; b++)
         {
             seen += stays[b];
             if (2 * seen >= total)
@@ -195,6 +203,8 @@ public sealed class MirrorCounters
     internal void MigratedToDevice(long pages) => Interlocked.Add(ref _migrationsToDevice, pages);
 
     internal void MigratedToRam(long pages) => Interlocked.Add(ref _migrationsToRam, pages);
+
+    internal void Staged() => Interlocked.Increment(ref _stagedOut);
 
     internal void ExclusiveGrant() => Interlocked.Increment(ref _exclusiveGrants);
 

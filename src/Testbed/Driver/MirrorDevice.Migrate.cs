@@ -296,7 +296,10 @@ public sealed partial class MirrorDevice
         var decision = !inRange ? Policies.CpuFaultDecision.MigrateNow
             : stagingFor != 0 ? Policy.OnStagingFault(stagingFor, page, Stopwatch.GetTimestamp())
             : Policy.OnCpuFault(page, Stopwatch.GetTimestamp());
-        Counters.CpuFault(deferred: !decision.Migrate);
+        if (stagingFor == 0)
+        {
+            Counters.CpuFault(deferred: !decision.Migrate);
+        }
         if (decision.WaitTicks > 0)
         {
             Nap(decision.WaitTicks);
@@ -343,9 +346,13 @@ public sealed partial class MirrorDevice
             if (moved)
             {
                 Counters.MigratedToRam(1);
-                if (inRange && stagingFor != 0)
+                if (stagingFor != 0)
                 {
-                    Policy.OnStaged(page, stagingFor, now);
+                    Counters.Staged();
+                    if (inRange)
+                    {
+                        Policy.OnStaged(page, stagingFor, now);
+                    }
                 }
                 else if (inRange)
                 {

@@ -4,7 +4,7 @@ using Testbed.Scenarios;
 namespace Testbed.Tests;
 
 /// <summary>
-/// <c>pingpong --mode</c>: lockstep rounds and concurrent access both end with every word exact;
+/// <c>pingpong --mode</c> and <c>--devices</c>: lockstep rounds and concurrent access both end with every word exact, with one device or two;
 /// a list of modes runs each as its own variant; in concurrent mode the CPU threads keep sweeping
 /// while the device works, and their sweeps are what the totals are checked against.
 /// </summary>
@@ -32,6 +32,46 @@ public sealed class PingpongModeTests
         var deviceOps = pages * 2 * 16 * rounds;
         Assert.Equal(deviceOps + (threads * pages * rounds), result.Runs[0].Metrics["useful_ops"].Value);
         Assert.True(result.Runs[1].Metrics["useful_ops"].Value >= deviceOps + (threads * pages));
+    }
+
+    [Theory]
+    [InlineData("alternate")]
+    [InlineData("concurrent")]
+    public void Two_devices_pass_pages_through_system_memory_and_every_word_ends_exact(string mode)
+    {
+        const int pages = 8, threads = 1, rounds = 6;
+        var settings = new ScenarioSettings
+        {
+            Policies = ["migrate", "uvm-thrashing"],
+            Pages = pages,
+            Threads = threads,
+            Rounds = rounds,
+            Options = new Dictionary<string, string> { ["mode"] = mode, ["devices"] = "2" },
+        };
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+
+        Assert.Equal("2", result.Parameters["devices"]);
+        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
+        var migrate = result.Runs[0].Metrics;
+        Assert.True(migrate["device_to_device"].Value > 0, "under migrate the second device's faults took pages from the first");
+        Assert.True(migrate["migrations"].Value >= 2 * migrate["device_to_device"].Value, "each page passed between devices moved twice");
+        var deviceOps = 2 * pages * 2 * 16 * rounds;
+        Assert.True(migrate["useful_ops"].Value >= deviceOps + (threads * pages), $"{migrate["useful_ops"].Value} useful ops");
+    }
+
+    [Fact]
+    public void A_device_count_outside_one_to_four_or_several_devices_with_coherent_memory_is_bad_input()
+    {
+        Assert.Null(PingpongScenario.Devices.Check("4"));
+        Assert.Equal("'5' is not a device count from 1 to 4", PingpongScenario.Devices.Check("5"));
+        Assert.NotNull(PingpongScenario.Devices.Check("0"));
+        Assert.NotNull(PingpongScenario.Devices.Check("two"));
+        var (code, _, error) = CliTests.Testbed("run", "pingpong", "--devices", "9");
+        Assert.Equal(2, code);
+        Assert.Contains("--devices: '9' is not a device count from 1 to 4", error);
+        (code, _, error) = CliTests.Testbed("run", "pingpong", "--devices", "2", "--policy", "migrate,coherent");
+        Assert.Equal(2, code);
+        Assert.Equal("testbed: pingpong --devices 2: policy 'coherent' needs one device (a device cannot map another's coherent memory: this model has no peer mappings)", error.Trim());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm.Cpu;
@@ -20,7 +21,13 @@ namespace Testbed.Scenarios;
 /// migrating back to the device while the CPU fault that took it still holds its old frame finds a
 /// free one (with no headroom such a page stays in system memory, mapped remotely, for the rest of
 /// the run). A sampler records where each page is every 2 ms (the residency timeline).
-/// Invariant: every word ends with exactly the device's and the CPUs' additions.
+/// With <c>--devices N</c> (2 to 4) N devices, each on its own accelerator with its own processor
+/// id and sharing the policy, run the same work: in alternate mode one after another within each
+/// round, in concurrent mode each on its own thread. A page one device holds reaches another through
+/// system memory (a staged copy, counted as <c>device_to_device</c>), the multi-GPU thrashing UVM's
+/// processor masks track; the counters are summed over the devices, and the timeline shows a page in
+/// any device's memory as device memory.
+/// Invariant: every word ends with exactly the devices' and the CPUs' additions.
 /// </summary>
 public sealed class PingpongScenario : IScenario
 {
@@ -36,8 +43,17 @@ public sealed class PingpongScenario : IScenario
     /// <inheritdoc/>
     public string Summary => "CPU threads and device kernels touch the same pages; migrations, faults and useful ops/s per policy";
 
+    private const int MaxDevices = 4;
+
     /// <inheritdoc/>
-    public IReadOnlyList<ScenarioOption> Options { get; } = [Mode];
+    public IReadOnlyList<ScenarioOption> Options { get; } = [Mode, Devices];
+
+    /// <summary><c>--devices N</c>: how many devices mirror the pages (1 to 4), each on its own accelerator, sharing the policy.</summary>
+    public static ScenarioOption Devices { get; } = new(
+        "devices",
+        $"devices mirroring the pages (1 to {MaxDevices}), each on its own accelerator, sharing the policy; pages move between them through system memory",
+        "1",
+        v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxDevices ? null : $"'{v}' is not a device count from 1 to {MaxDevices}");
 
     /// <summary><c>--mode alternate|concurrent</c>: lockstep rounds, or both sides at once; a list runs each mode as its own variant.</summary>
     public static ScenarioOption Mode { get; } = ScenarioOption.OneOf("mode", "lockstep rounds (alternate) or device and CPUs at once (concurrent)", "alternate", "concurrent") with { Default = "alternate" };
@@ -52,9 +68,15 @@ public sealed class PingpongScenario : IScenario
         var rounds = s.Pick(s.Rounds, 20, 100);
         var policies = s.Policies ?? DefaultPolicies;
         var modes = ScenarioOption.Split(context.Option(Mode));
+        var devices = int.Parse(context.Option(Devices), CultureInfo.InvariantCulture);
+        if (devices > 1 && policies.Contains("coherent"))
+        {
+            throw new ScenarioInputException($"pingpong --devices {devices}: policy 'coherent' needs one device (a device cannot map another's coherent memory: this model has no peer mappings)");
+        }
+
         var runs = (from mode in modes
                     from policy in policies
-                    select RunPolicy(context, policy, modes.Length > 1 ? $"{policy} mode={mode}" : policy, mode == "concurrent", pages, threads, rounds)).ToList();
+                    select RunPolicy(context, policy, modes.Length > 1 ? $"{policy} mode={mode}" : policy, mode == "concurrent", pages, threads, rounds, devices)).ToList();
         return new ScenarioResult(Name, new Dictionary<string, string>
         {
             ["pages"] = $"{pages}",
@@ -63,17 +85,21 @@ public sealed class PingpongScenario : IScenario
             ["seed"] = $"{s.Seed}",
             ["policies"] = string.Join(',', policies),
             ["mode"] = string.Join(',', modes),
+            ["devices"] = $"{devices}",
         }, runs);
     }
 
-    private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds)
+    private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds, int devices)
     {
         context.Status($"pingpong: {name}");
         using var rig = new ScenarioRig(context, context.Settings.Coherence);
         var policy = ResidencyPolicies.Create(policyName, pages) ?? throw new ScenarioInputException($"unknown policy '{policyName}'");
         var va = rig.Map(pages);
         var chunk = 16;
-        var mirror = rig.Mirror(va, pages, policy, new MirrorOptions { DevicePages = 2 * ((pages + chunk - 1) / chunk * chunk), ChunkPages = chunk });
+        var options = new MirrorOptions { DevicePages = 2 * ((pages + chunk - 1) / chunk * chunk), ChunkPages = chunk };
+        var mirrors = Enumerable.Range(0, devices)
+            .Select(d => rig.Mirror(va, pages, policy, options with { ProcessorId = d + 1 }, d == 0 ? null : rig.AddAccelerator()))
+            .ToArray();
         var wpp = rig.WordsPerPage;
         var words = pages * wpp;
         var work = DeviceWork.Adds(items: pages * 2, opsPerItem: 16, firstWord: 0, span: words, stride: wpp + 1);
@@ -86,10 +112,16 @@ public sealed class PingpongScenario : IScenario
         var barrier = concurrent ? null : new Barrier(threads + 1);
         var done = 0;
         Func<int, bool> more = concurrent ? r => r == 0 || Volatile.Read(ref done) == 0 : r => r < rounds;
-        var state = new string[threads + 1];
+        var state = new string[threads + devices];
         var clock = Stopwatch.StartNew();
         var workers = new ScenarioThreads(threads, "pingpong cpu", (t, token) => CpuSweeps(rig, va, t, SweepOrder(context.Settings.Seed, t, pages), more, barrier, token, ref cpuCounts[t], ref sweeps[t], ref cpuOps, state));
-        var sampler = new ScenarioThreads(1, "pingpong sampler", (_, token) => Sample(mirror, va, pages, clock, samples, times, ref done, token));
+        var sampler = new ScenarioThreads(1, "pingpong sampler", (_, token) => Sample(mirrors, va, pages, clock, samples, times, ref done, token));
+
+        // In concurrent mode every device but the first runs its rounds on a thread of its own.
+        var others = concurrent && devices > 1
+            ? new ScenarioThreads(devices - 1, "pingpong device", (d, token) => DeviceRounds(mirrors, [d + 1], work, rounds, null, state, threads, token))
+            : null;
+        int[] here = concurrent ? [0] : [.. Enumerable.Range(0, devices)];
 
         var progress = ProgressWatchdog.Guard(
             $"pingpong/{name}",
@@ -97,15 +129,11 @@ public sealed class PingpongScenario : IScenario
             {
                 workers.Start();
                 sampler.Start();
+                others?.Start();
                 try
                 {
-                    for (var r = 0; r < rounds; r++)
-                    {
-                        state[threads] = $"device: round {r}, Run";
-                        ScenarioRig.Check(mirror.Run(work), $"pingpong device round {r}: {mirror.LastError}");
-                        state[threads] = $"device: round {r}, barrier";
-                        barrier?.SignalAndWait(workers.Token);
-                    }
+                    DeviceRounds(mirrors, here, work, rounds, barrier, state, threads, workers.Token);
+                    others?.Join();
                 }
                 catch (OperationCanceledException) when (workers.Token.IsCancellationRequested)
                 {
@@ -114,6 +142,7 @@ public sealed class PingpongScenario : IScenario
                 catch
                 {
                     workers.Cancel();
+                    others?.Cancel();
                     throw;
                 }
                 finally
@@ -124,13 +153,14 @@ public sealed class PingpongScenario : IScenario
                 workers.Join();
                 sampler.Join();
             },
-            () => Volatile.Read(ref cpuOps) + mirror.Counters.Launches,
+            () => Volatile.Read(ref cpuOps) + mirrors.Sum(m => m.Counters.Launches),
             context.Settings.StallTimeout,
-            () => $"{string.Join("; ", state.Where(x => x is not null))} ({mirror.Activity})");
+            () => $"{string.Join("; ", state.Where(x => x is not null))} ({string.Join("; ", mirrors.Select(m => m.Activity))})");
         var elapsed = clock.Elapsed.TotalSeconds;
         if (!progress.Held)
         {
             workers.Cancel();
+            others?.Cancel();
             sampler.Cancel();
             return rig.Stalled(name, policyName, null, progress);
         }
@@ -140,7 +170,7 @@ public sealed class PingpongScenario : IScenario
         {
             for (var k = 0; k < work.OpsPerItem; k++)
             {
-                expected[work.Target(i, k)] += rounds;
+                expected[work.Target(i, k)] += (long)rounds * devices;
             }
         }
 
@@ -152,24 +182,37 @@ public sealed class PingpongScenario : IScenario
             }
         }
 
-        var c = mirror.Counters;
+        var counters = mirrors.Select(m => m.Counters).ToArray();
+        long Sum(Func<MirrorCounters, long> of) => counters.Sum(of);
+        var stays = new long[MirrorCounters.StayBuckets];
+        foreach (var c in counters)
+        {
+            var own = c.Stays();
+            for (var b = 0; b < stays.Length; b++)
+            {
+                stays[b] += own[b];
+            }
+        }
+
+        var deviceOps = work.TotalOps * rounds * devices;
         var metrics = new Dictionary<string, Metric>
         {
-            ["migrations"] = new(c.Migrations, "count"),
-            ["migrations_per_page"] = new((double)c.Migrations / pages, "count"),
-            ["median_stay_us"] = new(c.MedianStayMicroseconds(), "us"),
-            ["bytes_migrated"] = new((double)c.Migrations * rig.PageSize, "bytes"),
-            ["cpu_faults"] = new(c.CpuFaults, "count"),
-            ["gpu_faults"] = new(c.GpuFaults, "count"),
-            ["replays"] = new(c.Replays, "count"),
-            ["throttles"] = new(c.ThrottledFaults, "count"),
+            ["migrations"] = new(Sum(c => c.Migrations), "count"),
+            ["migrations_per_page"] = new((double)Sum(c => c.Migrations) / pages, "count"),
+            ["device_to_device"] = new(Sum(c => c.StagedOut), "count"),
+            ["median_stay_us"] = new(MirrorCounters.MedianStayMicroseconds(stays), "us"),
+            ["bytes_migrated"] = new((double)Sum(c => c.Migrations) * rig.PageSize, "bytes"),
+            ["cpu_faults"] = new(Sum(c => c.CpuFaults), "count"),
+            ["gpu_faults"] = new(Sum(c => c.GpuFaults), "count"),
+            ["replays"] = new(Sum(c => c.Replays), "count"),
+            ["throttles"] = new(Sum(c => c.ThrottledFaults), "count"),
             ["thrashing_detected"] = new(policy is UvmThrashingPolicy detector ? detector.ThrashingDetected : 0, "count"),
             ["pins"] = new(policy is UvmThrashingPolicy uvm ? uvm.Pins : 0, "count"),
-            ["useful_ops"] = new(work.TotalOps * rounds + cpuCounts.Sum(), "count"),
-            ["useful_ops_per_s"] = new((work.TotalOps * rounds + cpuCounts.Sum()) / elapsed, "ops/s"),
+            ["useful_ops"] = new(deviceOps + cpuCounts.Sum(), "count"),
+            ["useful_ops_per_s"] = new((deviceOps + cpuCounts.Sum()) / elapsed, "ops/s"),
             ["elapsed_s"] = new(elapsed, "s"),
         };
-        var perPage = Enumerable.Range(0, pages).Select(p => mirror.MigrationsOf(p)).ToList();
+        var perPage = Enumerable.Range(0, pages).Select(p => mirrors.Sum(m => m.MigrationsOf(p))).ToList();
         Invariant totals;
         using (var cpu = new CpuContext(rig.Mm))
         {
@@ -185,6 +228,28 @@ public sealed class PingpongScenario : IScenario
             Timeline = new ResidencyTimeline(times, samples),
             MigrationsPerPage = perPage,
         };
+    }
+
+    /// <summary>
+    /// The device rounds: each round, each device of <paramref name="devices"/> (indexes into
+    /// <paramref name="mirrors"/>) runs <paramref name="work"/> in turn, then the round's
+    /// <paramref name="barrier"/> if there is one. The state of device <c>d</c> is at
+    /// <c>state[firstState + d]</c>.
+    /// </summary>
+    private static void DeviceRounds(MirrorDevice[] mirrors, int[] devices, in DeviceWork work, int rounds, Barrier? barrier, string[] state, int firstState, CancellationToken token)
+    {
+        for (var r = 0; r < rounds; r++)
+        {
+            foreach (var d in devices)
+            {
+                token.ThrowIfCancellationRequested();
+                state[firstState + d] = $"device {d + 1}: round {r}, Run";
+                ScenarioRig.Check(mirrors[d].Run(work), $"pingpong device {d + 1} round {r}: {mirrors[d].LastError}");
+                state[firstState + d] = $"device {d + 1}: round {r}, barrier";
+            }
+
+            barrier?.SignalAndWait(token);
+        }
     }
 
     /// <summary>The word CPU thread <paramref name="t"/> adds to on page <paramref name="p"/>.</summary>
@@ -226,18 +291,18 @@ public sealed class PingpongScenario : IScenario
         }
     }
 
-    private static void Sample(MirrorDevice mirror, ulong va, int pages, Stopwatch clock, List<string> samples, List<double> times, ref int done, CancellationToken token)
+    private static void Sample(MirrorDevice[] mirrors, ulong va, int pages, Stopwatch clock, List<string> samples, List<double> times, ref int done, CancellationToken token)
     {
         var n = Math.Min(pages, MaxTimelinePages);
-        var snapshot = new PageSnapshot[n];
+        var snapshots = mirrors.Select(_ => new PageSnapshot[n]).ToArray();
         var row = new char[n];
         while (Volatile.Read(ref done) == 0 && !token.IsCancellationRequested && samples.Count < MaxSamples)
         {
-            if (mirror.Snapshot(va, snapshot) == HostMm.Errno.Ok)
+            if (mirrors.Select((m, d) => m.Snapshot(va, snapshots[d])).All(err => err == HostMm.Errno.Ok))
             {
                 for (var p = 0; p < n; p++)
                 {
-                    row[p] = Where(snapshot[p], mirror.Lookup(va + ((ulong)p * (ulong)(mirror.WordsPerPage * sizeof(int)))));
+                    row[p] = InDeviceMemory(snapshots, p) ? 'd' : Where(snapshots[0][p], mirrors[0].Lookup(va + ((ulong)p * (ulong)(mirrors[0].WordsPerPage * sizeof(int)))));
                 }
 
                 times.Add(clock.Elapsed.TotalMilliseconds);
@@ -246,6 +311,20 @@ public sealed class PingpongScenario : IScenario
 
             Thread.Sleep(2);
         }
+    }
+
+    /// <summary>Whether some device reports page <paramref name="p"/> in its own private memory.</summary>
+    private static bool InDeviceMemory(PageSnapshot[][] snapshots, int p)
+    {
+        foreach (var snapshot in snapshots)
+        {
+            if ((snapshot[p] & PageSnapshot.DevicePrivateLocal) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A page's location as a <see cref="ResidencyTimeline.Locations"/> character.</summary>

@@ -18,6 +18,8 @@ public sealed class ScenarioRig : IDisposable
 {
     private readonly List<MirrorDevice> _mirrors = [];
     private readonly List<Accelerator> _accelerators = [];
+    private readonly ScenarioContext _context;
+    private readonly LinkCoherence _coherence;
     private bool _abandoned;
     private bool _disposed;
 
@@ -25,6 +27,7 @@ public sealed class ScenarioRig : IDisposable
     public ScenarioRig(ScenarioContext context, LinkCoherence coherence, HostKernelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(context);
+        (_context, _coherence) = (context, coherence);
         Kernel = new HostKernel(options ?? new HostKernelOptions());
         Mm = Kernel.CreateAddressSpace();
         try
@@ -66,10 +69,24 @@ public sealed class ScenarioRig : IDisposable
         return addr;
     }
 
-    /// <summary>A mirror of <paramref name="pages"/> pages from <paramref name="start"/>, disposed with the rig.</summary>
-    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy policy, MirrorOptions options)
+    /// <summary>
+    /// Another accelerator like <see cref="Accelerator"/>, with the same link, for another device
+    /// (its own memory and its own threads); disposed with the rig.
+    /// </summary>
+    public Accelerator AddAccelerator()
     {
-        var err = MirrorDevice.Create(Mm, Accelerator, start, pages, policy, options, out var mirror);
+        var accelerator = _context.CreateAccelerator(_coherence);
+        _accelerators.Add(accelerator);
+        return accelerator;
+    }
+
+    /// <summary>
+    /// A mirror of <paramref name="pages"/> pages from <paramref name="start"/> on
+    /// <paramref name="accelerator"/> (by default <see cref="Accelerator"/>), disposed with the rig.
+    /// </summary>
+    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, Accelerator? accelerator = null)
+    {
+        var err = MirrorDevice.Create(Mm, accelerator ?? Accelerator, start, pages, policy, options, out var mirror);
         if (err == Errno.EOPNOTSUPP)
         {
             throw new ScenarioInputException($"policy '{policy.Name}' needs a coherent link; this accelerator's is not");

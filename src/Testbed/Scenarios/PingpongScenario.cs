@@ -137,7 +137,9 @@ public sealed class PingpongScenario : IScenario
                 }
                 catch (OperationCanceledException) when (workers.Token.IsCancellationRequested)
                 {
-                    // A CPU thread failed: Join rethrows its error.
+                    // A CPU thread failed: Join rethrows its error, once the other devices stopped.
+                    others?.Cancel();
+                    others?.Join();
                 }
                 catch
                 {

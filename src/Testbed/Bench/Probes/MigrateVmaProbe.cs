@@ -60,8 +60,8 @@ public sealed unsafe class MigrateVmaProbe : IBenchProbe
                 var before = GC.GetAllocatedBytesForCurrentThread();
                 var copied = mirror.Counters.CopyToDeviceTime;
                 migrations.Add(Timing.Once(() => err = mirror.MigrateToDevice(va, Pages)));
-                deviceCopies.Add((mirror.Counters.CopyToDeviceTime - copied).TotalSeconds);
                 allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                deviceCopies.Add((mirror.Counters.CopyToDeviceTime - copied).TotalSeconds);
                 ScenarioRig.Check(err, $"MigrateToDevice: {mirror.LastError}");
                 mirror.EvictAll();
             }

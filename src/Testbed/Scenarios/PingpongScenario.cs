@@ -247,7 +247,7 @@ public sealed class PingpongScenario : IScenario
                 token.ThrowIfCancellationRequested();
                 state[firstState + d] = $"device {d + 1}: round {r}, Run";
                 ScenarioRig.Check(mirrors[d].Run(work), $"pingpong device {d + 1} round {r}: {mirrors[d].LastError}");
-                state[firstState + d] = $"device {d + 1}: round {r}, barrier";
+                state[firstState + d] = barrier is null ? $"device {d + 1}: round {r} done" : $"device {d + 1}: round {r} done, waiting for the round's barrier";
             }
 
             barrier?.SignalAndWait(token);

@@ -53,7 +53,14 @@ public sealed class PingpongModeTests
         Assert.Equal("2", result.Parameters["devices"]);
         Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
         var migrate = result.Runs[0].Metrics;
-        Assert.True(migrate["device_to_device"].Value > 0, "under migrate the second device's faults took pages from the first");
+        if (mode == "alternate")
+        {
+            // The devices run one after the other on one thread, so the second finds pages the first
+            // just took. In concurrent mode the OS may run the two device threads one after the other,
+            // with the CPU sweeps pulling every page back between them: only the totals are certain.
+            Assert.True(migrate["device_to_device"].Value > 0, "under migrate the second device's faults took pages from the first");
+        }
+
         Assert.True(migrate["migrations"].Value >= 2 * migrate["device_to_device"].Value, "each page passed between devices moved twice");
         var deviceOps = 2 * pages * 2 * 16 * rounds;
         Assert.True(migrate["useful_ops"].Value >= deviceOps + (threads * pages), $"{migrate["useful_ops"].Value} useful ops");

@@ -175,6 +175,41 @@ public sealed unsafe partial class Folio
     /// <summary>Adds a PTE mapping (<c>folio_add_*_rmap_pte()</c>). The caller holds the PTL.</summary>
     internal void AddMap() => Interlocked.Increment(ref _mapCount);
 
+    /// <summary>
+    /// <see cref="AddMap"/> for the first mapping of a folio the caller just allocated and holds
+    /// locked, which nothing maps yet: nobody else can add a mapping of it (they would need a PTE
+    /// mapping it, or its lock), so the count is set with a plain store, as
+    /// <c>folio_add_new_anon_rmap()</c> sets a new folio's with <c>atomic_set</c>. The store is published
+    /// with the PTE, by the release of the PTL.
+    /// </summary>
+    internal void AddFirstMap()
+    {
+        if (_mapCount != 0)
+        {
+            throw new InvalidOperationException($"Folio.AddFirstMap: pfn {Pfn} is already mapped {_mapCount} times.");
+        }
+
+        _mapCount = 1;
+    }
+
+    /// <summary>
+    /// <see cref="RemoveMap"/> by a caller that holds the folio lock and the PTL of the mapping it
+    /// removes, on an anonymous folio: when that is its only mapping, nobody else can change the count
+    /// (adding a mapping of an anonymous folio takes a PTE that maps it — fork copies one under its
+    /// PTL — or the folio lock; removing one takes the PTL of that mapping), so it is cleared with a
+    /// plain store; otherwise the decrement is atomic.
+    /// </summary>
+    internal void RemoveMapLocked()
+    {
+        if (_mapCount == 1 && IsAnon)
+        {
+            _mapCount = 0;
+            return;
+        }
+
+        RemoveMap();
+    }
+
     /// <summary>Removes a PTE mapping (<c>folio_remove_rmap_pte()</c>). The caller holds the PTL.</summary>
     internal void RemoveMap()
     {

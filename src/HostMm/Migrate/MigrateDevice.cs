@@ -30,6 +30,11 @@ namespace Testbed.HostMm.Migrate;
 /// and the model saves two atomic operations per page. When the trylock fails, the transient
 /// reference is taken and dropped, so the holder of the lock can still see it, as in the
 /// kernel.</para>
+/// <para>For the same reason the mapcount of an anonymous page whose only mapping collect removes is
+/// cleared with a plain store (<see cref="Folio.RemoveMapLocked"/>), and the first mapping of a
+/// destination is counted with one (<see cref="Folio.AddFirstMap"/>): holding the folio lock and the
+/// PTL of the only mapping, nobody else can change the count. One atomic operation fewer each, per
+/// page; the counts are the kernel's.</para>
 /// </remarks>
 public static class MigrateDevice
 {
@@ -235,7 +240,7 @@ public static class MigrateDevice
                         folio.MarkDirty();
                     }
 
-                    folio.RemoveMap();
+                    folio.RemoveMapLocked();
                     unmapped |= pte.Kind == PteKind.Present;
                     Record(args, mpfn, collected: true);
                 }

@@ -83,10 +83,15 @@ internal static class MigrationEntries
     /// the first mapping's instead of a new one being taken; returns whether it was given. The caller
     /// must then be done with <paramref name="dst"/> (unlocked it) before <paramref name="hold"/>
     /// lets the PTE lock go: from then on a zap may drop that mapping and free the folio.
+    /// A <paramref name="dst"/> other than <paramref name="src"/> must be a folio the caller just
+    /// allocated and holds locked, mapped nowhere: its first mapping is counted with a plain store
+    /// (<see cref="Folio.AddFirstMap"/>), the rest atomically, since once the PTL of the first is let
+    /// go a fork may copy it.
     /// </summary>
     public static bool RemoveMigrationPtes(Folio src, Folio dst, ref PtlHold hold, bool giveReference)
     {
         var given = false;
+        var first = true;
         foreach (var (vma, address) in Rmap.Mappings(src))
         {
             var mm = vma.Mm;
@@ -111,7 +116,16 @@ internal static class MigrationEntries
                 dst.Get();
             }
 
-            dst.AddMap();
+            if (dst != src && first)
+            {
+                dst.AddFirstMap();
+            }
+            else
+            {
+                dst.AddMap();
+            }
+
+            first = false;
             table.Set(idx, dst.Kind == PageKind.DevicePrivate
                 ? Pte.DevicePrivate(dst.Pfn, pte.Write)
                 : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));

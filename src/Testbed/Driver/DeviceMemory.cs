@@ -126,23 +126,24 @@ internal sealed unsafe class DeviceMemory
     public ArrayView<int> Frame(long frame) => Words.View.SubView(frame * WordsPerPage, WordsPerPage);
 
     /// <summary>
-    /// A free frame for each entry of <paramref name="folios"/>, taken with <c>ZoneDeviceFolioInit</c>
+    /// A free frame for each entry of <paramref name="frames"/>, taken with <c>ZoneDeviceFolioInit</c>
     /// (one reference, locked), all under one hold of the lock, as UVM allocates a VA block's pages
-    /// together. An entry stays null when every frame is in use or its allocation failed
+    /// together. An entry is -1 when every frame is in use or its allocation failed
     /// (<see cref="FaultPoint.DeviceAlloc"/>). Frames come from the most recently used chunk that has
     /// one, in ascending order where they can be (a chunk freed page by page hands its frames back
     /// last-freed first), so that consecutive pages get consecutive frames and copy as one run.
+    /// Frame numbers, not folios, come back: the caller needs the folio only where a copy fails.
     /// Returns how many frames were taken.
     /// </summary>
-    public int Alloc(Span<Folio?> folios)
+    public int Alloc(Span<long> frames)
     {
         var taken = 0;
         lock (_lock)
         {
             var chunk = _current;
-            for (var i = 0; i < folios.Length; i++)
+            for (var i = 0; i < frames.Length; i++)
             {
-                folios[i] = null;
+                frames[i] = -1;
                 if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
                 {
                     continue;
@@ -161,26 +162,29 @@ internal sealed unsafe class DeviceMemory
                 _current = chunk;
                 _stamp[chunk] = ++_clock;
                 _freeCount--;
-                folios[i] = Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
+                frames[i] = frame;
                 taken++;
             }
         }
 
-        if (folios.Length > 1 && folios[0] is { } first && folios[^1] is { } last && first.Pfn > last.Pfn)
+        if (frames.Length > 1 && frames[0] >= 0 && frames[^1] >= 0 && frames[0] > frames[^1])
         {
-            folios.Reverse();
+            frames.Reverse();
         }
 
-        foreach (var folio in folios)
+        foreach (var frame in frames)
         {
-            if (folio is not null)
+            if (frame >= 0)
             {
-                Pagemap.ZoneDeviceFolioInit(folio);
+                Pagemap.ZoneDeviceFolioInit(Folio(frame));
             }
         }
 
         return taken;
     }
+
+    /// <summary>The folio of frame <paramref name="frame"/>.</summary>
+    public Folio Folio(long frame) => Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
 
     /// <summary><c>folio_free</c>: the frame is free again.</summary>
     public void Free(Folio folio)

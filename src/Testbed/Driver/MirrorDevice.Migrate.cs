@@ -10,7 +10,7 @@ namespace Testbed.Driver;
 public sealed partial class MirrorDevice
 {
     private readonly MigrateVma _migrate = new() { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] };
-    private readonly Folio?[] _migrateFrames = new Folio?[RangeBlockPages];
+    private readonly long[] _migrateFrames = new long[RangeBlockPages];
     private readonly int[] _pageMigrations;
 
     /// <summary>When each page last migrated (<see cref="Stopwatch"/> ticks; 0: never), for <see cref="MirrorCounters.Stays"/>.</summary>
@@ -395,26 +395,27 @@ public sealed partial class MirrorDevice
         var run = default(CopyRun);
         for (int i = 0, next = 0; i < args.Npages; i++)
         {
-            if ((args.Src[i] & MigratePfn.Migrate) == 0 || frames[next++] is not { } dpage)
+            if ((args.Src[i] & MigratePfn.Migrate) == 0 || frames[next++] is not (var frame and >= 0))
             {
                 continue;
             }
 
             if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
             {
+                var dpage = _memory.Folio(frame);
                 dpage.Unlock();
                 dpage.Put();
                 continue;
             }
 
             var spfn = MigratePfn.ToPfn(args.Src[i]) is var pfn and >= 0 ? pfn : _kernel.ZeroPage.Pfn;
-            if (!run.Extend(spfn, _memory.FrameOf(dpage.Pfn)))
+            if (!run.Extend(spfn, frame))
             {
                 CopyRunToDevice(run);
-                run = new CopyRun(spfn, _memory.FrameOf(dpage.Pfn));
+                run = new CopyRun(spfn, frame);
             }
 
-            args.Dst[i] = MigratePfn.Make(dpage.Pfn);
+            args.Dst[i] = MigratePfn.Make(_memory.Pagemap.PfnBase + frame);
             if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
             {
                 args.Dst[i] |= MigratePfn.Write;
@@ -422,7 +423,6 @@ public sealed partial class MirrorDevice
         }
 
         CopyRunToDevice(run);
-        frames.Clear();
     }
 
     /// <summary>Copies one run of pages from system memory into device memory (timed: <see cref="MirrorCounters.CopyToDeviceTime"/>).</summary>

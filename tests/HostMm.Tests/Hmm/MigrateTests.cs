@@ -166,6 +166,32 @@ public sealed class MigrateTests : IDisposable
     }
 
     [Fact]
+    public void a_page_two_address_spaces_share_moves_with_both_mappings_counted()
+    {
+        var a = MapWithPattern(1);
+        var child = _t.Mm.ForkOk();
+        var system = _t.Kernel.Memory.PfnToFolio(_t.Mm.GetPte(a).Pfn);
+        Assert.Equal((2, 2), (system.RefCount, system.MapCount));
+
+        // Collect unmaps the parent's PTE with the child's still there (the count goes 2 -> 1
+        // atomically), then the reverse map unmaps the child's; finalize maps the destination in both,
+        // the first mapping's count with a plain store and the second's atomically.
+        Assert.Equal(Errno.Ok, _dev.MigrateToDevice(a, 1));
+        var pte = _t.Mm.GetPte(a);
+        Assert.Equal(PteKind.DevicePrivate, pte.Kind);
+        Assert.Equal(pte, child.GetPte(a));
+        var device = _t.Kernel.Memory.PfnToFolio(pte.Pfn);
+        Assert.Equal((2, 2, false), (device.RefCount, device.MapCount, device.IsLocked));
+        Assert.True(system.IsFree);
+
+        child.Dispose();
+        Assert.Equal((1, 1), (device.RefCount, device.MapCount));
+        AssertDevicePattern(a, 1);
+        AssertPattern(a, 1);
+        Assert.Equal((0, 0), (device.RefCount, device.MapCount));
+    }
+
+    [Fact]
     public void hmm_cow_in_device()
     {
         var a = MapWithPattern(1);

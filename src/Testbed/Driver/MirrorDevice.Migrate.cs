@@ -233,8 +233,6 @@ public sealed partial class MirrorDevice
             args.PgmapOwner = Owner;
             args.Flags = MigrateVmaFlags.SelectSystem;
             args.FaultPage = null;
-            Array.Clear(args.Src);
-            Array.Clear(args.Dst);
             if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
             {
                 return (0, 0, 0);
@@ -376,7 +374,8 @@ public sealed partial class MirrorDevice
     /// <c>dmirror_migrate_alloc_and_copy</c>: for each collected page, a device frame (none left: the
     /// page stays) filled through the accelerator from the system frame, or from the zero page for an
     /// empty entry.
-    /// The frames are allocated together, one per collected page, and the copies go out as runs:
+    /// The frames are allocated together, one per collected page (<see cref="MigrateVma.Cpages"/> counts
+    /// them), and the copies go out as runs:
     /// pages whose system frames and device frames both follow on are one copy, as UVM coalesces a
     /// block's copies into one push per contiguous region. A failed copy
     /// (<see cref="FaultPoint.DeviceCopy"/>) frees the frame and leaves the page where it is, as
@@ -384,13 +383,7 @@ public sealed partial class MirrorDevice
     /// </summary>
     private unsafe void CopyToDevice(MigrateVma args)
     {
-        var wanted = 0;
-        for (var i = 0; i < args.Npages; i++)
-        {
-            wanted += (args.Src[i] & MigratePfn.Migrate) != 0 ? 1 : 0;
-        }
-
-        var frames = _migrateFrames.AsSpan(0, wanted);
+        var frames = _migrateFrames.AsSpan(0, (int)args.Cpages);
         _memory.Alloc(frames);
         var run = default(CopyRun);
         for (int i = 0, next = 0; i < args.Npages; i++)

@@ -19,7 +19,7 @@ public sealed class ResultJsonTests
                 Policy = "migrate",
                 Metrics = new Dictionary<string, Metric> { ["migrations"] = new(12, "count"), ["useful_ops_per_s"] = new(1.5e6, "ops/s") },
                 Invariants = [new Invariant("totals_exact", true, "all words")],
-                Timeline = new ResidencyTimeline([0.5, 2.5], ["sdd.", "ssxc"]),
+                Timeline = new ResidencyTimeline([0.5, 2.5], ["sd2.", "ssxc"]),
                 MigrationsPerPage = [3, 3, 4, 2],
             },
             new PolicyRun { Name = "remote", Policy = "remote", Metrics = new Dictionary<string, Metric> { ["useful_ops_per_s"] = new(3e6, "ops/s") }, Invariants = [new Invariant("totals_exact", false, "1 word differs")] },

@@ -7,10 +7,10 @@ namespace Testbed.Report;
 internal static class Svg
 {
     /// <summary>Colours of <see cref="Results.ResidencyTimeline.Locations"/>, in the same order.</summary>
-    public static readonly string[] LocationColours = ["#e5e7eb", "#2563eb", "#dc2626", "#9333ea", "#f59e0b"];
+    public static readonly string[] LocationColours = ["#e5e7eb", "#2563eb", "#dc2626", "#9333ea", "#f59e0b", "#16a34a", "#0891b2", "#be185d"];
 
     /// <summary>Names of the locations, for legends.</summary>
-    public static readonly string[] LocationNames = ["not mapped", "system", "device-private", "device-coherent", "device-exclusive"];
+    public static readonly string[] LocationNames = ["not mapped", "system", "device-private", "device-coherent", "device-exclusive", "device 2", "device 3", "device 4"];
 
     /// <summary>Series colours.</summary>
     public static readonly string[] Palette = ["#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#9333ea", "#0891b2", "#be185d", "#4b5563"];

@@ -6,7 +6,8 @@ namespace Testbed.Report;
 
 /// <summary>
 /// The residency timeline: pages down, time across, each cell coloured by where the page was at
-/// that sample. Runs of the same location in a row are drawn as one rectangle.
+/// that sample. Runs of the same location in a row are drawn as one rectangle. The legend names the
+/// locations that occur, and always system memory and device-private memory.
 /// </summary>
 internal static class TimelineChart
 {
@@ -45,10 +46,16 @@ internal static class TimelineChart
         sb.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" transform=\"translate(14 {Top + (plotHeight / 2)}) rotate(-90)\" text-anchor=\"middle\">page</text>");
         var end = samples == 0 ? 0 : timeline.TimesMs[^1];
         sb.Append(CultureInfo.InvariantCulture, $"<text class=\"tick\" x=\"{Left}\" y=\"{Top + plotHeight + 14}\">0 ms</text><text class=\"tick\" x=\"{Width - Right}\" y=\"{Top + plotHeight + 14}\" text-anchor=\"end\">{Svg.N(end)} ms</text>");
+        var x = Left;
         for (var i = 1; i < Svg.LocationNames.Length; i++)
         {
-            var x = Left + ((i - 1) * 130);
+            if (i > 2 && !timeline.Samples.Any(row => row.Contains(ResidencyTimeline.Locations[i], StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
             sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x}\" y=\"{Top + plotHeight + 24}\" width=\"10\" height=\"10\" fill=\"{Svg.LocationColours[i]}\"/><text class=\"tick\" x=\"{x + 14}\" y=\"{Top + plotHeight + 33}\">{Svg.LocationNames[i]}</text>");
+            x += 24 + (7 * Svg.LocationNames[i].Length);
         }
 
         return sb.Append("</svg>").ToString();

@@ -7,6 +7,10 @@ namespace Testbed.Results;
 /// </summary>
 public sealed record ResidencyTimeline(IReadOnlyList<double> TimesMs, IReadOnlyList<string> Samples)
 {
-    /// <summary>The location characters: not mapped, system memory, device-private, device-coherent, device-exclusive.</summary>
-    public const string Locations = ".sdcx";
+    /// <summary>
+    /// The location characters: not mapped, system memory, device-private memory (of the first or
+    /// only device), device-coherent, device-exclusive, then device-private memory of devices 2, 3
+    /// and 4 (a run with several devices, such as <c>pingpong --devices</c>).
+    /// </summary>
+    public const string Locations = ".sdcx234";
 }

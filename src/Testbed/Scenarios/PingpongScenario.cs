@@ -25,8 +25,8 @@ namespace Testbed.Scenarios;
 /// id and sharing the policy, run the same work: in alternate mode one after another within each
 /// round, in concurrent mode each on its own thread. A page one device holds reaches another through
 /// system memory (a staged copy, counted as <c>device_to_device</c>), the multi-GPU thrashing UVM's
-/// processor masks track; the counters are summed over the devices, and the timeline shows a page in
-/// any device's memory as device memory.
+/// processor masks track; the counters are summed over the devices, and the timeline says which
+/// device's memory a page is in (<c>d</c> for the first, <c>2</c> to <c>4</c> for the others).
 /// Invariant: every word ends with exactly the devices' and the CPUs' additions.
 /// </summary>
 public sealed class PingpongScenario : IScenario
@@ -304,7 +304,7 @@ public sealed class PingpongScenario : IScenario
             {
                 for (var p = 0; p < n; p++)
                 {
-                    row[p] = InDeviceMemory(snapshots, p) ? 'd' : Where(snapshots[0][p], mirrors[0].Lookup(va + ((ulong)p * (ulong)(mirrors[0].WordsPerPage * sizeof(int)))));
+                    row[p] = Where(snapshots, p, mirrors[0].Lookup(va + ((ulong)p * (ulong)(mirrors[0].WordsPerPage * sizeof(int)))));
                 }
 
                 times.Add(clock.Elapsed.TotalMilliseconds);
@@ -315,18 +315,23 @@ public sealed class PingpongScenario : IScenario
         }
     }
 
-    /// <summary>Whether some device reports page <paramref name="p"/> in its own private memory.</summary>
-    private static bool InDeviceMemory(PageSnapshot[][] snapshots, int p)
+    /// <summary>
+    /// Page <paramref name="p"/>'s location as a <see cref="ResidencyTimeline.Locations"/> character,
+    /// given each device's snapshot: in the private memory of the device that reports it there
+    /// (<c>d</c> for the first, <c>2</c> to <c>4</c> for the others), else where the first device
+    /// sees it (<paramref name="entry"/>: its device PTE for the page).
+    /// </summary>
+    internal static char Where(PageSnapshot[][] snapshots, int p, uint entry)
     {
-        foreach (var snapshot in snapshots)
+        for (var d = 0; d < snapshots.Length; d++)
         {
-            if ((snapshot[p] & PageSnapshot.DevicePrivateLocal) != 0)
+            if ((snapshots[d][p] & PageSnapshot.DevicePrivateLocal) != 0)
             {
-                return true;
+                return d == 0 ? 'd' : (char)('1' + d);
             }
         }
 
-        return false;
+        return Where(snapshots[0][p], entry);
     }
 
     /// <summary>A page's location as a <see cref="ResidencyTimeline.Locations"/> character.</summary>

@@ -146,6 +146,48 @@ public sealed partial class Folio
     }
 
     /// <summary>
+    /// <see cref="Unlock"/> and the last <see cref="PutTestZero"/> in one atomic operation, for a
+    /// locked system folio whose only reference the caller holds and that nobody waits on: the count
+    /// is frozen at zero (<c>folio_ref_freeze(folio, 1)</c>), then the lock is cleared with a plain
+    /// store, as <c>shrink_folio_list()</c> clears it with <c>__folio_clear_locked()</c> on a folio it
+    /// is about to free. True: the folio must be freed, as after <see cref="PutTestZero"/>. False,
+    /// with nothing changed, when someone else holds a reference or waits: the caller unlocks and
+    /// puts as usual.
+    /// </summary>
+    /// <remarks>
+    /// At zero nobody can take a reference (<see cref="TryGet"/> fails). A thread waits on a system
+    /// folio's lock either holding a reference, which fails the freeze, or through a migration entry
+    /// (<see cref="WaitUnlockedReleasing"/>), counted as a waiter before it lets the PTE lock go: the
+    /// caller must have replaced the folio's migration entries under their PTE locks first, so that
+    /// every such waiter is counted when the count is read. A device folio never qualifies: a CPU
+    /// fault on a device-private page waits for its unlock holding neither a reference nor the PTE
+    /// lock (<see cref="WaitUnlocked"/> in <c>DoSwapPage</c>), so only the atomic unlock is sure to see
+    /// it. While frozen, a speculative <see cref="TryGet"/> fails, as it does in the kernel.
+    /// </remarks>
+    internal bool TryUnlockFreeze()
+    {
+        if (!IsLocked)
+        {
+            throw new InvalidOperationException($"Folio.TryUnlockFreeze: pfn {Pfn} is not locked.");
+        }
+
+        if (Pgmap is not null || Interlocked.CompareExchange(ref _refCount, 0, 1) != 1)
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _waiters) != 0)
+        {
+            Volatile.Write(ref _refCount, 1);
+            return false;
+        }
+
+        _locked = 0;
+        Freed();
+        return true;
+    }
+
+    /// <summary>
     /// A frame being taken for a new use must come back unlocked. Its waiters are left alone: a
     /// thread still sleeping from the frame's previous use (a fault that waited on a migration which
     /// freed the page) is woken by the next unlock like any other; forgetting it there made that

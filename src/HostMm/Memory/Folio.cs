@@ -149,13 +149,19 @@ public sealed unsafe partial class Folio
             throw new InvalidOperationException($"Folio.Put: pfn {Pfn} refcount underflow.");
         }
 
+        Freed();
+        return true;
+    }
+
+    /// <summary>The last reference went: a folio a PTE still maps is a bad page, and the reverse map forgets it.</summary>
+    private void Freed()
+    {
         if (MapCount != 0)
         {
             _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
         }
 
         Mapping = null;
-        return true;
     }
 
     /// <summary><c>pin_user_pages()</c> on this folio: a long-term reference that migration refuses to move.</summary>

@@ -31,6 +31,21 @@ internal struct FolioBatch
     }
 
     /// <summary>
+    /// <c>folio_unlock()</c>, then a reference to drop: when it is the last and nobody waits, both in
+    /// one atomic operation (<see cref="Folio.TryUnlockFreeze"/>, whose conditions the caller meets),
+    /// and the batch only frees the folio.
+    /// </summary>
+    public void UnlockPut(Folio folio)
+    {
+        if (!folio.TryUnlockFreeze())
+        {
+            folio.Unlock();
+        }
+
+        Put(folio);
+    }
+
+    /// <summary>
     /// <c>folios_put()</c>: drops every reference gathered; device folios whose last reference went
     /// go to their driver one by one, system folios back to the buddy allocator together.
     /// </summary>
@@ -42,7 +57,9 @@ internal struct FolioBatch
         {
             var folio = slots[i]!;
             slots[i] = null;
-            if (!folio.PutTestZero())
+            // A folio whose count is zero was frozen by UnlockPut: its reference is gone already,
+            // and nobody can take one. Any other holds the batch's reference.
+            if (folio.RefCount != 0 && !folio.PutTestZero())
             {
                 continue;
             }

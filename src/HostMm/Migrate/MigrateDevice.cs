@@ -496,7 +496,10 @@ public static class MigrateDevice
     /// ends up mapped (the destination's, or the source's own when it stays) becomes its first
     /// mapping's, where the kernel takes a reference per mapping and then drops the migration's: the
     /// same count with two atomic operations fewer per page, and no one can see the difference, since
-    /// the folio stays locked, under the PTE lock, until both would have been done.
+    /// the folio stays locked, under the PTE lock, until both would have been done. A source that
+    /// moved and that only the migration still holds is unlocked and released with one atomic
+    /// operation instead of two (<see cref="FolioBatch.UnlockPut"/>): its migration entries are gone,
+    /// replaced under their PTE locks, so any thread waiting on them is counted already.
     /// </summary>
     private static void Finalize(HostKernel kernel, ulong[] src, ulong[] dst, long npages, Folio? lockedFault)
     {
@@ -540,10 +543,12 @@ public static class MigrateDevice
                 CountMove(srcFolio, dstFolio, ref toDevice, ref toRam);
                 if (srcFolio != lockedFault)
                 {
-                    srcFolio.Unlock();
+                    puts.UnlockPut(srcFolio);
                 }
-
-                puts.Put(srcFolio);
+                else
+                {
+                    puts.Put(srcFolio);
+                }
             }
 
             if (dstFolio != lockedFault)

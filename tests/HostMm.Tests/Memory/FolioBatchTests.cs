@@ -39,6 +39,40 @@ public sealed class FolioBatchTests
     }
 
     [Fact]
+    public void UnlockPut_unlocks_every_folio_and_frees_those_whose_last_reference_it_drops()
+    {
+        using var mem = new PhysicalMemory(new SyncDomain(validate: true), 2L << 20);
+        var folios = Enumerable.Range(0, 40).Select(_ => mem.AllocFolio()!).ToArray();
+        var kept = folios.Where((_, i) => i % 4 == 0).ToArray();
+        foreach (var folio in folios)
+        {
+            folio.Lock();
+        }
+
+        foreach (var folio in kept)
+        {
+            folio.Get();
+        }
+
+        var batch = default(FolioBatch);
+        foreach (var folio in folios)
+        {
+            batch.UnlockPut(folio);
+        }
+
+        batch.Release();
+        Assert.All(folios, f => Assert.False(f.IsLocked));
+        Assert.All(kept, f => Assert.Equal(1, f.RefCount));
+        Assert.Equal(512 - kept.Length, mem.FreeFrames);
+        foreach (var folio in kept)
+        {
+            folio.Put();
+        }
+
+        Assert.Equal(1, mem.FreeBlocks(PhysicalMemory.MaxOrder));
+    }
+
+    [Fact]
     public unsafe void A_device_folio_freed_by_a_batch_goes_to_its_driver()
     {
         using var mem = new PhysicalMemory(new SyncDomain(validate: true), 2L << 20);

@@ -1,5 +1,6 @@
 using Testbed.HostMm.Locking;
 using Testbed.HostMm.Memory;
+using Testbed.HostMm.Mm;
 
 namespace Testbed.HostMm.Tests.Memory;
 
@@ -165,10 +166,67 @@ public sealed class FolioLockTests : IDisposable
     }
 
     [Fact]
+    public void TryUnlockFreeze_unlocks_and_drops_the_last_reference_only_with_nobody_else_there()
+    {
+        var f = _mem.AllocFolio()!;
+        Assert.Throws<InvalidOperationException>(() => f.TryUnlockFreeze());
+        f.Lock();
+
+        // Another reference: nothing changes, and the caller unlocks and puts as usual.
+        f.Get();
+        Assert.False(f.TryUnlockFreeze());
+        Assert.True(f.IsLocked);
+        Assert.Equal(2, f.RefCount);
+        f.Put();
+
+        // A waiter without a reference (a fault on a migration entry): the count comes back, the
+        // lock stays, and only the atomic unlock wakes the waiter.
+        var watcher = TestThread.Run(() => { f.WaitUnlocked(); return true; });
+        Assert.True(SpinWait.SpinUntil(() => f.LockWaiters == 1, TimeSpan.FromSeconds(5)));
+        Assert.False(f.TryUnlockFreeze());
+        Assert.True(f.IsLocked);
+        Assert.Equal(1, f.RefCount);
+        Assert.True(f.TryGet());
+        f.Put();
+        f.Unlock();
+        Assert.True(watcher.Join(TimeSpan.FromSeconds(5)) && watcher.Result);
+
+        // Nobody else: unlocked and frozen at zero, so no speculative reference can be taken.
+        f.Lock();
+        Assert.True(f.TryUnlockFreeze());
+        Assert.False(f.IsLocked);
+        Assert.True(f.IsFree);
+        Assert.False(f.TryGet());
+        _mem.Free([f]);
+        Assert.Equal(_mem.TotalFrames, _mem.FreeFrames);
+    }
+
+    [Fact]
+    public unsafe void TryUnlockFreeze_leaves_a_device_folio_to_the_atomic_unlock()
+    {
+        var ops = new NoOps();
+        Assert.Equal(Errno.Ok, _mem.MemremapPages(PageKind.DevicePrivate, 1, ops, ops, null, out var pagemap));
+        var device = pagemap!.PfnToFolio(pagemap.PfnBase);
+        pagemap.ZoneDeviceFolioInit(device);
+        Assert.False(device.TryUnlockFreeze());
+        Assert.True(device.IsLocked);
+        Assert.Equal(1, device.RefCount);
+    }
+
+    [Fact]
     public void Freeing_a_locked_folio_is_a_programming_error()
     {
         var f = _mem.AllocFolio()!;
         f.Lock();
         Assert.Throws<InvalidOperationException>(f.Put);
+    }
+
+    private sealed class NoOps : IDevPagemapOps
+    {
+        public Errno MigrateToRam(in VmFault vmf) => Errno.Ok;
+
+        public void FolioFree(Folio folio)
+        {
+        }
     }
 }

@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using Testbed.HostMm.Diagnostics;
+
 namespace Testbed.HostMm.Memory;
 
 /// <summary>
@@ -63,11 +66,15 @@ public sealed unsafe class DevPagemap
     {
         if (!Contains(pfn))
         {
-            throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"DevPagemap: pfn outside [{PfnBase}, {PfnBase + NrPages}).");
+            ThrowOutside(pfn);
         }
 
         return FolioAt(pfn);
     }
+
+    [DoesNotReturn]
+    private void ThrowOutside(long pfn) =>
+        throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"DevPagemap: pfn outside [{PfnBase}, {PfnBase + NrPages}).");
 
     /// <summary>The descriptor of frame <paramref name="pfn"/>, which the caller knows is in the pagemap (<see cref="Contains"/>).</summary>
     internal Folio FolioAt(long pfn) => _folios[pfn - PfnBase];
@@ -80,7 +87,7 @@ public sealed unsafe class DevPagemap
     {
         if (folio.Pgmap != this || !folio.IsFree)
         {
-            throw new InvalidOperationException($"ZoneDeviceFolioInit: pfn {folio.Pfn} is not a free frame of this pagemap.");
+            VmBug.OnFolio("ZoneDeviceFolioInit", folio.Pfn, "is not a free frame of this pagemap.");
         }
 
         folio.Prepare(0, locked: true);

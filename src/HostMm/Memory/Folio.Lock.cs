@@ -1,4 +1,5 @@
 using Testbed.HostMm.Locking;
+using Testbed.HostMm.Diagnostics;
 
 namespace Testbed.HostMm.Memory;
 
@@ -132,7 +133,7 @@ public sealed partial class Folio
 
         if (Interlocked.Exchange(ref _locked, 0) == 0)
         {
-            throw new InvalidOperationException($"Folio.Unlock: pfn {Pfn} is not locked.");
+            VmBug.OnFolio("Folio.Unlock", Pfn, "is not locked.");
         }
 
         if (Volatile.Read(ref _waiters) > 0)
@@ -168,7 +169,7 @@ public sealed partial class Folio
     {
         if (!IsLocked)
         {
-            throw new InvalidOperationException($"Folio.TryUnlockFreeze: pfn {Pfn} is not locked.");
+            VmBug.OnFolio("Folio.TryUnlockFreeze", Pfn, "is not locked.");
         }
 
         if (Pgmap is not null || Interlocked.CompareExchange(ref _refCount, 0, 1) != 1)
@@ -197,7 +198,7 @@ public sealed partial class Folio
     {
         if (IsLocked)
         {
-            throw new InvalidOperationException($"Folio: pfn {Pfn} was freed while locked.");
+            VmBug.OnFolio("Folio", Pfn, "was freed while locked.");
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Testbed.HostMm.Diagnostics;
+
 namespace Testbed.HostMm.Memory;
 
 /// <summary>
@@ -89,7 +92,7 @@ public sealed unsafe partial class Folio
     {
         if (Interlocked.Increment(ref _refCount) <= 1)
         {
-            throw new InvalidOperationException($"Folio.Get: pfn {Pfn} was free (refcount 0); use TryGet without a reference.");
+            VmBug.OnFolio("Folio.Get", Pfn, "was free (refcount 0); use TryGet without a reference.");
         }
     }
 
@@ -146,7 +149,7 @@ public sealed unsafe partial class Folio
 
         if (c < 0)
         {
-            throw new InvalidOperationException($"Folio.Put: pfn {Pfn} refcount underflow.");
+            VmBug.OnFolio("Folio.Put", Pfn, "refcount underflow.");
         }
 
         Freed();
@@ -158,11 +161,15 @@ public sealed unsafe partial class Folio
     {
         if (MapCount != 0)
         {
-            _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
+            ReportFreedMapped();
         }
 
         Mapping = null;
     }
+
+    /// <summary><c>bad_page()</c>, out of line: the message is built only when there is one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportFreedMapped() => _memory.BadPages.Report(Pfn, $"freed with mapcount {MapCount}");
 
     /// <summary><c>pin_user_pages()</c> on this folio: a long-term reference that migration refuses to move.</summary>
     public void Pin()
@@ -192,7 +199,7 @@ public sealed unsafe partial class Folio
     {
         if (_mapCount != 0)
         {
-            throw new InvalidOperationException($"Folio.AddFirstMap: pfn {Pfn} is already mapped {_mapCount} times.");
+            VmBug.OnFolio("Folio.AddFirstMap", Pfn, "is already mapped.");
         }
 
         _mapCount = 1;
@@ -221,7 +228,7 @@ public sealed unsafe partial class Folio
     {
         if (Interlocked.Decrement(ref _mapCount) < 0)
         {
-            throw new InvalidOperationException($"Folio.RemoveMap: pfn {Pfn} mapcount underflow.");
+            VmBug.OnFolio("Folio.RemoveMap", Pfn, "mapcount underflow.");
         }
     }
 

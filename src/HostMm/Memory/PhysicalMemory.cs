@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Testbed.HostMm.Locking;
+using Testbed.HostMm.Diagnostics;
 
 namespace Testbed.HostMm.Memory;
 
@@ -247,7 +248,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         {
             if (folio.IsLocked)
             {
-                throw new InvalidOperationException($"PhysicalMemory.Free: pfn {folio.Pfn} freed while locked.");
+                VmBug.OnFolio("PhysicalMemory.Free", folio.Pfn, "freed while locked.");
             }
 
             var pfn = (int)folio.Pfn;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Testbed.HostMm.Diagnostics;
 
 /// <summary>
@@ -35,15 +37,21 @@ public sealed class FaultInjection
     /// <summary>How many failures were injected at <paramref name="point"/> so far.</summary>
     public long Injected(FaultPoint point) => Interlocked.Read(ref _attrs[(int)point].Injected);
 
-    /// <summary><c>should_fail()</c>: whether this call at <paramref name="point"/> fails.</summary>
+    /// <summary>
+    /// <c>should_fail()</c>: whether this call at <paramref name="point"/> fails. The check of an
+    /// unarmed point is small enough to inline into the per-page loops that make it; the count of an
+    /// armed one is taken out of line.
+    /// </summary>
     public bool ShouldFail(FaultPoint point)
     {
         var a = _attrs[(int)point];
-        if (Volatile.Read(ref a.Armed) == 0)
-        {
-            return false;
-        }
+        return Volatile.Read(ref a.Armed) != 0 && CountCall(a);
+    }
 
+    /// <summary>Counts a call at an armed point; true when it is one to fail.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool CountCall(Attr a)
+    {
         lock (a)
         {
             if (a.Armed == 0 || ++a.Calls % a.Interval != 0)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Testbed.HostMm.Locking;
@@ -225,7 +226,10 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return null;
     }
 
-    private DevPagemap PfnToPagemap(long pfn) => FindPagemap(pfn) ??
+    private DevPagemap PfnToPagemap(long pfn) => FindPagemap(pfn) ?? ThrowNoFrame(pfn);
+
+    [DoesNotReturn]
+    private DevPagemap ThrowNoFrame(long pfn) =>
         throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"PhysicalMemory: pfn is neither system RAM [0, {TotalFrames}) nor in a registered device pagemap.");
 
     /// <summary>Releases the arena. Every folio must have been freed; frames still in use are a leak the caller's audit reports.</summary>

@@ -46,13 +46,21 @@ public sealed class BenchTests
         Assert.Contains(run.Invariants, i => i.Name == "no_faults" && i.Held);
     }
 
-    [Fact]
-    public void Migrate_vma_splits_a_migration_into_the_copy_through_the_accelerator_and_the_rest()
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Migrate_vma_splits_a_migration_into_the_copy_through_the_accelerator_and_the_rest_on_each_accelerator(AcceleratorType type)
     {
-        var run = new MigrateVmaProbe().Run(Tiny());
+        var run = new MigrateVmaProbe(Accelerators.Device(type)).Run(Tiny());
+        Assert.Equal(type.ToString().ToLowerInvariant(), run.Policy);
         var (copy, rest) = (run.Metrics["copy_us"].Value, run.Metrics["bookkeeping_us"].Value);
         Assert.True(copy > 0 && rest > 0, $"copy {copy} us, the rest {rest} us");
         Assert.Contains(run.Invariants, i => i.Name == "target ratio" && i.Detail.Contains($"the copy through the accelerator {copy:0} µs", StringComparison.Ordinal));
+
+        // The floor is a memcpy on the Cpu accelerator, a plain host-to-device copy on the others.
+        var floor = type == AcceleratorType.Cpu ? "memcpy_gb_per_s" : "h2d_gb_per_s";
+        Assert.True(run.Metrics[floor].Value > 0, floor);
+        Assert.Contains(type == AcceleratorType.Cpu ? "of a memcpy" : "of a plain copy to the device", run.Settings["targets"], StringComparison.Ordinal);
+        Assert.All(run.Invariants.Where(i => !i.Name.StartsWith("target ", StringComparison.Ordinal)), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
     }
 
     [Fact]
@@ -111,6 +119,41 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public void A_curve_over_decades_is_drawn_on_a_log_scale_and_a_narrow_one_linearly()
+    {
+        static List<double> Xs(string svg) => [.. System.Text.RegularExpressions.Regex.Matches(svg, "<circle class=\"mark\" cx=\"([0-9.]+)\"").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+
+        var sizes = LineChart.Render("copy", "kib", "GB/s", [("h2d", [(4, 1), (64, 2), (2048, 3), (65536, 4)])]);
+        var x = Xs(sizes);
+        Assert.Contains("kib (log scale)", sizes);
+        Assert.Equal(4, x.Count);
+        // 4 -> 64 is 16x of a 16384x span: 2/7 of the width on a log scale, 0.1% on a linear one.
+        Assert.InRange((x[1] - x[0]) / (x[3] - x[0]), 0.27, 0.30);
+
+        var ratios = LineChart.Render("oversubscription", "ratio", "ops/s", [("ops", [(0.5, 1), (1.25, 2), (2, 3)])]);
+        x = Xs(ratios);
+        Assert.DoesNotContain("log scale", ratios);
+        Assert.InRange((x[1] - x[0]) / (x[2] - x[0]), 0.49, 0.51);
+    }
+
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Copy_bandwidth_is_measured_both_ways_on_each_accelerator_and_the_bytes_come_back_exact(AcceleratorType type)
+    {
+        var device = Accelerators.Device(type);
+        var result = CopyBandwidth.Axis(device, Tiny());
+        Assert.Equal($"scaling: copy bandwidth ({type.ToString().ToLowerInvariant()})", result.Scenario);
+        Assert.Equal("kib", result.Parameters["x_axis"]);
+        Assert.Equal(["4", "64", "2048", "16384"], result.Runs.Select(r => r.Settings["kib"]));
+        Assert.All(result.Runs, r =>
+        {
+            Assert.True(r.Metrics["h2d_gb_per_s"].Value is > 0 and < double.PositiveInfinity, $"{r.Name}: h2d {r.Metrics["h2d_gb_per_s"].Value}");
+            Assert.True(r.Metrics["d2h_gb_per_s"].Value is > 0 and < double.PositiveInfinity, $"{r.Name}: d2h {r.Metrics["d2h_gb_per_s"].Value}");
+            Assert.Contains(r.Invariants, i => i.Name == "round_trip_exact" && i.Held);
+        });
+    }
+
+    [Fact]
     public void Bench_quick_prints_the_targets_table_and_writes_a_result_with_curves()
     {
         var dir = Directory.CreateTempSubdirectory("testbed-bench-");
@@ -129,7 +172,7 @@ public sealed class BenchTests
             var doc = ResultJson.Read(File.ReadAllText(json));
             Assert.Equal("bench", doc.Command);
             Assert.Equal(code == 0, doc.Scenarios.Single(s => s.Scenario == "bench").Runs.All(r => r.Held));
-            foreach (var axis in new[] { "pages", "CPU threads", "fault batch size", "oversubscription" })
+            foreach (var axis in new[] { "pages", "CPU threads", "fault batch size", "oversubscription", "copy bandwidth (cpu)" })
             {
                 Assert.Contains(doc.Scenarios, s => s.Scenario == $"scaling: {axis}" && s.Parameters.ContainsKey("x_axis") && s.Runs.Count >= 4);
             }

@@ -13,7 +13,7 @@ namespace Testbed.Bench;
 /// <param name="filter">Runs only the probes whose name contains this text; null runs all.</param>
 public sealed class BenchScenario(string? filter = null) : IScenario
 {
-    /// <summary>Every probe's name (kernel atomics once).</summary>
+    /// <summary>Every probe's name (the per-accelerator ones once).</summary>
     public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-atomics", "pingpong"];
 
     /// <summary>Whether the filter leaves any probe to run.</summary>
@@ -28,13 +28,14 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } = [];
 
-    /// <summary>The probes, in the order they run; kernel atomics once per available accelerator.</summary>
+    /// <summary>The probes, in the order they run; the migration and kernel atomics once per available accelerator.</summary>
     public static IReadOnlyList<IBenchProbe> Probes(Device cpu, IReadOnlyList<Device> others) =>
     [
         new CpuAccessProbe(),
         new FirstTouchProbe(),
         new SwapFaultProbe(),
-        new MigrateVmaProbe(),
+        new MigrateVmaProbe(cpu),
+        .. others.Select(d => new MigrateVmaProbe(d)),
         new HmmRangeFaultProbe(),
         new FaultBatchProbe(),
         new KernelAtomicsProbe(cpu),

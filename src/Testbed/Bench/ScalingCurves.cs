@@ -10,17 +10,24 @@ namespace Testbed.Bench;
 /// How the hot paths grow (DESIGN §7, issue 7): one curve per axis — pages (HmmRangeFault and
 /// first-touch rates from 1K pages; 1M at full size), CPU threads (aggregate CpuContext atomics,
 /// 1 to 16 threads), fault batch size (service time per fault, 32 to 1024), and oversubscription
-/// (device ops/s and evictions, 0.5 to 2). Each axis is a result whose <c>x_axis</c> parameter names
+/// (device ops/s and evictions, 0.5 to 2), and copy size (<see cref="CopyBandwidth"/>, per
+/// accelerator: the physical limit of a migration's copy, 4 KiB to 64 MiB). Each axis is a result whose <c>x_axis</c> parameter names
 /// the run setting plotted across, and <c>curves</c> the metrics the report draws against it.
 /// </summary>
 public static class ScalingCurves
 {
-    /// <summary>One result per axis.</summary>
+    /// <summary>One result per axis, then the copy bandwidth of each available accelerator.</summary>
     public static IReadOnlyList<ScenarioResult> Run(ScenarioContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var s = BenchScenario.Settings(context, []);
-        return [Pages(context, s), Threads(context, s), Batches(context, s), Oversubscription(context, s)];
+        using var kernels = Kernels.Context.CreateDefault();
+        var others = kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != Kernels.AcceleratorType.Cpu).ToList();
+        var s = BenchScenario.Settings(context, others);
+        return
+        [
+            Pages(context, s), Threads(context, s), Batches(context, s), Oversubscription(context, s),
+            .. new[] { s.Cpu }.Concat(others).Select(d => CopyBandwidth.Axis(d, s, context.Status)),
+        ];
     }
 
     private static ScenarioResult Pages(ScenarioContext context, BenchSettings s)

@@ -3,17 +3,25 @@ using System.Text;
 
 namespace Testbed.Report;
 
-/// <summary>One or more series of (x, y) points joined by lines (throughput vs oversubscription).</summary>
+/// <summary>
+/// One or more series of (x, y) points joined by lines (throughput vs oversubscription). An x axis
+/// of positive values spanning two decades or more (pages 1K to 1M, copy sizes 4 KiB to 64 MiB) is
+/// drawn on a log scale, so that the small sizes are not crowded into the first pixels; the axis
+/// label says so.
+/// </summary>
 internal static class LineChart
 {
     public static string Render(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<(double X, double Y)> Points)> series)
     {
         const int Width = 640, Height = 300, Left = 70, Right = 120, Top = 30, Bottom = 250;
         var xs = series.SelectMany(s => s.Points).Select(p => p.X).DefaultIfEmpty(1).ToList();
-        var (xMin, xMax) = (xs.Min(), xs.Max());
+        var log = xs.Min() > 0 && xs.Max() / xs.Min() >= 100;
+        double Scale(double x) => log ? Math.Log10(x) : x;
+        var (xMin, xMax) = (Scale(xs.Min()), Scale(xs.Max()));
         xMax = xMax > xMin ? xMax : xMin + 1;
+        xLabel = log ? $"{xLabel} (log scale)" : xLabel;
         var ticks = Svg.Ticks(series.SelectMany(s => s.Points).Select(p => p.Y).DefaultIfEmpty(1).Max());
-        double X(double x) => Left + ((Width - Left - Right) * (x - xMin) / (xMax - xMin));
+        double X(double x) => Left + ((Width - Left - Right) * (Scale(x) - xMin) / (xMax - xMin));
         double Y(double y) => Bottom - ((Bottom - Top) * y / ticks[^1]);
         var sb = new StringBuilder(Svg.Open("line", Width, Height, title));
         sb.Append(CultureInfo.InvariantCulture, $"<text class=\"title\" x=\"{(Width - Right + Left) / 2}\" y=\"18\" text-anchor=\"middle\">{Svg.Esc(title)}</text>");

@@ -90,6 +90,37 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public void Pingpong_takes_the_median_of_its_pairs_so_one_run_where_migrate_barely_bounced_does_not_decide()
+    {
+        static PolicyRun Run(string policy, double migrations, double opsPerS) => new()
+        {
+            Name = policy,
+            Policy = policy,
+            Metrics = new Dictionary<string, Metric> { ["migrations"] = new(migrations, "count"), ["useful_ops_per_s"] = new(opsPerS, "ops/s") },
+            Invariants = [],
+        };
+
+        // The middle pair is the tail of the migrate baseline: 21k migrations, 4.75x fewer.
+        var (metrics, spread) = PingpongProbe.Compare(
+        [
+            (Run("migrate", 648_000, 16e6), Run("uvm-thrashing", 4_840, 131e6)),
+            (Run("migrate", 21_375, 74e6), Run("uvm-thrashing", 4_500, 146e6)),
+            (Run("migrate", 607_000, 15e6), Run("uvm-thrashing", 4_500, 151e6)),
+        ]);
+        Assert.Equal(648_000.0 / 4_840, metrics["fewer_migrations"].Value, 6);
+        Assert.Equal(131.0 / 16, metrics["ops_ratio"].Value, 6);
+        Assert.Equal(4.75, metrics["fewer_migrations_min"].Value, 6);
+        Assert.Equal(146.0 / 74, metrics["ops_ratio_min"].Value, 6);
+        Assert.Equal(607_000, metrics["migrate_migrations"].Value);
+        Assert.Equal(4_500, metrics["uvm_migrations"].Value);
+        Assert.Equal("median of 3 pairs of runs (fewer migrations 133.9x, 4.8x, 134.9x; ops/s 8.2x, 2x, 10.1x)", spread);
+
+        var (one, single) = PingpongProbe.Compare([(Run("migrate", 21_375, 74e6), Run("uvm-thrashing", 4_500, 146e6))]);
+        Assert.Equal(4.75, one["fewer_migrations"].Value, 6);
+        Assert.Equal("one pair of runs", single);
+    }
+
+    [Fact]
     public void Median_is_the_middle_and_ignores_an_outlier()
     {
         Assert.Equal(2, Timing.Median([1, 2, 1000]));

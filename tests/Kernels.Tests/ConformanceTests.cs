@@ -21,6 +21,41 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
+    public void A_launch_allocates_nothing_once_warm(AcceleratorType type)
+    {
+        using var acc = Backends.Create(type);
+        using var a = acc.Allocate1D(Enumerable.Range(0, 256).ToArray());
+        using var b = acc.Allocate1D<int>(256);
+        var map = acc.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>, int>(ConformanceKernels.Map);
+        var count = acc.LoadAutoGroupedKernel<ArrayView<int>, int>(ConformanceKernels.Count);
+        long allocated = 0;
+        for (var round = 0; round < 4; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            map(256, a.View, b.View.SubView(0, 256), 3);
+            count(256, a.View, 1);
+            acc.Synchronize();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(Enumerable.Range(0, 256).Sum() + (4 * 256), a.GetAsArray1D().Sum());
+    }
+
+    [OpenClFact]
+    public void A_device_backend_refuses_a_view_of_another_accelerators_buffer_by_argument()
+    {
+        using var acc = Backends.Create(AcceleratorType.OpenCl);
+        using var cpu = Backends.Create(AcceleratorType.Cpu);
+        using var mine = acc.Allocate1D<int>(16);
+        using var theirs = cpu.Allocate1D<int>(16);
+        var map = acc.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>, int>(ConformanceKernels.Map);
+        var e = Assert.Throws<ArgumentException>(() => map(16, mine.View, theirs.View, 3));
+        Assert.Equal("Launch of Map: argument 2 is a view of a buffer of another accelerator.", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Available), MemberType = typeof(Backends))]
     public void Sub_views_address_their_own_elements(AcceleratorType type)
     {
         using var acc = Backends.Create(type);

@@ -38,14 +38,14 @@ public sealed class AllocationTests
     }
 
     /// <summary>
-    /// A run that faulted, serviced the faults and replayed allocates nothing, launches included (on
-    /// the Cpu accelerator a launch allocates nothing once warm; the device backends box the
-    /// arguments they marshal), nor does a run that faults nothing.
+    /// A run that faulted, serviced the faults and replayed allocates nothing, launches included (a
+    /// launch allocates nothing once warm, on every backend), nor does a run that faults nothing.
     /// </summary>
-    [Fact]
-    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_replays_included()
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_replays_included(AcceleratorType type)
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu, nonCoherent: true);
+        using var t = new DriverFixture(type, nonCoherent: true);
         const int pages = 8;
         var va = t.Map(pages);
         var mirror = t.Mirror(va, pages, new ExclusivePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });

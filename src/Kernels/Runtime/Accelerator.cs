@@ -44,9 +44,16 @@ public abstract partial class Accelerator : IDisposable
     /// Runs <paramref name="kernel"/> over <c>[0, extent)</c> in groups of <paramref name="groupSize"/>
     /// (0: the backend chooses). The Cpu backend calls <paramref name="call"/>'s
     /// <see cref="IKernelCall.Invoke"/> per work item; device backends launch the generated code with
-    /// its <see cref="IKernelCall.Arguments"/>. The extent is positive and the stream belongs to this
-    /// accelerator (checked before).
+    /// the arguments <see cref="IKernelCall.Marshal"/> lays out. The extent is positive and the stream
+    /// belongs to this accelerator (checked before).
     /// </summary>
     private protected abstract void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
         where TCall : struct, IKernelCall;
+
+    /// <summary>
+    /// How a view of <paramref name="buffer"/> starting at element <paramref name="offset"/> (of
+    /// <paramref name="elementSize"/> bytes) is named in a kernel argument on this device backend; null
+    /// when the buffer is not this accelerator's, or the backend passes no handles (the Cpu one).
+    /// </summary>
+    internal virtual ulong? KernelBufferHandle(MemoryBuffer? buffer, long offset, int elementSize) => null;
 }

@@ -2,9 +2,9 @@ namespace Testbed.Kernels;
 
 /// <summary>
 /// One launch's kernel and arguments, carried by value from the loaded kernel's delegate to the
-/// backend so that a launch on the Cpu accelerator allocates nothing: the Cpu backend calls
-/// <see cref="Invoke"/> per work item, with no closure and no boxed argument; the device backends
-/// marshal <see cref="Arguments"/>. One struct per arity (<c>KernelCall&lt;T1, …&gt;</c>), as the
+/// backend so that a launch allocates nothing: the Cpu backend calls <see cref="Invoke"/> per work
+/// item, with no closure and no boxed argument; the device backends have the arguments laid out by
+/// <see cref="Marshal"/>. One struct per arity (<c>KernelCall&lt;T1, …&gt;</c>), as the
 /// loaders are.
 /// </summary>
 internal interface IKernelCall
@@ -12,8 +12,8 @@ internal interface IKernelCall
     /// <summary>Runs the C# kernel at <paramref name="index"/> with the launch's arguments.</summary>
     void Invoke(Index1D index);
 
-    /// <summary>The arguments in declaration order, boxed (the device backends' marshalling allocates).</summary>
-    object[] Arguments();
+    /// <summary>Lays the arguments out for a device backend, in declaration order, without boxing them.</summary>
+    void Marshal(ref KernelArguments arguments);
 }
 
 /// <summary>A launch of a kernel of 1 argument(s).</summary>
@@ -24,7 +24,10 @@ internal readonly struct KernelCall<T1>(Action<Index1D, T1> kernel, T1 a1) : IKe
     public void Invoke(Index1D index) => kernel(index, a1);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+    }
 }
 
 /// <summary>A launch of a kernel of 2 argument(s).</summary>
@@ -36,7 +39,11 @@ internal readonly struct KernelCall<T1, T2>(Action<Index1D, T1, T2> kernel, T1 a
     public void Invoke(Index1D index) => kernel(index, a1, a2);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1, a2];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+        arguments.AddValue(a2);
+    }
 }
 
 /// <summary>A launch of a kernel of 3 argument(s).</summary>
@@ -49,7 +56,12 @@ internal readonly struct KernelCall<T1, T2, T3>(Action<Index1D, T1, T2, T3> kern
     public void Invoke(Index1D index) => kernel(index, a1, a2, a3);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1, a2, a3];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+        arguments.AddValue(a2);
+        arguments.AddValue(a3);
+    }
 }
 
 /// <summary>A launch of a kernel of 4 argument(s).</summary>
@@ -63,7 +75,13 @@ internal readonly struct KernelCall<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, 
     public void Invoke(Index1D index) => kernel(index, a1, a2, a3, a4);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1, a2, a3, a4];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+        arguments.AddValue(a2);
+        arguments.AddValue(a3);
+        arguments.AddValue(a4);
+    }
 }
 
 /// <summary>A launch of a kernel of 5 argument(s).</summary>
@@ -78,7 +96,14 @@ internal readonly struct KernelCall<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, 
     public void Invoke(Index1D index) => kernel(index, a1, a2, a3, a4, a5);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1, a2, a3, a4, a5];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+        arguments.AddValue(a2);
+        arguments.AddValue(a3);
+        arguments.AddValue(a4);
+        arguments.AddValue(a5);
+    }
 }
 
 /// <summary>A launch of a kernel of 6 argument(s).</summary>
@@ -94,5 +119,13 @@ internal readonly struct KernelCall<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, 
     public void Invoke(Index1D index) => kernel(index, a1, a2, a3, a4, a5, a6);
 
     /// <inheritdoc/>
-    public object[] Arguments() => [a1, a2, a3, a4, a5, a6];
+    public void Marshal(ref KernelArguments arguments)
+    {
+        arguments.AddValue(a1);
+        arguments.AddValue(a2);
+        arguments.AddValue(a3);
+        arguments.AddValue(a4);
+        arguments.AddValue(a5);
+        arguments.AddValue(a6);
+    }
 }

@@ -68,15 +68,16 @@ public sealed unsafe class CudaAccelerator : Accelerator
     protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Load);
 
     /// <inheritdoc/>
+    internal override ulong? KernelBufferHandle(MemoryBuffer? buffer, long offset, int elementSize) =>
+        buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)offset * (ulong)elementSize) : null;
+
+    /// <inheritdoc/>
     private protected override void Launch<TCall>(MethodInfo kernel, AcceleratorStream stream, int extent, int groupSize, in TCall call)
     {
         var cuda = (CudaStream)stream;
-        var arguments = KernelArguments.Flatten(
-            kernel,
-            extent,
-            call.Arguments(),
-            view => view.Buffer is CudaMemoryBuffer mem && mem.Accelerator == this ? mem.DevicePointer + ((ulong)view.Offset * (ulong)view.ElementSize) : null,
-            viewsCarryOffset: false);
+        var layout = new KernelArguments(stackalloc KernelArgument[KernelArguments.Capacity], kernel, this, extent, viewsCarryOffset: false);
+        call.Marshal(ref layout);
+        var arguments = layout.Written;
         var slots = stackalloc ulong[arguments.Length];
         var pointers = stackalloc void*[arguments.Length];
         for (var i = 0; i < arguments.Length; i++)

@@ -81,9 +81,23 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
     /// <summary>The host-mapped range atomics treat as across the emulated link, or an empty one.</summary>
     private (ulong Lo, ulong Hi) NonCoherentRange()
     {
-        var ranges = NonCoherentHostAtomics ? HostMappedRanges() : [];
-        return ranges.Length == 0 ? (0, 0) : (ranges.Min(r => (ulong)r.Start), ranges.Max(r => (ulong)r.End));
+        if (!NonCoherentHostAtomics || HostMappedRanges() is not { Length: > 0 } ranges)
+        {
+            return (0, 0);
+        }
+
+        var (lo, hi) = (ulong.MaxValue, 0UL);
+        foreach (var (start, end) in ranges)
+        {
+            (lo, hi) = (Math.Min(lo, start), Math.Max(hi, end));
+        }
+
+        return (lo, hi);
     }
+
+    /// <inheritdoc/>
+    internal override ulong? KernelBufferHandle(MemoryBuffer? buffer, long offset, int elementSize) =>
+        buffer is OpenClMemoryBuffer mem && mem.Accelerator == this ? (ulong)mem.Mem.Value : null;
 
     /// <inheritdoc/>
     protected override void Prepare(MethodInfo kernel) => _kernels.GetOrAdd(kernel, Build);
@@ -93,16 +107,13 @@ public sealed unsafe class OpenClAccelerator : Accelerator, INonCoherentLinkEmul
     {
         var queue = (OpenClStream)stream;
         var range = NonCoherentRange();
-        var arguments = KernelArguments.Flatten(
-            kernel,
-            extent,
-            call.Arguments(),
-            view => view.Buffer is OpenClMemoryBuffer mem && mem.Accelerator == this ? (ulong)mem.Mem.Value : null,
-            viewsCarryOffset: true,
-            KernelArguments.Of(range.Lo),
-            KernelArguments.Of(range.Hi),
-            KernelArguments.Of(NonCoherentLinkDelaySpins),
-            KernelArguments.Of((ulong)_linkLocks.Value.Mem.Value));
+        var layout = new KernelArguments(stackalloc KernelArgument[KernelArguments.Capacity], kernel, this, extent, viewsCarryOffset: true);
+        layout.Add(KernelArguments.Of(range.Lo));
+        layout.Add(KernelArguments.Of(range.Hi));
+        layout.Add(KernelArguments.Of(NonCoherentLinkDelaySpins));
+        layout.Add(KernelArguments.Of((ulong)_linkLocks.Value.Mem.Value));
+        call.Marshal(ref layout);
+        var arguments = layout.Written;
         var (_, k, gate) = _kernels[kernel];
         lock (gate)
         {

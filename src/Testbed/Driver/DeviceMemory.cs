@@ -137,13 +137,16 @@ internal sealed unsafe class DeviceMemory
     /// </summary>
     public int Alloc(Span<long> frames)
     {
+        // Every entry first: the caller reuses its array, and an entry past the point where the
+        // frames ran out would otherwise keep a frame number from an earlier batch, which the
+        // initialisation below would then take a second time.
+        frames.Fill(-1);
         var taken = 0;
         lock (_lock)
         {
             var chunk = _current;
             for (var i = 0; i < frames.Length; i++)
             {
-                frames[i] = -1;
                 if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
                 {
                     continue;

@@ -2,6 +2,7 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.Kernels;
+using Testbed.Scenarios;
 
 namespace Testbed.Tests;
 
@@ -55,5 +56,29 @@ public sealed class EvictionTests
         Assert.False(DevicePte.IsValid(mirror.Lookup(va)));
         Assert.True(DevicePte.IsDevice(mirror.Lookup(va + (4 * (ulong)t.PageSize))));
         Assert.True(DevicePte.IsDevice(mirror.Lookup(va + (8 * (ulong)t.PageSize))));
+    }
+
+    /// <summary>
+    /// A device frame someone still references after the last eviction keeps the device from
+    /// unregistering its memory: the rig's teardown reports it as failed invariants, the frame in the
+    /// audit, instead of throwing from inside (a CLI run printed a stack trace and aborted).
+    /// </summary>
+    [Fact]
+    public void A_device_frame_still_referenced_at_teardown_is_a_failed_invariant_not_an_exception()
+    {
+        using var context = Context.CreateDefault();
+        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), context.CpuDevice), LinkCoherence.Native);
+        var va = rig.Map(1);
+        var mirror = rig.Mirror(va, 1, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
+        Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 1));
+        var pagemap = mirror.Pagemap;
+        var held = Enumerable.Range(0, pagemap.NrPages).Select(i => pagemap.PfnToFolio(pagemap.PfnBase + i)).Single(f => !f.IsFree);
+        Assert.True(held.TryGet());
+
+        var invariants = rig.TearDown();
+        var released = Assert.Single(invariants, i => i.Name == "devices_released");
+        Assert.False(released.Held);
+        Assert.Contains("1 device frames are still in use after eviction (EBUSY)", released.Detail);
+        Assert.Contains(invariants, i => i.Name == "frames_balanced" && !i.Held && i.Detail.Contains("device pagemap(s) still registered (1 device frame(s) in use)", StringComparison.Ordinal));
     }
 }

@@ -48,7 +48,7 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     {
         ArgumentNullException.ThrowIfNull(context);
         using var kernels = Context.CreateDefault();
-        var others = kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != AcceleratorType.Cpu).ToList();
+        var others = Others(kernels);
         var settings = Settings(context, others);
         var runs = new List<PolicyRun>();
         foreach (var probe in Probes(settings.Cpu, others).Where(p => Selected(p.Name)))
@@ -63,6 +63,13 @@ public sealed class BenchScenario(string? filter = null) : IScenario
             ["size"] = settings.Quick ? "quick" : "full",
             ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(others).Select(d => d.AcceleratorType.ToString().ToLowerInvariant())),
         }, runs);
+    }
+
+    /// <summary>The available devices besides the Cpu one, which the per-accelerator probes and curves run on too.</summary>
+    public static IReadOnlyList<Device> Others(Context kernels)
+    {
+        ArgumentNullException.ThrowIfNull(kernels);
+        return [.. kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != AcceleratorType.Cpu)];
     }
 
     private bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.Ordinal);

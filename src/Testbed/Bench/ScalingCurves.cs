@@ -11,8 +11,9 @@ namespace Testbed.Bench;
 /// first-touch rates from 1K pages; 1M at full size), CPU threads (aggregate CpuContext atomics,
 /// 1 to 16 threads), fault batch size (service time per fault, 32 to 1024), and oversubscription
 /// (device ops/s and evictions, 0.5 to 2), and copy size (<see cref="CopyBandwidth"/>, per
-/// accelerator: the physical limit of a migration's copy, 4 KiB to 64 MiB). Each axis is a result whose <c>x_axis</c> parameter names
-/// the run setting plotted across, and <c>curves</c> the metrics the report draws against it.
+/// accelerator: the physical limit of a migration's copy, 4 KiB to 64 MiB). Each axis is a result
+/// whose <c>x_axis</c> parameter names the run setting plotted across, and <c>curves</c> the metrics
+/// the report draws against it.
 /// </summary>
 public static class ScalingCurves
 {
@@ -21,7 +22,7 @@ public static class ScalingCurves
     {
         ArgumentNullException.ThrowIfNull(context);
         using var kernels = Kernels.Context.CreateDefault();
-        var others = kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != Kernels.AcceleratorType.Cpu).ToList();
+        var others = BenchScenario.Others(kernels);
         var s = BenchScenario.Settings(context, others);
         return
         [

@@ -87,7 +87,6 @@ public sealed unsafe class MigrateVmaProbe(Device device) : IBenchProbe
         var copy = Timing.Median(floors);
         var migrate = Timing.Median(migrations);
         var deviceCopy = Timing.Median(deviceCopies);
-        var floorName = _memcpy ? "memcpy" : "plain copy to the device";
         return BenchRun.Of(this, device.AcceleratorType.ToString().ToLowerInvariant(), new Dictionary<string, Metric>
         {
             ["ratio"] = new(copy / migrate, "x"),
@@ -96,6 +95,6 @@ public sealed unsafe class MigrateVmaProbe(Device device) : IBenchProbe
             ["allocated_bytes_per_page"] = new((double)allocated / migrations.Count / Pages, "bytes"),
             ["copy_us"] = new(deviceCopy * 1e6, "us"),
             ["bookkeeping_us"] = new(Math.Max(0, migrate - deviceCopy) * 1e6, "us"),
-        }, $"2 MiB on {device.Name}: {floorName} {copy * 1e6:0} µs, MigrateToDevice {migrate * 1e6:0} µs = the copy through the accelerator {deviceCopy * 1e6:0} µs + the rest {Math.Max(0, migrate - deviceCopy) * 1e6:0} µs (medians of {migrations.Count} batches)", rig.TearDown());
+        }, $"2 MiB on {device.Name}: {FloorOf(device)} {copy * 1e6:0} µs, MigrateToDevice {migrate * 1e6:0} µs = the copy through the accelerator {deviceCopy * 1e6:0} µs + the rest {Math.Max(0, migrate - deviceCopy) * 1e6:0} µs (medians of {migrations.Count} batches)", rig.TearDown());
     }
 }

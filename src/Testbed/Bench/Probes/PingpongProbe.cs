@@ -19,9 +19,9 @@ namespace Testbed.Bench.Probes;
 /// At full size the pair of runs is repeated (<see cref="Repeats"/>) and the medians are the
 /// measurement, the smallest ratios reported beside them. How many migrations <c>migrate</c> makes
 /// varies widely with how the two cores are shared between the device's thread and the CPU
-/// threads: on one machine, over twenty runs of the same size made 83k to 868k, and one more only 21k (4.8x
-/// fewer than uvm-thrashing's, where the others gave 18x to 187x). Such a run is the tail of the
-/// baseline, not the detector's result.
+/// threads: on one machine, over twenty runs of the same size made 83k to 868k, and one more only
+/// 21k (4.8x fewer than uvm-thrashing's, where the others gave 18x to 187x). Such a run is the tail
+/// of the baseline, not the detector's result.
 /// </remarks>
 public sealed class PingpongProbe : IBenchProbe
 {

@@ -10,7 +10,10 @@ namespace Testbed.HostMm.Memory;
 /// </summary>
 /// <remarks>
 /// Holding a reference a little longer than <see cref="Folio.Put"/> would is harmless: it is the
-/// caller's own, and every path that waits for a folio to be freed waits on the refcount.
+/// caller's own, and every path that waits for a folio to be freed waits on the refcount. The
+/// references to drop fill the slots from the front; folios whose last reference
+/// <see cref="UnlockPut"/> already dropped, to be freed only, fill them from the back, so that a
+/// reference is never taken for dropped because a count reads zero.
 /// </remarks>
 internal struct FolioBatch
 {
@@ -19,15 +22,13 @@ internal struct FolioBatch
 
     private Slots _slots;
     private int _count;
+    private int _freed;
 
     /// <summary>Adds a reference to drop; a full batch is released at once.</summary>
     public void Put(Folio folio)
     {
         _slots[_count++] = folio;
-        if (_count == Capacity)
-        {
-            Release();
-        }
+        ReleaseIfFull();
     }
 
     /// <summary>
@@ -40,14 +41,18 @@ internal struct FolioBatch
         if (!folio.TryUnlockFreeze())
         {
             folio.Unlock();
+            Put(folio);
+            return;
         }
 
-        Put(folio);
+        _slots[Capacity - ++_freed] = folio;
+        ReleaseIfFull();
     }
 
     /// <summary>
     /// <c>folios_put()</c>: drops every reference gathered; device folios whose last reference went
-    /// go to their driver one by one, system folios back to the buddy allocator together.
+    /// go to their driver one by one, system folios back to the buddy allocator together, with those
+    /// <see cref="UnlockPut"/> froze.
     /// </summary>
     public void Release()
     {
@@ -57,9 +62,7 @@ internal struct FolioBatch
         {
             var folio = slots[i]!;
             slots[i] = null;
-            // A folio whose count is zero was frozen by UnlockPut: its reference is gone already,
-            // and nobody can take one. Any other holds the batch's reference.
-            if (folio.RefCount != 0 && !folio.PutTestZero())
+            if (!folio.PutTestZero())
             {
                 continue;
             }
@@ -74,13 +77,29 @@ internal struct FolioBatch
             }
         }
 
+        // The frozen folios move down next to the others (free <= _count <= Capacity - _freed).
+        for (var i = Capacity - _freed; i < Capacity; i++)
+        {
+            var folio = slots[i];
+            slots[i] = null;
+            slots[free++] = folio;
+        }
+
         if (free > 0)
         {
             slots[0]!.Memory.Free(slots[..free]!);
             slots[..free].Clear();
         }
 
-        _count = 0;
+        (_count, _freed) = (0, 0);
+    }
+
+    private void ReleaseIfFull()
+    {
+        if (_count + _freed == Capacity)
+        {
+            Release();
+        }
     }
 
     [InlineArray(Capacity)]

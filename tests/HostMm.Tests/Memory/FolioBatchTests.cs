@@ -73,6 +73,21 @@ public sealed class FolioBatchTests
     }
 
     [Fact]
+    public void A_reference_dropped_once_too_often_is_still_an_underflow_beside_frozen_folios()
+    {
+        using var mem = new PhysicalMemory(new SyncDomain(validate: true), 2L << 20);
+        var frozen = mem.AllocFolio()!;
+        frozen.Lock();
+        var gone = mem.AllocFolio()!;
+        gone.Put();
+        var batch = default(FolioBatch);
+        batch.UnlockPut(frozen);
+        batch.Put(gone);
+        var e = Assert.Throws<InvalidOperationException>(batch.Release);
+        Assert.Contains("refcount underflow", e.Message);
+    }
+
+    [Fact]
     public unsafe void A_device_folio_freed_by_a_batch_goes_to_its_driver()
     {
         using var mem = new PhysicalMemory(new SyncDomain(validate: true), 2L << 20);

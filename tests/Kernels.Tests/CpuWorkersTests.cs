@@ -29,6 +29,40 @@ public sealed class CpuWorkersTests
         }
     }
 
+    /// <summary>
+    /// The launcher's first wait for a helper that is still running allocates nothing: it blocks, and
+    /// a <see cref="ManualResetEventSlim"/> created its lock object on the first blocking wait, so a
+    /// launch allocated 24 bytes whenever that first happened late (a test host under load saw it).
+    /// </summary>
+    [Fact]
+    public void Waiting_for_a_helper_still_running_allocates_nothing()
+    {
+        using var workers = new CpuWorkers(2);
+        var launcher = Environment.CurrentManagedThreadId;
+        var helperStarted = 0;
+        Action<int> group = _ =>
+        {
+            if (Environment.CurrentManagedThreadId == launcher)
+            {
+                while (Volatile.Read(ref helperStarted) == 0)
+                {
+                    Thread.SpinWait(20);
+                }
+            }
+            else
+            {
+                Volatile.Write(ref helperStarted, 1);
+                Thread.Sleep(50);
+            }
+        };
+        workers.Run(2, _ => { });
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        workers.Run(2, group);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(1, helperStarted);
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public void A_group_exception_reaches_the_launcher_and_the_workers_stay_usable()
     {

@@ -15,7 +15,12 @@ internal sealed class CpuWorkers : IDisposable
 {
     private readonly Lock _launch = new();
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly ManualResetEventSlim _done = new(false);
+    /// <summary>
+    /// Released once per launch by the thread that checks out last. A semaphore, not a
+    /// <see cref="ManualResetEventSlim"/>: the event creates its lock object the first time a wait
+    /// has to block, so a launch that happened to wait for a helper for the first time allocated.
+    /// </summary>
+    private readonly SemaphoreSlim _done = new(0);
     private readonly Thread?[] _helpers;
     private Action<int>? _group;
     private int _groups;
@@ -40,7 +45,6 @@ internal sealed class CpuWorkers : IDisposable
             _next = -1;
             _failure = null;
             _running = helpers + 1;
-            _done.Reset();
             if (helpers > 0)
             {
                 _wake.Release(helpers);
@@ -113,7 +117,7 @@ internal sealed class CpuWorkers : IDisposable
         {
             if (Interlocked.Decrement(ref _running) == 0)
             {
-                _done.Set();
+                _done.Release();
             }
         }
     }

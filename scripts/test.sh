@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing (PoCL and Chromium with apt; NVRTC unpacked into .tools/),
+# Installs what the tests need when it is missing (PoCL, clang and Chromium with apt; ptxas unpacked into .tools/),
 # checks formatting, builds the solution, runs
 # every test project and prints, as its last line, "N passed, N failed, N skipped" counted from the
 # test results. Exits non-zero if anything failed. Used by .ci/run and by newcomers alike.
@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 say() { printf '== %s\n' "$*"; }
 
-# What the tests need: the .NET 10 SDK, and OpenCL on the CPU (PoCL) for the OpenCl backend's
-# conformance tests, installed with apt when missing (as root; otherwise those tests skip, saying why).
+# What the tests need: the .NET 10 SDK; PoCL, the OpenCL driver ILGPU refuses (the catalog must say so
+# in ILGPU's words, and probing it must leave the process intact); clang, whose OpenCL C front end
+# compiles ILGPU's OpenCL C; ptxas, which assembles ILGPU's PTX. Installed when missing (as root);
+# otherwise the checks that need them skip, saying why — except under CI=true, where they fail.
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK is required and 'dotnet' is not on PATH" >&2
   echo "0 passed, 1 failed, 0 skipped"
@@ -40,13 +42,25 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-# NVRTC, so every generated CUDA kernel is compiled even without a GPU (the tests skip, saying why, without it).
-if [ -z "${TESTBED_NVRTC_DIR:-}" ]; then
-  say "fetch NVRTC (Debian non-free libnvrtc11.2) into .tools/nvrtc"
-  if nvrtc_dir=$(bash scripts/fetch-nvrtc.sh); then
-    export TESTBED_NVRTC_DIR="$nvrtc_dir"
+if ! command -v clang >/dev/null 2>&1 && ! ls /usr/bin/clang-1[4-9] >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "install clang (its OpenCL C front end checks ILGPU's OpenCL C)"
+    export DEBIAN_FRONTEND=noninteractive
+    { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq; } \
+      && apt-get install -y -qq --no-install-recommends clang >/dev/null \
+      || echo "test.sh: could not install clang; the OpenCL C checks will skip" >&2
   else
-    echo "test.sh: could not fetch NVRTC; the CUDA compile checks will skip" >&2
+    echo "test.sh: clang is not installed and this is not root; the OpenCL C checks will skip" >&2
+  fi
+fi
+
+# ptxas, so every kernel's PTX is assembled even without a GPU.
+if [ -z "${TESTBED_PTXAS:-}" ]; then
+  say "fetch ptxas (Debian non-free CUDA 11.8) into .tools/ptxas"
+  if ptxas=$(bash scripts/fetch-ptxas.sh); then
+    export TESTBED_PTXAS="$ptxas"
+  else
+    echo "test.sh: could not fetch ptxas; the PTX checks will skip" >&2
   fi
 fi
 

@@ -2,27 +2,31 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
 using Testbed.Scenarios;
 
 namespace Testbed.Driver.Benchmarks;
 
 /// <summary>
 /// What every driver benchmark sets up: HostMm with the lock validator off (as the ratio suite runs
-/// it), an accelerator of one backend, <see cref="Pages"/> written pages and a mirror over them
+/// it), a runner on one accelerator, <see cref="Pages"/> written pages and a mirror over them
 /// under the <c>migrate</c> policy. Disposing it runs the teardown audit and throws if anything
 /// leaked, so a benchmark of a broken path fails instead of reporting a number.
 /// </summary>
 public sealed class DriverRig : IDisposable
 {
-    private readonly Context _context;
     private readonly ScenarioRig _rig;
 
     /// <summary>Builds the rig on <paramref name="backend"/>.</summary>
-    public DriverRig(AcceleratorType backend, int pages, MirrorOptions options, long memoryBytes = 64L << 20)
+    public DriverRig(AcceleratorKind backend, int pages, MirrorOptions options, long memoryBytes = 64L << 20)
     {
-        _context = Context.CreateDefault();
-        var device = _context.GetDevice(backend) ?? throw new InvalidOperationException($"{backend}: no such device on this machine");
+        var device = AcceleratorCatalog.Find(backend);
+        if (!device.IsAvailable)
+        {
+            throw new InvalidOperationException($"{backend.Name()}: unavailable: {device.UnavailableReason}");
+        }
+
         _rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), device), LinkCoherence.Native, new HostKernelOptions { MemoryBytes = memoryBytes, ValidateLocks = false });
         Pages = pages;
         Va = _rig.Map(pages);
@@ -43,8 +47,8 @@ public sealed class DriverRig : IDisposable
     /// <summary>The device mirror.</summary>
     public MirrorDevice Mirror { get; }
 
-    /// <summary>The accelerator.</summary>
-    public Accelerator Accelerator => _rig.Accelerator;
+    /// <summary>The runner the device's kernels run on.</summary>
+    public KernelRunner Runner => _rig.Runner;
 
     /// <summary>32-bit words per page.</summary>
     public int WordsPerPage => _rig.WordsPerPage;
@@ -52,12 +56,8 @@ public sealed class DriverRig : IDisposable
     /// <summary>Bytes per page.</summary>
     public int PageSize => _rig.PageSize;
 
-    /// <summary>Every backend this machine offers.</summary>
-    public static IEnumerable<AcceleratorType> Backends()
-    {
-        using var context = Context.CreateDefault();
-        return [.. Enum.GetValues<AcceleratorType>().Where(t => context.GetDevice(t) is { IsAvailable: true })];
-    }
+    /// <summary>Every accelerator this machine offers.</summary>
+    public static IEnumerable<AcceleratorKind> Backends() => [.. AcceleratorKinds.All.Where(k => AcceleratorCatalog.Find(k).IsAvailable)];
 
     /// <summary>Throws unless <paramref name="err"/> is Ok.</summary>
     public void Check(Errno err, string what)
@@ -73,7 +73,6 @@ public sealed class DriverRig : IDisposable
     {
         Cpu.Dispose();
         var failed = _rig.TearDown().Where(i => !i.Held).ToList();
-        _context.Dispose();
         if (failed.Count > 0)
         {
             throw new InvalidOperationException("teardown audit: " + string.Join("; ", failed.Select(i => $"{i.Name}: {i.Detail}")));

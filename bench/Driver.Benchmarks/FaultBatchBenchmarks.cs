@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver.Benchmarks;
 
@@ -26,7 +27,7 @@ public class FaultBatchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _rig = new DriverRig(AcceleratorType.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages / 8, FaultBatchSize = Batch, FaultBufferCapacity = Pages }, (Pages * 4096L * 2) + (64L << 20));
+        _rig = new DriverRig(AcceleratorKind.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages / 8, FaultBatchSize = Batch, FaultBufferCapacity = Pages }, (Pages * 4096L * 2) + (64L << 20));
         _work = DeviceWork.Adds(items: Pages, opsPerItem: 1, firstWord: 0, span: (long)Pages * _rig.WordsPerPage, stride: _rig.WordsPerPage);
     }
 

@@ -1,14 +1,16 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using Testbed.Bench;
-using Testbed.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver.Benchmarks;
 
 /// <summary>
-/// DESIGN §7, <c>kernel-atomics</c>: the driver's kernel (<see cref="MirrorKernels.DeviceOps"/>:
+/// DESIGN §7, <c>kernel-atomics</c>: the driver's kernel (<see cref="MirrorWorkload.DeviceOps"/>:
 /// translate each address through the device page table, then <c>Atomic.Add</c> on device memory)
-/// against the same adds on a plain buffer (<see cref="BenchKernels.PlainAdds"/>), on every backend
+/// against the same adds on a plain buffer (<see cref="BenchmarkKernels.PlainAdds"/>), on every accelerator
 /// this machine offers. Every page stays resident, so no fault is taken (checked at cleanup): the
 /// difference is translation and the driver's per-launch work. Target: at least 0.5x the plain
 /// kernel's speed (Ratio at most 2).
@@ -21,17 +23,16 @@ public class KernelAtomicsBenchmarks
     private const int OpsPerItem = 64;
     private DriverRig _rig = null!;
     private DeviceWork _work;
-    private MemoryBuffer1D<int> _plain = null!;
-    private MemoryBuffer1D<int> _config = null!;
-    private Action<Index1D, ArrayView<int>, ArrayView<int>> _launch = null!;
+    private MemoryBuffer1D<int, Stride1D.Dense> _plain = null!;
+    private Action<Index1D, ArrayView<int>, DeviceWork> _launch = null!;
     private long _replays;
 
-    /// <summary>Which backend.</summary>
+    /// <summary>Which accelerator.</summary>
     [ParamsSource(nameof(Backends))]
-    public AcceleratorType Backend { get; set; }
+    public AcceleratorKind Backend { get; set; }
 
-    /// <summary>Every backend this machine offers.</summary>
-    public static IEnumerable<AcceleratorType> Backends() => DriverRig.Backends();
+    /// <summary>Every accelerator this machine offers.</summary>
+    public static IEnumerable<AcceleratorKind> Backends() => DriverRig.Backends();
 
     [GlobalSetup]
     public void Setup()
@@ -42,10 +43,8 @@ public class KernelAtomicsBenchmarks
         _rig.Check(_rig.Mirror.MigrateToDevice(_rig.Va, Pages), "MigrateToDevice");
         _rig.Check(_rig.Mirror.Run(_work), "Run");
         _replays = _rig.Mirror.Counters.Replays;
-        _plain = _rig.Accelerator.Allocate1D<int>(words);
-        _config = _rig.Accelerator.Allocate1D<int>(DeviceAccess.ConfigLength);
-        _config.CopyFromCPU(BenchKernels.PlainAddsConfig(_work));
-        _launch = _rig.Accelerator.LoadAutoGroupedKernel<ArrayView<int>, ArrayView<int>>(BenchKernels.PlainAdds);
+        _plain = _rig.Runner.Allocate1D<int>(words);
+        _launch = _rig.Runner.LoadAutoGroupedStreamKernel<ArrayView<int>, DeviceWork>(BenchmarkKernels.PlainAdds);
     }
 
     [GlobalCleanup]
@@ -53,7 +52,6 @@ public class KernelAtomicsBenchmarks
     {
         var replays = _rig.Mirror.Counters.Replays - _replays;
         _plain.Dispose();
-        _config.Dispose();
         _rig.Dispose();
         if (replays != 0)
         {
@@ -64,8 +62,8 @@ public class KernelAtomicsBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = Items * OpsPerItem, Description = "atomic add, plain buffer")]
     public void Plain()
     {
-        _launch(Items, _plain.View, _config.View);
-        _rig.Accelerator.Synchronize();
+        _launch(Items, _plain.View, _work);
+        _rig.Runner.Synchronize();
     }
 
     [Benchmark(OperationsPerInvoke = Items * OpsPerItem, Description = "atomic add through the device page table")]

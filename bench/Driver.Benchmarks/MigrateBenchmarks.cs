@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Driver.Benchmarks;
 
@@ -26,7 +26,7 @@ public unsafe class MigrateBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _rig = new DriverRig(AcceleratorType.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
+        _rig = new DriverRig(AcceleratorKind.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
         _from = (byte*)NativeMemory.AlignedAlloc(Bytes, 4096);
         _to = (byte*)NativeMemory.AlignedAlloc(Bytes, 4096);
         NativeMemory.Fill(_from, Bytes, 1);

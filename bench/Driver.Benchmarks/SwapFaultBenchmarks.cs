@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Driver.Benchmarks;
 
@@ -19,7 +19,7 @@ public class SwapFaultBenchmarks
     private DriverRig _rig = null!;
 
     [GlobalSetup]
-    public void Setup() => _rig = new DriverRig(AcceleratorType.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
+    public void Setup() => _rig = new DriverRig(AcceleratorKind.Cpu, Pages, new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
 
     [GlobalCleanup]
     public void Cleanup() => _rig.Dispose();

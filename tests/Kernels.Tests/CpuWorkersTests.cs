@@ -1,16 +1,16 @@
-using Testbed.Kernels.Cpu;
+using Testbed.Kernels.Runners.Cpu;
 
 namespace Testbed.Kernels.Tests;
 
 /// <summary>
-/// The Cpu accelerator's own threads: every group runs exactly once, errors reach the launcher,
-/// and groups run on the launching thread or the accelerator's own threads, never on another .NET thread-pool thread — with <c>Parallel.For</c> a test host whose pool
+/// The direct cpu runner's own threads: every group runs exactly once, errors reach the launcher,
+/// and groups run on the launching thread or the runner's own threads, never on another .NET thread-pool thread — with <c>Parallel.For</c> a test host whose pool
 /// was busy made a launch wait seconds for a pool thread, and the scenarios' watchdog saw a stall.
 /// </summary>
 public sealed class CpuWorkersTests
 {
     [Fact]
-    public void Every_group_runs_once_on_the_launcher_or_the_accelerators_own_threads()
+    public void Every_group_runs_once_on_the_launcher_or_the_runners_own_threads()
     {
         using var workers = new CpuWorkers(4);
         for (var launch = 0; launch < 50; launch++)
@@ -21,7 +21,7 @@ public sealed class CpuWorkersTests
             workers.Run(runs.Length, g =>
             {
                 Interlocked.Increment(ref runs[g]);
-                var own = Environment.CurrentManagedThreadId == caller || Thread.CurrentThread.Name?.StartsWith("cpu accelerator", StringComparison.Ordinal) == true;
+                var own = Environment.CurrentManagedThreadId == caller || Thread.CurrentThread.Name?.StartsWith("cpu runner", StringComparison.Ordinal) == true;
                 Interlocked.Add(ref elsewhere, own ? 0 : 1);
             });
             Assert.All(runs, r => Assert.Equal(1, r));

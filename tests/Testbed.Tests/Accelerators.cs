@@ -1,36 +1,33 @@
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
 
 namespace Testbed.Tests;
 
-/// <summary>The backends this machine offers for driver theories, and why the others are missing.</summary>
+/// <summary>The accelerators the driver theories run on — the direct cpu runner and ILGPU's CPU accelerator always, a GPU where one exists — and why the others are missing.</summary>
 public static class Accelerators
 {
-    private static readonly Lazy<Context> Probe = new(Context.CreateDefault);
+    /// <summary>cpu and ilgpu-cpu, plus cuda and opencl where an available device exists.</summary>
+    public static TheoryData<AcceleratorKind> Available =>
+        [.. AcceleratorKinds.All.Where(k => Missing(k) is null)];
 
-    /// <summary>Cpu, plus OpenCl where a device exists (PoCL in CI).</summary>
-    public static TheoryData<AcceleratorType> Available =>
-        [.. new[] { AcceleratorType.Cpu, AcceleratorType.OpenCl }.Where(t => Probe.Value.GetDevice(t) is not null)];
+    /// <summary>A runner on the first available accelerator of <paramref name="kind"/>.</summary>
+    public static KernelRunner Create(AcceleratorKind kind) => Entry(kind).CreateRunner();
 
-    /// <summary>An accelerator on the first available device of <paramref name="type"/>.</summary>
-    public static Accelerator Create(AcceleratorType type) => Device(type).CreateAccelerator();
+    /// <summary>The catalog's entry of <paramref name="kind"/> (it must be available).</summary>
+    public static AcceleratorEntry Entry(AcceleratorKind kind) => AcceleratorCatalog.Find(kind);
 
-    /// <summary>The device of <paramref name="type"/> (it must be available).</summary>
-    public static Device Device(AcceleratorType type) => Probe.Value.GetDevice(type)!;
-
-    /// <summary>Why <paramref name="type"/> has no available device, or null if it has one.</summary>
-    public static string? Missing(AcceleratorType type) => Probe.Value.GetDevice(type) is not null
-        ? null
-        : Probe.Value.Devices.FirstOrDefault(d => d.AcceleratorType == type)?.UnavailableReason ?? "not probed";
+    /// <summary>Why <paramref name="kind"/> has no available accelerator, or null if it has one.</summary>
+    public static string? Missing(AcceleratorKind kind) => AcceleratorCatalog.Find(kind) is { IsAvailable: false } e ? e.UnavailableReason : null;
 }
 
-/// <summary>A fact that runs only where an OpenCL device exists, and says why it skipped otherwise.</summary>
-public sealed class OpenClFactAttribute : FactAttribute
+/// <summary>A fact that runs only where a CUDA device exists, and says why it skipped otherwise.</summary>
+public sealed class CudaFactAttribute : FactAttribute
 {
-    public OpenClFactAttribute()
+    public CudaFactAttribute()
     {
-        if (Accelerators.Missing(AcceleratorType.OpenCl) is { } reason)
+        if (Accelerators.Missing(AcceleratorKind.Cuda) is { } reason)
         {
-            Skip = $"no OpenCL device: {reason}";
+            Skip = $"no CUDA device: {reason}";
         }
     }
 }

@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -19,7 +20,7 @@ public sealed class AllocationTests
     [Fact]
     public void A_cpu_fault_on_a_device_page_allocates_nothing()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(1);
         var mirror = t.Mirror(va, 1, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
         Assert.Equal(Errno.Ok, t.Cpu.Write(va, 7));
@@ -38,14 +39,15 @@ public sealed class AllocationTests
     }
 
     /// <summary>
-    /// A run that faulted, serviced the faults and replayed allocates nothing, launches included (a
-    /// launch allocates nothing once warm, on every backend), nor does a run that faults nothing.
+    /// A run that faulted, serviced the faults and replayed allocates nothing, launches included, nor
+    /// does a run that faults nothing: on the direct cpu runner, whose launches allocate nothing once
+    /// warm. ILGPU's own launchers allocate per launch (the bench's kernel-launch probe reports how
+    /// much), so on ilgpu-cpu and the GPUs a replay costs that much.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_replays_included(AcceleratorType type)
+    [Fact]
+    public void Device_atomic_faults_that_make_system_pages_exclusive_allocate_nothing_replays_included()
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(AcceleratorKind.Cpu, nonCoherent: true);
         const int pages = 8;
         var va = t.Map(pages);
         var mirror = t.Mirror(va, pages, new ExclusivePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
@@ -80,7 +82,7 @@ public sealed class AllocationTests
     [Fact]
     public void Evicting_every_device_page_allocates_nothing()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(Pages);
         var mirror = t.Mirror(va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = Pages, ChunkPages = 16 });
         var allocated = 0L;

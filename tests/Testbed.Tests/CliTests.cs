@@ -158,13 +158,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Kernels_prints_opencl_and_cuda_sources()
+    public void Kernels_prints_the_ptx_and_the_opencl_c_ilgpu_generates()
     {
         var (code, output, _) = Testbed("kernels");
         Assert.Equal(0, code);
-        Assert.Contains("MirrorKernels.DeviceOps (opencl", output);
-        Assert.Contains("__kernel", output);
-        Assert.Contains("__global__", output);
-        Assert.DoesNotContain("__global__", Testbed("kernels", "--backend", "opencl").Out);
+        Assert.Contains("// ===== MirrorWorkload.DeviceOps (ptx for sm_80, ISA 7.8)", output);
+        Assert.Contains("// ===== MirrorWorkload.DeviceOps (opencl, CL2.0)", output);
+        Assert.Contains("(ptx for sm_90, ISA 7.8)", Testbed("kernels", "--backend", "ptx", "--arch", "sm_90").Out);
+        Assert.Contains(".visible .entry Kernel_DeviceOps", output);
+        Assert.Contains("kernel void Kernel_DeviceOps", output);
+        var openCl = Testbed("kernels", "--backend", "opencl").Out;
+        Assert.DoesNotContain(".visible .entry", openCl);
+        Assert.Contains("kernel void", openCl);
+        var (badCode, _, error) = Testbed("kernels", "--backend", "cuda");
+        Assert.Equal(2, badCode);
+        Assert.Contains("ptx", error);
     }
 }

@@ -2,7 +2,8 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -15,9 +16,9 @@ public sealed class ConformanceTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Anon_read_sees_what_the_cpu_wrote(AcceleratorType type)
+    public void Anon_read_sees_what_the_cpu_wrote(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).ToArray();
         t.CpuWrite(va, pattern);
@@ -30,9 +31,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Anon_read_multiple_sees_each_new_cpu_write(AcceleratorType type)
+    public void Anon_read_multiple_sees_each_new_cpu_write(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4);
         for (var round = 0; round < 3; round++)
@@ -55,13 +56,13 @@ public sealed class ConformanceTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Snapshot_reports_each_kind_of_page(AcceleratorType type)
+    public void Snapshot_reports_each_kind_of_page(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var page = (ulong)t.PageSize;
         var p = t.Map(7, Prot.None);
         var dev0 = t.Mirror(p, 7);
-        var dev1 = t.Mirror(p, 7, accelerator: t.NewAccelerator(type));
+        var dev1 = t.Mirror(p, 7, runner: t.NewRunner(kind));
         Assert.Equal(Errno.Ok, t.Mm.Munmap(p + page, page));
         Assert.Equal(Errno.Ok, t.Mm.Mprotect(p + (2 * page), page, Prot.Read));
         Assert.Equal(0, t.CpuRead(p + (2 * page), 1)[0]);
@@ -86,9 +87,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Anon_write_is_seen_by_the_cpu(AcceleratorType type)
+    public void Anon_write_is_seen_by_the_cpu(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4, new RemotePolicy());
         var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).Select(i => i * 7).ToArray();
@@ -98,9 +99,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Read_only_pages_refuse_device_writes(AcceleratorType type)
+    public void Read_only_pages_refuse_device_writes(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2);
         t.CpuWrite(va, [42]);
         Assert.Equal(Errno.Ok, t.Mm.Mprotect(va, 2 * (ulong)t.PageSize, Prot.Read));
@@ -115,9 +116,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Munmap_zaps_the_device_mapping_and_later_access_faults(AcceleratorType type)
+    public void Munmap_zaps_the_device_mapping_and_later_access_faults(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4, new RemotePolicy());
         Assert.Equal(Errno.Ok, mirror.Write(va, new int[4 * t.WordsPerPage]));
@@ -129,9 +130,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Migrate_moves_pages_to_the_device_and_a_cpu_touch_brings_them_back(AcceleratorType type)
+    public void Migrate_moves_pages_to_the_device_and_a_cpu_touch_brings_them_back(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(8);
         var pattern = Enumerable.Range(0, 8 * t.WordsPerPage).Select(i => i ^ 0x5a5a).ToArray();
         t.CpuWrite(va, pattern);
@@ -150,9 +151,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Device_writes_to_migrated_pages_survive_the_trip_back(AcceleratorType type)
+    public void Device_writes_to_migrated_pages_survive_the_trip_back(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4);
         var pattern = Enumerable.Range(1, 4 * t.WordsPerPage).ToArray();
@@ -163,9 +164,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Fork_gives_the_child_a_copy_the_device_does_not_see(AcceleratorType type)
+    public void Fork_gives_the_child_a_copy_the_device_does_not_see(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2);
         t.CpuWrite(va, [1, 2, 3]);
         var mirror = t.Mirror(va, 2);
@@ -186,9 +187,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Exclusive_atomics_stay_in_place_and_a_cpu_touch_revokes_them(AcceleratorType type)
+    public void Exclusive_atomics_stay_in_place_and_a_cpu_touch_revokes_them(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(2);
         var mirror = t.Mirror(va, 2, new ExclusivePolicy());
         Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: 16, opsPerItem: 10, firstWord: 0, span: 4, stride: 1)));
@@ -202,9 +203,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void An_atomic_fault_on_a_page_still_exclusive_from_before_does_not_invalidate_itself(AcceleratorType type)
+    public void An_atomic_fault_on_a_page_still_exclusive_from_before_does_not_invalidate_itself(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(1);
         var options = new MirrorOptions { DevicePages = 16, ChunkPages = 16, FaultTimeout = TimeSpan.FromMilliseconds(200) };
         var mirror = t.Mirror(va, 1, new ExclusivePolicy(), options);
@@ -225,9 +226,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Without_owner_filtering_exclusive_mapping_never_converges(AcceleratorType type)
+    public void Without_owner_filtering_exclusive_mapping_never_converges(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(1);
         var options = new MirrorOptions { DevicePages = 16, ChunkPages = 16, FilterOwnerEvents = false, FaultTimeout = TimeSpan.FromMilliseconds(100) };
         var mirror = t.Mirror(va, 1, new ExclusivePolicy(), options);
@@ -238,9 +239,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Migrate_multiple_round_trips_keep_the_data(AcceleratorType type)
+    public void Migrate_multiple_round_trips_keep_the_data(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4);
         var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).ToArray();
@@ -257,14 +258,14 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Double_map_two_devices_read_the_same_pages(AcceleratorType type)
+    public void Double_map_two_devices_read_the_same_pages(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2);
         var pattern = Enumerable.Range(5, 2 * t.WordsPerPage).ToArray();
         t.CpuWrite(va, pattern);
         var a = t.Mirror(va, 2, new RemotePolicy());
-        var b = t.Mirror(va, 2, new RemotePolicy(), accelerator: t.NewAccelerator(type));
+        var b = t.Mirror(va, 2, new RemotePolicy(), runner: t.NewRunner(kind));
         var readA = new int[pattern.Length];
         var readB = new int[pattern.Length];
         Assert.Equal(Errno.Ok, a.Read(va, readA));
@@ -276,9 +277,9 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Anon_teardown_with_device_mappings_frees_everything(AcceleratorType type)
+    public void Anon_teardown_with_device_mappings_frees_everything(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         for (var round = 0; round < 4; round++)
         {
             var va = t.Map(4);
@@ -291,14 +292,14 @@ public sealed class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Bad_ranges_are_rejected_with_errno(AcceleratorType type)
+    public void Bad_ranges_are_rejected_with_errno(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2);
-        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, va + 1, 2, new MigratePolicy(), new MirrorOptions(), out _));
-        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, va, 0, new MigratePolicy(), new MirrorOptions(), out _));
-        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Accelerator, AddressSpace.TaskSize - (ulong)t.PageSize, 2, new MigratePolicy(), new MirrorOptions(), out _));
-        Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Accelerator, va, 2, new MigratePolicy(), new MirrorOptions { DevicePages = 10, ChunkPages = 3 }, out _));
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Runner, va + 1, 2, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Runner, va, 0, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Equal(Errno.EINVAL, MirrorDevice.Create(t.Mm, t.Runner, AddressSpace.TaskSize - (ulong)t.PageSize, 2, new MigratePolicy(), new MirrorOptions(), out _));
+        Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Runner, va, 2, new MigratePolicy(), new MirrorOptions { DevicePages = 10, ChunkPages = 3 }, out _));
         var mirror = t.Mirror(va, 2);
         Assert.Equal(Errno.EINVAL, mirror.MigrateToDevice(va, 3));
         Assert.Equal(Errno.EINVAL, mirror.Read(va + 2, new int[1]));

@@ -3,7 +3,8 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -15,9 +16,9 @@ public sealed class CowConformanceTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Anon_write_child_shared_device_writes_in_the_child_reach_the_parent(AcceleratorType type)
+    public void Anon_write_child_shared_device_writes_in_the_child_reach_the_parent(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var words = 2 * t.WordsPerPage;
         var va = t.Map(2, flags: MmapFlags.Shared);
         t.CpuWrite(va, Enumerable.Range(0, words).ToArray());
@@ -25,7 +26,7 @@ public sealed class CowConformanceTests
         using (child)
         {
             using var childCpu = new CpuContext(child!);
-            Assert.Equal(Errno.Ok, MirrorDevice.Create(child!, t.Accelerator, va, 2, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 }, out var mirror));
+            Assert.Equal(Errno.Ok, MirrorDevice.Create(child!, t.Runner, va, 2, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 }, out var mirror));
             using (mirror)
             {
                 Assert.Equal(Errno.Ok, mirror!.Write(va, Enumerable.Range(0, words).Select(i => -i).ToArray()));
@@ -40,9 +41,9 @@ public sealed class CowConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Exclusive_cow_fork_restores_the_pages_and_each_side_keeps_its_copy(AcceleratorType type)
+    public void Exclusive_cow_fork_restores_the_pages_and_each_side_keeps_its_copy(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var words = 2 * t.WordsPerPage;
         var va = t.Map(2);
         t.CpuWrite(va, Enumerable.Range(0, words).ToArray());
@@ -69,9 +70,9 @@ public sealed class CowConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Hmm_cow_in_device_a_parent_write_copies_the_page_back_to_system_memory(AcceleratorType type)
+    public void Hmm_cow_in_device_a_parent_write_copies_the_page_back_to_system_memory(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var words = 4 * t.WordsPerPage;
         var va = t.Map(4);
         t.CpuWrite(va, Enumerable.Range(0, words).ToArray());
@@ -101,9 +102,9 @@ public sealed class CowConformanceTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void A_device_write_to_its_own_page_shared_by_fork_breaks_cow_through_system_memory(AcceleratorType type)
+    public void A_device_write_to_its_own_page_shared_by_fork_breaks_cow_through_system_memory(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var words = 2 * t.WordsPerPage;
         var va = t.Map(2);
         t.CpuWrite(va, Enumerable.Range(0, words).ToArray());
@@ -129,9 +130,9 @@ public sealed class CowConformanceTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Exclusive_mprotect_read_only_refuses_further_device_writes_and_atomics(AcceleratorType type)
+    public void Exclusive_mprotect_read_only_refuses_further_device_writes_and_atomics(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(2);
         var mirror = t.Mirror(va, 2, new ExclusivePolicy());
         Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(8, 1, 0, 8, 1)));

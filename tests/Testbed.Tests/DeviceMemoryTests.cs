@@ -2,7 +2,7 @@ using Testbed.Driver;
 using Testbed.HostMm;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Tests;
 
@@ -18,9 +18,9 @@ public sealed class DeviceMemoryTests
     [Fact]
     public void A_batch_that_runs_out_of_frames_leaves_the_rest_of_a_reused_array_empty()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var ops = new GiveBack();
-        Assert.Equal(Errno.Ok, DeviceMemory.Create(t.Accelerator, t.Kernel.Memory, PageKind.DevicePrivate, pages: 16, chunkPages: 16, owner: ops, ops, out var memory));
+        Assert.Equal(Errno.Ok, DeviceMemory.Create(t.Runner, t.Kernel.Memory, PageKind.DevicePrivate, pages: 16, chunkPages: 16, owner: ops, ops, out var memory));
         ops.Memory = memory!;
         var frames = new long[16];
         Assert.Equal(16, memory!.Alloc(frames));

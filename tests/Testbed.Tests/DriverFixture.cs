@@ -3,12 +3,14 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
+using Testbed.Scenarios;
 
 namespace Testbed.Tests;
 
 /// <summary>
-/// A kernel, one address space, a CPU and an accelerator for a driver test, and the audit every test
+/// A kernel, one address space, a CPU and a kernel runner for a driver test, and the audit every test
 /// ends with (<see cref="HostKernel.Audit"/>): after the mirrors and the address space are torn down
 /// every frame is free, every device frame came back and its pagemap is unregistered, no notifier is
 /// left, no folio was freed while mapped, and the lock validator has nothing to report.
@@ -16,14 +18,14 @@ namespace Testbed.Tests;
 internal sealed class DriverFixture : IDisposable
 {
     private readonly List<MirrorDevice> _mirrors = [];
-    private readonly List<Accelerator> _accelerators = [];
+    private readonly List<KernelRunner> _runners = [];
 
-    public DriverFixture(AcceleratorType type, bool nonCoherent = false, long memoryBytes = 32L << 20)
+    public DriverFixture(AcceleratorKind kind, bool nonCoherent = false, long memoryBytes = 32L << 20)
     {
         Kernel = new HostKernel(new HostKernelOptions { MemoryBytes = memoryBytes });
         Mm = Kernel.CreateAddressSpace();
         Cpu = new CpuContext(Mm);
-        Accelerator = NewAccelerator(type, nonCoherent);
+        Runner = NewRunner(kind, nonCoherent);
     }
 
     public HostKernel Kernel { get; }
@@ -32,25 +34,23 @@ internal sealed class DriverFixture : IDisposable
 
     public CpuContext Cpu { get; }
 
-    public Accelerator Accelerator { get; }
+    public KernelRunner Runner { get; }
 
     public int PageSize => Mm.PageSize;
 
     public int WordsPerPage => Mm.PageSize / sizeof(int);
 
-    /// <summary>Another accelerator of <paramref name="type"/>, disposed with the fixture.</summary>
-    public Accelerator NewAccelerator(AcceleratorType type, bool nonCoherent = false)
+    /// <summary>Another runner of <paramref name="kind"/>, disposed with the fixture; <paramref name="nonCoherent"/> emulates a PCIe-like link, as the scenarios do.</summary>
+    public KernelRunner NewRunner(AcceleratorKind kind, bool nonCoherent = false)
     {
-        var acc = Accelerators.Create(type);
+        var runner = Accelerators.Create(kind);
         if (nonCoherent)
         {
-            var link = (INonCoherentLinkEmulation)acc;
-            link.NonCoherentHostAtomics = true;
-            link.NonCoherentLinkDelaySpins = 2000;
+            runner.EmulateNonCoherentLink(ScenarioContext.LinkDelaySteps);
         }
 
-        _accelerators.Add(acc);
-        return acc;
+        _runners.Add(runner);
+        return runner;
     }
 
     public ulong Map(long pages, Prot prot = Prot.ReadWrite, MmapFlags flags = MmapFlags.Private)
@@ -59,9 +59,9 @@ internal sealed class DriverFixture : IDisposable
         return addr;
     }
 
-    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy? policy = null, MirrorOptions? options = null, Accelerator? accelerator = null)
+    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy? policy = null, MirrorOptions? options = null, KernelRunner? runner = null)
     {
-        Assert.Equal(Errno.Ok, MirrorDevice.Create(Mm, accelerator ?? Accelerator, start, pages, policy ?? new MigratePolicy(), options ?? new MirrorOptions { DevicePages = 64, ChunkPages = 16 }, out var mirror));
+        Assert.Equal(Errno.Ok, MirrorDevice.Create(Mm, runner ?? Runner, start, pages, policy ?? new MigratePolicy(), options ?? new MirrorOptions { DevicePages = 64, ChunkPages = 16 }, out var mirror));
         _mirrors.Add(mirror!);
         return mirror!;
     }
@@ -97,9 +97,9 @@ internal sealed class DriverFixture : IDisposable
         Cpu.Dispose();
         Mm.Dispose();
         var audit = Kernel.Audit();
-        foreach (var acc in _accelerators)
+        foreach (var runner in _runners)
         {
-            acc.Dispose();
+            runner.Dispose();
         }
 
         Kernel.Dispose();

@@ -1,8 +1,9 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
 using Testbed.Scenarios;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -11,10 +12,10 @@ public sealed class EvictionTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Eviction_keeps_every_byte_of_a_working_set_twice_device_memory(AcceleratorType type)
+    public void Eviction_keeps_every_byte_of_a_working_set_twice_device_memory(AcceleratorKind kind)
     {
         const int Pages = 32;
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var shadow = Enumerable.Range(0, Pages * t.WordsPerPage).Select(i => (i * 2654435761u).GetHashCode()).ToArray();
         t.CpuWrite(va, shadow);
@@ -45,7 +46,7 @@ public sealed class EvictionTests
     [Fact]
     public void The_victim_is_the_chunk_least_recently_allocated_from()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(12);
         var mirror = t.Mirror(va, 12, new MigratePolicy(), new MirrorOptions { DevicePages = 8, ChunkPages = 4 });
         Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 4));
@@ -66,8 +67,7 @@ public sealed class EvictionTests
     [Fact]
     public void A_device_frame_still_referenced_at_teardown_is_a_failed_invariant_not_an_exception()
     {
-        using var context = Context.CreateDefault();
-        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), context.CpuDevice), LinkCoherence.Native);
+        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), AcceleratorCatalog.Cpu), LinkCoherence.Native);
         var va = rig.Map(1);
         var mirror = rig.Mirror(va, 1, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
         Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va, 1));

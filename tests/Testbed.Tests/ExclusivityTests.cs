@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -14,28 +15,28 @@ public sealed class ExclusivityTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Protocol_on_loses_nothing(AcceleratorType type) => Assert.Equal(0, LostUpdates(type, protocol: true));
+    public void Protocol_on_loses_nothing(AcceleratorKind kind) => Assert.Equal(0, LostUpdates(kind, protocol: true));
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Protocol_off_loses_updates(AcceleratorType type)
+    public void Protocol_off_loses_updates(AcceleratorKind kind)
     {
         // A race: on a loaded machine one run can miss it (the CPU threads not running while the
         // device adds), so up to five runs, of which one must lose an update.
         var lost = 0L;
         for (var attempt = 0; attempt < 5 && lost == 0; attempt++)
         {
-            lost = LostUpdates(type, protocol: false);
+            lost = LostUpdates(kind, protocol: false);
         }
 
         Assert.True(lost > 0, "five runs without the protocol lost no update");
     }
 
-    private static long LostUpdates(AcceleratorType type, bool protocol)
+    private static long LostUpdates(AcceleratorKind kind, bool protocol)
     {
         const int Words = 8;
         const int CpuThreads = 2;
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(1);
         var mirror = t.Mirror(va, 1, new RemotePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ExclusiveAtomics = protocol, OpsPerLaunch = 16 });
         var work = DeviceWork.Adds(items: 64, opsPerItem: 400, firstWord: 0, span: Words, stride: 1);

@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.HostMm;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -18,9 +19,9 @@ public sealed class FatalFaultTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Adds_into_an_unmapped_hole_cancel_only_the_items_that_reach_it(AcceleratorType type)
+    public void Adds_into_an_unmapped_hole_cancel_only_the_items_that_reach_it(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var words = Pages * t.WordsPerPage;
         var before = Enumerable.Range(0, words).Select(i => i * 7).ToArray();
@@ -83,9 +84,9 @@ public sealed class FatalFaultTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void A_store_to_a_read_only_page_is_fatal_with_EPERM_and_the_writable_page_still_takes_its_stores(AcceleratorType type)
+    public void A_store_to_a_read_only_page_is_fatal_with_EPERM_and_the_writable_page_still_takes_its_stores(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2);
         t.CpuWrite(va + (ulong)t.PageSize, [5, 6, 7]);
         Assert.Equal(Errno.Ok, t.Mm.Mprotect(va + (ulong)t.PageSize, (ulong)t.PageSize, Prot.Read));
@@ -113,7 +114,7 @@ public sealed class FatalFaultTests
     public void A_run_that_gives_up_leaves_no_fatal_mark_for_the_next_run()
     {
         const int pages = 3;
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(pages);
         var page2 = va + (2 * (ulong)t.PageSize);
         Assert.Equal(Errno.Ok, t.Mm.Munmap(page2, (ulong)t.PageSize));

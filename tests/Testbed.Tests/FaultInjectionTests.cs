@@ -2,7 +2,8 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Diagnostics;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -17,9 +18,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Device_allocation_failure_maps_the_pages_remotely_and_every_add_lands(AcceleratorType type)
+    public void Device_allocation_failure_maps_the_pages_remotely_and_every_add_lands(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         Assert.Equal(Errno.ENOMEM, ArmedCreate(t, va));
         var mirror = t.Mirror(va, Pages);
@@ -34,9 +35,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Frames_that_fail_within_one_batch_allocation_leave_exactly_their_pages_behind(AcceleratorType type)
+    public void Frames_that_fail_within_one_batch_allocation_leave_exactly_their_pages_behind(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var pattern = Enumerable.Range(0, Pages * t.WordsPerPage).Select(i => (i * 7) - 3).ToArray();
         t.CpuWrite(va, pattern);
@@ -59,9 +60,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Copy_failure_leaves_each_page_where_it_was_in_both_directions(AcceleratorType type)
+    public void Copy_failure_leaves_each_page_where_it_was_in_both_directions(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var pattern = Enumerable.Range(0, Pages * t.WordsPerPage).Select(i => (i * 31) + 5).ToArray();
         t.CpuWrite(va, pattern);
@@ -84,9 +85,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Trylock_failure_skips_the_page_in_migration_and_retries_the_cpu_fault(AcceleratorType type)
+    public void Trylock_failure_skips_the_page_in_migration_and_retries_the_cpu_fault(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var pattern = Enumerable.Range(0, Pages * t.WordsPerPage).Select(i => i ^ 0x5a5a).ToArray();
         t.CpuWrite(va, pattern);
@@ -109,9 +110,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Forced_ebusy_is_retried_until_it_clears_and_every_atomic_lands(AcceleratorType type)
+    public void Forced_ebusy_is_retried_until_it_clears_and_every_atomic_lands(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type, nonCoherent: true);
+        using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(Pages);
         var mirror = t.Mirror(va, Pages, new ExclusivePolicy());
         t.Kernel.FaultInjection.Arm(FaultPoint.Busy, times: 20);
@@ -125,9 +126,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void A_non_blockable_invalidation_is_refused_while_the_driver_is_busy_and_loses_nothing(AcceleratorType type)
+    public void A_non_blockable_invalidation_is_refused_while_the_driver_is_busy_and_loses_nothing(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var pattern = Enumerable.Range(1, Pages * t.WordsPerPage).ToArray();
         t.CpuWrite(va, pattern);
@@ -167,7 +168,7 @@ public sealed class FaultInjectionTests
     private static Errno ArmedCreate(DriverFixture t, ulong va)
     {
         t.Kernel.FaultInjection.Arm(FaultPoint.DeviceAlloc, times: 1);
-        var err = MirrorDevice.Create(t.Mm, t.Accelerator, va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = 64, ChunkPages = 16 }, out var mirror);
+        var err = MirrorDevice.Create(t.Mm, t.Runner, va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = 64, ChunkPages = 16 }, out var mirror);
         Assert.Null(mirror);
         return err;
     }

@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.HostMm;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -13,9 +14,9 @@ public sealed class MigrateConformanceTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Migrate_release_evicts_everything_back_to_system_memory(AcceleratorType type)
+    public void Migrate_release_evicts_everything_back_to_system_memory(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(4);
         var pattern = Enumerable.Range(0, 4 * t.WordsPerPage).Select(i => i * 3).ToArray();
         t.CpuWrite(va, pattern);
@@ -35,10 +36,10 @@ public sealed class MigrateConformanceTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public async Task Per_page_move_counts_stay_exact_while_the_cpu_and_the_device_race(AcceleratorType type)
+    public async Task Per_page_move_counts_stay_exact_while_the_cpu_and_the_device_race(AcceleratorKind kind)
     {
         const int pages = 4, rounds = 200, cpuMoves = 20;
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(pages);
         t.CpuWrite(va, new int[pages * t.WordsPerPage]);
         var mirror = t.Mirror(va, pages);
@@ -91,9 +92,9 @@ public sealed class MigrateConformanceTests
 
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Migrate_shared_memory_moves_nothing_and_says_so(AcceleratorType type)
+    public void Migrate_shared_memory_moves_nothing_and_says_so(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(2, flags: MmapFlags.Shared);
         t.CpuWrite(va, [7, 8]);
         var mirror = t.Mirror(va, 2);
@@ -112,13 +113,13 @@ public sealed class MigrateConformanceTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Migrate_mixed_protections_and_a_page_on_the_other_device(AcceleratorType type)
+    public void Migrate_mixed_protections_and_a_page_on_the_other_device(AcceleratorKind kind)
     {
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var page = (ulong)t.PageSize;
         var p = t.Map(6, Prot.None);
         var dev0 = t.Mirror(p, 6);
-        var dev1 = t.Mirror(p, 6, accelerator: t.NewAccelerator(type));
+        var dev1 = t.Mirror(p, 6, runner: t.NewRunner(kind));
         Assert.Equal(Errno.EINVAL, dev1.MigrateToDevice(p, 6));
         Assert.Equal(Errno.Ok, t.Mm.Munmap(p + page, page));
         Assert.Equal(Errno.EINVAL, dev1.MigrateToDevice(p, 3));
@@ -153,7 +154,7 @@ public sealed class MigrateConformanceTests
     [Fact]
     public void Last_error_is_per_thread_so_a_failed_migration_elsewhere_leaves_a_run_error_alone()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(2);
         var mirror = t.Mirror(va, 2, new Driver.Policies.MigratePolicy());
         Assert.Equal(Errno.EINVAL, mirror.Run(DeviceWork.Adds(items: 1, opsPerItem: 1, firstWord: 0, span: 3 * t.WordsPerPage, stride: 1)));

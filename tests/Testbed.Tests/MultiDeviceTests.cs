@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -10,13 +11,13 @@ public sealed class MultiDeviceTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void A_page_private_to_one_device_reaches_the_other_through_system_memory(AcceleratorType second)
+    public void A_page_private_to_one_device_reaches_the_other_through_system_memory(AcceleratorKind second)
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(4);
         var policy = new MigratePolicy();
         var a = t.Mirror(va, 4, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 1 });
-        var b = t.Mirror(va, 4, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 2 }, t.NewAccelerator(second));
+        var b = t.Mirror(va, 4, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 2 }, t.NewRunner(second));
         var work = DeviceWork.Adds(items: 8, opsPerItem: 16, firstWord: 0, span: 4 * t.WordsPerPage, stride: t.WordsPerPage);
         for (var round = 0; round < 3; round++)
         {
@@ -33,7 +34,7 @@ public sealed class MultiDeviceTests
     [Fact]
     public void A_page_staged_from_one_device_to_the_other_is_no_cpu_fault_and_no_migration_to_system_memory_for_the_policy()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(2);
         var policy = new ScriptedPolicy(_ => GpuFaultAction.Migrate);
         var a = t.Mirror(va, 2, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16, ProcessorId = 1 });

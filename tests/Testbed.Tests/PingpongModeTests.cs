@@ -1,5 +1,5 @@
-using Testbed.Kernels;
 using Testbed.Scenarios;
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Tests;
 
@@ -22,7 +22,7 @@ public sealed class PingpongModeTests
             Rounds = rounds,
             Options = new Dictionary<string, string> { ["mode"] = "alternate,concurrent" },
         };
-        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
 
         Assert.Equal(["migrate mode=alternate", "migrate mode=concurrent"], result.Runs.Select(r => r.Name));
         Assert.All(result.Runs, r => Assert.Equal("migrate", r.Policy));
@@ -48,7 +48,7 @@ public sealed class PingpongModeTests
             Rounds = rounds,
             Options = new Dictionary<string, string> { ["mode"] = mode, ["devices"] = "2" },
         };
-        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
 
         Assert.Equal("2", result.Parameters["devices"]);
         Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
@@ -92,7 +92,7 @@ public sealed class PingpongModeTests
             Rounds = 5000,
             Options = new Dictionary<string, string> { ["mode"] = "concurrent" },
         };
-        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
 
         Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
         Assert.Equal(0, result.Runs[0].Metrics["thrashing_detected"].Value);
@@ -134,7 +134,7 @@ public sealed class PingpongModeTests
     public void The_mode_defaults_to_alternate_when_the_settings_leave_it_out()
     {
         var settings = new ScenarioSettings { Policies = ["remote"], Pages = 4, Threads = 2, Rounds = 2 };
-        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Device(AcceleratorType.Cpu)));
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
         Assert.Equal("alternate", result.Parameters["mode"]);
         Assert.Equal("remote", Assert.Single(result.Runs).Name);
     }

@@ -4,7 +4,8 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Memory;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -154,7 +155,7 @@ public sealed class PolicyTests
     [Fact]
     public void The_driver_tells_the_policy_which_migrations_the_user_asked_for()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(2);
         var policy = new ScriptedPolicy(_ => GpuFaultAction.Migrate);
         var mirror = t.Mirror(va, 2, policy, new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
@@ -186,7 +187,7 @@ public sealed class PolicyTests
     [Fact]
     public void Timeslice_makes_an_early_cpu_touch_wait_for_expiry_through_the_driver()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(1);
         var mirror = t.Mirror(va, 1, new TimeslicePolicy(1, TimeSpan.FromMilliseconds(50)), new MirrorOptions { DevicePages = 16, ChunkPages = 16 });
         Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(1, 1, 0, 1, 1)));
@@ -201,7 +202,7 @@ public sealed class PolicyTests
     public void Migrate_does_not_map_remotely_a_page_the_cpu_took_back_while_the_device_fault_was_serviced()
     {
         const int pages = 16;
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(pages);
         var mirror = t.Mirror(va, pages, new MigratePolicy(), new MirrorOptions { DevicePages = 2 * pages, ChunkPages = pages });
         var stop = 0;
@@ -258,7 +259,7 @@ public sealed class PolicyTests
     [Fact]
     public void Coherent_memory_is_mapped_by_the_cpu_without_faults()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(4);
         var mirror = t.Mirror(va, 4, new CoherentPolicy());
         Assert.Equal(Errno.Ok, mirror.Run(DeviceWork.Adds(items: 16, opsPerItem: 8, firstWord: 0, span: 4 * t.WordsPerPage, stride: t.WordsPerPage)));
@@ -272,9 +273,9 @@ public sealed class PolicyTests
     [Fact]
     public void Coherent_memory_needs_a_coherent_link()
     {
-        using var t = new DriverFixture(AcceleratorType.Cpu, nonCoherent: true);
+        using var t = new DriverFixture(AcceleratorKind.Cpu, nonCoherent: true);
         var va = t.Map(1);
-        Assert.Equal(Errno.EOPNOTSUPP, MirrorDevice.Create(t.Mm, t.Accelerator, va, 1, new CoherentPolicy(), new MirrorOptions(), out _));
+        Assert.Equal(Errno.EOPNOTSUPP, MirrorDevice.Create(t.Mm, t.Runner, va, 1, new CoherentPolicy(), new MirrorOptions(), out _));
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
-using Testbed.Kernels;
 using Testbed.Results;
 using Testbed.Scenarios;
+
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Tests;
 
@@ -63,8 +64,7 @@ public sealed class ProgressWatchdogTests
     [Fact]
     public void A_stalled_run_reports_its_failure_and_the_abandoned_teardown()
     {
-        using var context = Context.CreateDefault();
-        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), context.CpuDevice), LinkCoherence.Native);
+        using var rig = new ScenarioRig(new ScenarioContext(new ScenarioSettings(), AcceleratorCatalog.Cpu), LinkCoherence.Native);
         var run = rig.Stalled("migrate", "migrate", null, new Invariant("progress", false, "stuck"));
         Assert.False(run.Held);
         Assert.Empty(run.Metrics);

@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -10,10 +11,10 @@ public sealed class ReplayTests
 {
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
-    public void Every_add_lands_exactly_once_over_thousands_of_replays(AcceleratorType type)
+    public void Every_add_lands_exactly_once_over_thousands_of_replays(AcceleratorKind kind)
     {
         const int Pages = 8;
-        using var t = new DriverFixture(type);
+        using var t = new DriverFixture(kind);
         var va = t.Map(Pages);
         var mirror = t.Mirror(va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, OpsPerLaunch = 1 });
         var work = DeviceWork.Adds(items: 32, opsPerItem: 1500, firstWord: 0, span: Pages * t.WordsPerPage, stride: t.WordsPerPage + 3);
@@ -74,7 +75,7 @@ public sealed class ReplayTests
     {
         // A policy bug: every device fault is throttled, with no period that ends.
         const int Pages = 4;
-        using var t = new DriverFixture(AcceleratorType.Cpu);
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
         var va = t.Map(Pages);
         t.CpuWrite(va, [5]);
         var mirror = t.Mirror(va, Pages, new ScriptedPolicy(_ => GpuFaultAction.Throttle), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
@@ -86,7 +87,7 @@ public sealed class ReplayTests
 
         // Nothing was applied and nothing was lost; the device is ready for the next run.
         Assert.Equal([5, 0], t.CpuRead(va, 2));
-        var bad = Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Accelerator, va, Pages, new ScriptedPolicy(_ => GpuFaultAction.Throttle), new MirrorOptions { ReplayStallTimeout = TimeSpan.Zero }, out _));
+        var bad = Assert.Throws<ArgumentException>(() => MirrorDevice.Create(t.Mm, t.Runner, va, Pages, new ScriptedPolicy(_ => GpuFaultAction.Throttle), new MirrorOptions { ReplayStallTimeout = TimeSpan.Zero }, out _));
         Assert.Contains("replay stall timeout must be positive", bad.Message, StringComparison.Ordinal);
     }
 }

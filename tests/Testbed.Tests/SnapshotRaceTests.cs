@@ -1,7 +1,8 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Tests;
 
@@ -15,7 +16,7 @@ public sealed class SnapshotRaceTests
     [Fact]
     public void Snapshots_beside_device_faults_neither_throw_nor_disturb_the_totals()
     {
-        using var f = new DriverFixture(AcceleratorType.Cpu, memoryBytes: 64L << 20);
+        using var f = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 64L << 20);
         const int pages = 1024;
         var va = f.Map(pages);
         f.CpuWrite(va, new int[pages * f.WordsPerPage]);

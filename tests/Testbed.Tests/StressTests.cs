@@ -1,7 +1,7 @@
 using Testbed.HostMm.Cpu;
-using Testbed.Kernels;
 using Testbed.Results;
 using Testbed.Scenarios;
+using Testbed.Kernels.Accelerators;
 
 namespace Testbed.Tests;
 
@@ -13,7 +13,7 @@ namespace Testbed.Tests;
 public sealed class StressTests
 {
     private static ScenarioResult Run(int seed, StressScenario? scenario = null, int? rounds = null) =>
-        (scenario ?? new StressScenario()).Run(new ScenarioContext(new ScenarioSettings { Seed = seed, Rounds = rounds }, Accelerators.Device(AcceleratorType.Cpu)));
+        (scenario ?? new StressScenario()).Run(new ScenarioContext(new ScenarioSettings { Seed = seed, Rounds = rounds }, Accelerators.Entry(AcceleratorKind.Cpu)));
 
     [Fact]
     public void Ci_size_runs_over_a_hundred_thousand_ops_with_every_word_exact_and_nothing_leaked()

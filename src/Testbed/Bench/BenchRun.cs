@@ -5,7 +5,11 @@ namespace Testbed.Bench;
 /// <summary>Builds a probe's run: its metrics, and one <c>target</c> invariant per target of the probe.</summary>
 public static class BenchRun
 {
-    /// <summary>The run of <paramref name="probe"/> on <paramref name="backend"/> with <paramref name="metrics"/>; <paramref name="detail"/> explains the measurement.</summary>
+    /// <summary>
+    /// The run of <paramref name="probe"/> on <paramref name="backend"/> with <paramref name="metrics"/>;
+    /// <paramref name="detail"/> explains the measurement, in each target's invariant and in the run's
+    /// <c>detail</c> setting (where a probe measured for information, with no target, keeps it).
+    /// </summary>
     public static PolicyRun Of(IBenchProbe probe, string backend, IReadOnlyDictionary<string, Metric> metrics, string detail, IReadOnlyList<Invariant>? extra = null)
     {
         ArgumentNullException.ThrowIfNull(probe);
@@ -18,7 +22,7 @@ public static class BenchRun
         {
             Name = backend == "cpu" ? probe.Name : $"{probe.Name} ({backend})",
             Policy = backend,
-            Settings = new Dictionary<string, string> { ["summary"] = probe.Summary, ["targets"] = string.Join("; ", probe.Targets.Select(t => $"{t.Metric} {t.Text}")) },
+            Settings = new Dictionary<string, string> { ["summary"] = probe.Summary, ["targets"] = string.Join("; ", probe.Targets.Select(t => $"{t.Metric} {t.Text}")), ["detail"] = detail },
             Metrics = metrics,
             Invariants = invariants,
         };

@@ -1,5 +1,5 @@
 using Testbed.Bench.Probes;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
 using Testbed.Results;
 using Testbed.Scenarios;
 
@@ -14,7 +14,7 @@ namespace Testbed.Bench;
 public sealed class BenchScenario(string? filter = null) : IScenario
 {
     /// <summary>Every probe's name (the per-accelerator ones once).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-atomics", "pingpong"];
+    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-launch", "kernel-atomics", "pingpong"];
 
     /// <summary>Whether the filter leaves any probe to run.</summary>
     public bool Matches => Names.Any(Selected);
@@ -28,8 +28,8 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } = [];
 
-    /// <summary>The probes, in the order they run; the migration and kernel atomics once per available accelerator.</summary>
-    public static IReadOnlyList<IBenchProbe> Probes(Device cpu, IReadOnlyList<Device> others) =>
+    /// <summary>The probes, in the order they run; the migration, the launch and the kernel atomics once per accelerator.</summary>
+    public static IReadOnlyList<IBenchProbe> Probes(AcceleratorEntry cpu, IReadOnlyList<AcceleratorEntry> others) =>
     [
         new CpuAccessProbe(),
         new FirstTouchProbe(),
@@ -38,6 +38,8 @@ public sealed class BenchScenario(string? filter = null) : IScenario
         .. others.Select(d => new MigrateVmaProbe(d)),
         new HmmRangeFaultProbe(),
         new FaultBatchProbe(),
+        new LaunchProbe(cpu),
+        .. others.Select(d => new LaunchProbe(d)),
         new KernelAtomicsProbe(cpu),
         .. others.Select(d => new KernelAtomicsProbe(d)),
         new PingpongProbe(),
@@ -47,11 +49,9 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     public ScenarioResult Run(ScenarioContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var kernels = Context.CreateDefault();
-        var others = Others(kernels);
-        var settings = Settings(context, others);
+        var settings = Settings(context, Others());
         var runs = new List<PolicyRun>();
-        foreach (var probe in Probes(settings.Cpu, others).Where(p => Selected(p.Name)))
+        foreach (var probe in Probes(settings.Cpu, settings.Others).Where(p => Selected(p.Name)))
         {
             context.Status($"bench: {probe.Name}");
             runs.Add(probe.Run(settings));
@@ -61,23 +61,20 @@ public sealed class BenchScenario(string? filter = null) : IScenario
         {
             ["kind"] = "targets",
             ["size"] = settings.Quick ? "quick" : "full",
-            ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(others).Select(d => d.AcceleratorType.ToString().ToLowerInvariant())),
+            ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(settings.Others).Select(d => d.Kind.Name())),
         }, runs);
     }
 
-    /// <summary>The available devices besides the Cpu one, which the per-accelerator probes and curves run on too.</summary>
-    public static IReadOnlyList<Device> Others(Context kernels)
-    {
-        ArgumentNullException.ThrowIfNull(kernels);
-        return [.. kernels.Devices.Where(d => d.IsAvailable && d.AcceleratorType != AcceleratorType.Cpu)];
-    }
+    /// <summary>The accelerators besides the direct cpu runner that the per-accelerator probes run on: ILGPU's CPU accelerator (information only) and every available GPU.</summary>
+    public static IReadOnlyList<AcceleratorEntry> Others() =>
+        [AcceleratorCatalog.IlgpuCpu(), .. AcceleratorCatalog.Cuda.Concat(AcceleratorCatalog.OpenCl).Where(e => e.IsAvailable)];
 
     private bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.Ordinal);
 
-    /// <summary>The bench settings of a scenario context: quick at CI size, on the context's Cpu device.</summary>
-    public static BenchSettings Settings(ScenarioContext context, IReadOnlyList<Device> others)
+    /// <summary>The bench settings of a scenario context: quick at CI size, on the context's accelerator.</summary>
+    public static BenchSettings Settings(ScenarioContext context, IReadOnlyList<AcceleratorEntry> others)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new BenchSettings(context.Settings.Size == RunSize.Ci, context.Device, others, context.Status);
+        return new BenchSettings(context.Settings.Size == RunSize.Ci, context.Accelerator, others, context.Status);
     }
 }

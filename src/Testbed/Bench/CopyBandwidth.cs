@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
 using Testbed.Results;
 
 namespace Testbed.Bench;
@@ -16,14 +17,14 @@ namespace Testbed.Bench;
 public static class CopyBandwidth
 {
     /// <summary>The curve of one accelerator: one run per size, <c>h2d_gb_per_s</c> and <c>d2h_gb_per_s</c> against KiB.</summary>
-    public static ScenarioResult Axis(Device device, BenchSettings settings, Action<string>? status = null)
+    public static ScenarioResult Axis(AcceleratorEntry device, BenchSettings settings, Action<string>? status = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(settings);
-        var backend = device.AcceleratorType.ToString().ToLowerInvariant();
+        var backend = device.Kind.Name();
         var sizes = settings.Pick(new[] { 4L << 10, 64L << 10, 2L << 20, 16L << 20 }, [4L << 10, 64L << 10, 2L << 20, 64L << 20]);
         var budget = settings.Pick(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
-        using var accelerator = device.CreateAccelerator();
+        using var accelerator = device.CreateRunner();
         var runs = sizes.Select(bytes =>
         {
             status?.Invoke($"scaling: copy bandwidth, {backend}, {bytes >> 10} KiB");
@@ -59,7 +60,7 @@ public static class CopyBandwidth
     /// Median seconds of one host-to-device and one device-to-host copy of <paramref name="bytes"/>,
     /// alternating within <paramref name="budget"/>, and whether the last round trip was exact.
     /// </summary>
-    public static unsafe (double H2D, double D2H, bool Exact) Measure(Accelerator accelerator, long bytes, TimeSpan budget)
+    public static unsafe (double H2D, double D2H, bool Exact) Measure(KernelRunner accelerator, long bytes, TimeSpan budget)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         ArgumentOutOfRangeException.ThrowIfLessThan(bytes, sizeof(int));
@@ -81,7 +82,7 @@ public static class CopyBandwidth
                 {
                     for (var r = 0; r < reps; r++)
                     {
-                        buffer.View.CopyFromCPU(new ReadOnlySpan<int>(from, words));
+                        accelerator.CopyFromCPU(buffer.View, new ReadOnlySpan<int>(from, words));
                     }
                 },
                 reps,
@@ -89,7 +90,7 @@ public static class CopyBandwidth
                 {
                     for (var r = 0; r < reps; r++)
                     {
-                        buffer.View.CopyToCPU(new Span<int>(back, words));
+                        accelerator.CopyToCPU(buffer.View, new Span<int>(back, words));
                     }
                 },
                 reps,

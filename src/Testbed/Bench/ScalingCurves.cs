@@ -17,17 +17,15 @@ namespace Testbed.Bench;
 /// </summary>
 public static class ScalingCurves
 {
-    /// <summary>One result per axis, then the copy bandwidth of each available accelerator.</summary>
+    /// <summary>One result per axis, then the copy bandwidth of the cpu runner and of each available GPU (ILGPU's CPU accelerator copies as the cpu runner does).</summary>
     public static IReadOnlyList<ScenarioResult> Run(ScenarioContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var kernels = Kernels.Context.CreateDefault();
-        var others = BenchScenario.Others(kernels);
-        var s = BenchScenario.Settings(context, others);
+        var s = BenchScenario.Settings(context, BenchScenario.Others());
         return
         [
             Pages(context, s), Threads(context, s), Batches(context, s), Oversubscription(context, s),
-            .. new[] { s.Cpu }.Concat(others).Select(d => CopyBandwidth.Axis(d, s, context.Status)),
+            .. new[] { s.Cpu }.Concat(s.Others.Where(d => !BenchSettings.Informational(d))).Select(d => CopyBandwidth.Axis(d, s, context.Status)),
         ];
     }
 
@@ -104,7 +102,7 @@ public static class ScalingCurves
     private static ScenarioResult Oversubscription(ScenarioContext context, BenchSettings s)
     {
         var settings = context.Settings with { Pages = s.Pick(64, 256), Rounds = s.Pick(2, 5), Options = new Dictionary<string, string> { ["ratios"] = "0.5,0.75,1,1.25,1.5,2" } };
-        var result = new OversubscriptionScenario().Run(new ScenarioContext(settings, context.Device, context.Status));
+        var result = new OversubscriptionScenario().Run(new ScenarioContext(settings, context.Accelerator, context.Status));
         return result with { Scenario = "scaling: oversubscription" };
     }
 

@@ -94,8 +94,9 @@ public sealed class ResultConsole
     }
 
     /// <summary>
-    /// The ratio suite's table: per target, what was measured, the target and whether it was met;
-    /// then every failed invariant with its detail.
+    /// The ratio suite's table: per target, what was measured, the target and whether it was met; a
+    /// run measured for information, with no target (ilgpu-cpu), shows each of its metrics; then every
+    /// failed invariant with its detail.
     /// </summary>
     private void ShowTargets(ScenarioResult result)
     {
@@ -108,6 +109,14 @@ public sealed class ResultConsole
         table.AddColumn(new TableColumn("met").NoWrap());
         foreach (var run in result.Runs)
         {
+            if (!run.Invariants.Any(i => i.Name.StartsWith("target ", StringComparison.Ordinal)))
+            {
+                foreach (var (metric, value) in run.Metrics)
+                {
+                    table.AddRow(Markup.Escape(run.Name), Markup.Escape(metric), Markup.Escape(Format(value)), "information", "-");
+                }
+            }
+
             foreach (var target in run.Invariants.Where(i => i.Name.StartsWith("target ", StringComparison.Ordinal)))
             {
                 var metric = target.Name["target ".Length..];

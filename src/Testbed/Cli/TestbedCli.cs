@@ -3,7 +3,10 @@ using System.Diagnostics;
 using Testbed.Bench;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
-using Testbed.Kernels;
+using ILGPU.Runtime.Cuda;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Compilation;
+using Testbed.Kernels.DeviceCode;
 using Testbed.Report;
 using Testbed.Results;
 using Testbed.Scenarios;
@@ -11,8 +14,8 @@ using Testbed.Scenarios;
 namespace Testbed.Cli;
 
 /// <summary>
-/// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>report</c>,
-/// <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
+/// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>bench</c>,
+/// <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
 /// 2 bad input, with one line saying what and why.
 /// </summary>
 public static class TestbedCli
@@ -54,8 +57,16 @@ public static class TestbedCli
 
     private static RootCommand Build(TextWriter output, TextWriter error)
     {
-        var accelerator = new Option<string>("--accelerator") { Description = "where kernels run: cpu, opencl, cuda, or auto (the first available of cuda, opencl, cpu)", DefaultValueFactory = _ => "cpu" };
-        accelerator.AcceptOnlyFromAmong("cpu", "opencl", "cuda", "auto");
+        var accelerator = new Option<string>("--accelerator") { Description = "where kernels run: cpu (ILGPU kernels called directly), ilgpu-cpu (ILGPU's CPU accelerator), cuda, opencl, or auto (the first available of cuda, opencl, cpu)", DefaultValueFactory = _ => "cpu" };
+        accelerator.AcceptOnlyFromAmong([.. AcceleratorKinds.All.Select(k => k.Name()), "auto"]);
+        var ilgpuCpu = new Option<string?>("--ilgpu-cpu") { Description = $"the shape of ilgpu-cpu: threads per warp x warps per multiprocessor x multiprocessors, optionally :auto, :sequential or :parallel (default {IlgpuCpuSettings.Default})" };
+        ilgpuCpu.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && IlgpuCpuSettings.Parse(v, out var problem) is null)
+            {
+                r.AddError($"--ilgpu-cpu: {problem}");
+            }
+        });
         var size = new Option<string>("--size") { Description = "ci (small, fast) or full", DefaultValueFactory = _ => "ci" };
         size.AcceptOnlyFromAmong("ci", "full");
         var json = Writable(new Option<FileInfo?>("--json") { Description = "write the result as JSON (schema testbed.result/1)" });
@@ -79,12 +90,12 @@ public static class TestbedCli
         var pages = Ranged(new Option<int?>("--pages") { Description = "pages in the working set (device pages for oversubscription)" }, 1, 1 << 20);
         var threads = Ranged(new Option<int?>("--threads") { Description = "CPU threads" }, 1, 64);
         var rounds = Ranged(new Option<int?>("--rounds") { Description = "rounds of device work" }, 1, 100_000);
-        var coherence = new Option<string?>("--coherence") { Description = "the link: coherent, or noncoherent (emulated on cpu and opencl)" };
+        var coherence = new Option<string?>("--coherence") { Description = "the link: coherent, or noncoherent (emulated in kernel code where the hardware's link is coherent)" };
         coherence.AcceptOnlyFromAmong("coherent", "noncoherent");
         var scenarioOptions = ScenarioCatalog.All.SelectMany(s => s.Options.Select(o => (Scenario: s, Option: o)))
             .Select(x => (x.Scenario, x.Option, Cli: new Option<string?>($"--{x.Option.Name}") { Description = $"{x.Scenario.Name}: {x.Option.Description} (default {x.Option.Default})" }))
             .ToList();
-        var run = new Command("run", "run one scenario") { scenario, accelerator, policy, pages, threads, rounds, seed, size, coherence, json, html, stall };
+        var run = new Command("run", "run one scenario") { scenario, accelerator, ilgpuCpu, policy, pages, threads, rounds, seed, size, coherence, json, html, stall };
         foreach (var (_, option, cli) in scenarioOptions)
         {
             cli.Validators.Add(r =>
@@ -127,10 +138,10 @@ public static class TestbedCli
                 StallTimeout = TimeSpan.FromSeconds(r.GetValue(stall)),
                 Options = options,
             };
-            return Execute("run", [(chosen, settings)], r.GetValue(accelerator)!, r.GetValue(json), r.GetValue(html), output);
+            return Execute("run", [(chosen, settings)], Pick(r.GetValue(accelerator)!, r.GetValue(ilgpuCpu)), r.GetValue(json), r.GetValue(html), output);
         });
 
-        var suite = new Command("suite", "run every scenario with its defaults") { accelerator, size, seed, json, html, stall };
+        var suite = new Command("suite", "run every scenario with its defaults") { accelerator, ilgpuCpu, size, seed, json, html, stall };
         suite.SetAction(r =>
         {
             var common = new ScenarioSettings
@@ -140,7 +151,7 @@ public static class TestbedCli
                 StallTimeout = TimeSpan.FromSeconds(r.GetValue(stall)),
             };
             var plan = ScenarioCatalog.All.Select(s => (s, common with { Options = s.Options.ToDictionary(o => o.Name, o => o.Default) })).ToList();
-            return Execute("suite", plan, r.GetValue(accelerator)!, r.GetValue(json), r.GetValue(html), output);
+            return Execute("suite", plan, Pick(r.GetValue(accelerator)!, r.GetValue(ilgpuCpu)), r.GetValue(json), r.GetValue(html), output);
         });
 
         var quick = new Option<bool>("--quick") { Description = "small sizes and short budgets: the whole suite in about a minute" };
@@ -167,7 +178,7 @@ public static class TestbedCli
                 plan.Add(new Step("scaling", settings, ScalingCurves.Run));
             }
 
-            return Execute("bench", plan, "cpu", r.GetValue(json), r.GetValue(html), output);
+            return Execute("bench", plan, AcceleratorCatalog.Cpu, r.GetValue(json), r.GetValue(html), output);
         });
 
         var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
@@ -196,10 +207,12 @@ public static class TestbedCli
             return Held;
         });
 
-        var backend = new Option<string?>("--backend") { Description = "opencl or cuda (default: both)" };
-        backend.AcceptOnlyFromAmong("opencl", "cuda");
-        var kernels = new Command("kernels", "print the OpenCL C and CUDA C generated for every kernel") { backend };
-        kernels.SetAction(r => Kernels(output, r.GetValue(backend)));
+        var backend = new Option<string?>("--backend") { Description = "ptx or opencl (default: both)" };
+        backend.AcceptOnlyFromAmong("ptx", "opencl");
+        var arch = new Option<string>("--arch") { Description = "the CUDA architecture the PTX is for: sm_80 or sm_90", DefaultValueFactory = _ => "sm_80" };
+        arch.AcceptOnlyFromAmong("sm_80", "sm_90");
+        var kernels = new Command("kernels", "print the PTX and the OpenCL C ILGPU generates for every kernel") { backend, arch };
+        kernels.SetAction(r => Kernels(output, r.GetValue(backend), r.GetValue(arch) == "sm_90" ? CudaArchitecture.SM_90 : CudaArchitecture.SM_80));
 
         return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, report, kernels };
     }
@@ -239,19 +252,17 @@ public static class TestbedCli
         return option;
     }
 
-    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output) =>
-        Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], acceleratorChoice, json, html, output);
+    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, AcceleratorEntry device, FileInfo? json, FileInfo? html, TextWriter output) =>
+        Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], device, json, html, output);
 
-    private static int Execute(string command, IReadOnlyList<Step> plan, string acceleratorChoice, FileInfo? json, FileInfo? html, TextWriter output)
+    private static int Execute(string command, IReadOnlyList<Step> plan, AcceleratorEntry device, FileInfo? json, FileInfo? html, TextWriter output)
     {
-        using var context = Context.CreateDefault();
-        var device = PickDevice(context, acceleratorChoice);
         var console = new ResultConsole(output, ResultConsole.IsInteractive(output));
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var results = new List<ScenarioResult>();
         string coherence;
-        using (var probe = device.CreateAccelerator())
+        using (var probe = device.CreateRunner())
         {
             coherence = ScenarioContext.Describe(probe);
         }
@@ -266,9 +277,9 @@ public static class TestbedCli
             }
         }
 
-        var doc = new ResultDocument(command, started, clock.Elapsed.TotalSeconds, new AcceleratorInfo(device.AcceleratorType.ToString().ToLowerInvariant(), device.AcceleratorType.ToString(), device.Name, coherence), EnvironmentInfo.Current(), results);
+        var doc = new ResultDocument(command, started, clock.Elapsed.TotalSeconds, new AcceleratorInfo(device.Kind.Name(), Backend(device.Kind), device.Name, coherence), EnvironmentInfo.Current(), results);
         var invariants = results.SelectMany(s => s.Runs).SelectMany(r => r.Invariants).ToList();
-        console.Line($"{invariants.Count(i => i.Held)} of {invariants.Count} invariants held in {doc.DurationSeconds:0.0} s on {device.AcceleratorType} ({device.Name})");
+        console.Line($"{invariants.Count(i => i.Held)} of {invariants.Count} invariants held in {doc.DurationSeconds:0.0} s on {device.Kind.Name()} ({device.Name})");
         if (json is not null)
         {
             File.WriteAllText(json.FullName, ResultJson.Write(doc));
@@ -287,17 +298,31 @@ public static class TestbedCli
     /// <summary><see cref="Held"/> when every invariant of <paramref name="doc"/> held, else <see cref="Failed"/>.</summary>
     public static int ExitCode(ResultDocument doc) => doc?.Held ?? throw new ArgumentNullException(nameof(doc)) ? Held : Failed;
 
-    private static Device PickDevice(Context context, string choice)
+    /// <summary>
+    /// The accelerator <c>--accelerator</c> names (<c>auto</c>: the first available of cuda, opencl, cpu),
+    /// shaped by <c>--ilgpu-cpu</c>, which only ilgpu-cpu takes; an unavailable one is bad input, with the reason.
+    /// </summary>
+    private static AcceleratorEntry Pick(string choice, string? ilgpuCpu)
     {
-        if (choice == "auto")
+        var kind = choice == "auto" ? (AcceleratorKind?)null : AcceleratorKinds.Parse(choice);
+        if (ilgpuCpu is not null && kind != AcceleratorKind.IlgpuCpu)
         {
-            return new[] { AcceleratorType.Cuda, AcceleratorType.OpenCl, AcceleratorType.Cpu }.Select(context.GetDevice).First(d => d is not null)!;
+            throw new ScenarioInputException($"--ilgpu-cpu applies to --accelerator ilgpu-cpu only, not {choice}");
         }
 
-        var type = choice switch { "opencl" => AcceleratorType.OpenCl, "cuda" => AcceleratorType.Cuda, _ => AcceleratorType.Cpu };
-        return context.GetDevice(type) ?? throw new ScenarioInputException(
-            $"--accelerator {choice}: unavailable: {context.Devices.FirstOrDefault(d => d.AcceleratorType == type)?.UnavailableReason ?? "no such device"}");
+        var shape = ilgpuCpu is null ? null : IlgpuCpuSettings.Parse(ilgpuCpu, out _);
+        var entry = kind is { } k ? AcceleratorCatalog.Find(k, shape) : AcceleratorCatalog.Auto();
+        return entry.IsAvailable ? entry : throw new ScenarioInputException($"--accelerator {choice}: unavailable: {entry.UnavailableReason}");
     }
+
+    /// <summary>What runs the kernels on <paramref name="kind"/>, as results name it.</summary>
+    private static string Backend(AcceleratorKind kind) => kind switch
+    {
+        AcceleratorKind.Cpu => "ILGPU kernels called directly",
+        AcceleratorKind.IlgpuCpu => "ILGPU CPUAccelerator",
+        AcceleratorKind.Cuda => "ILGPU CudaAccelerator",
+        _ => "ILGPU CLAccelerator",
+    };
 
     private static int List(TextWriter output)
     {
@@ -316,34 +341,31 @@ public static class TestbedCli
         output.WriteLine($"policies: {string.Join(", ", ResidencyPolicies.Names)}");
         output.WriteLine();
         output.WriteLine("accelerators:");
-        using var context = Context.CreateDefault();
-        foreach (var d in context.Devices)
+        foreach (var d in AcceleratorCatalog.All())
         {
             output.WriteLine(d.IsAvailable
-                ? $"  {d.AcceleratorType.ToString().ToLowerInvariant(),-8} available    {d.Name}"
-                : $"  {d.AcceleratorType.ToString().ToLowerInvariant(),-8} unavailable  {d.UnavailableReason}");
+                ? $"  {d.Kind.Name(),-10} available    {d.Name}: {d.Note}"
+                : $"  {d.Kind.Name(),-10} unavailable  {d.Name}: {d.UnavailableReason}");
         }
 
         return Held;
     }
 
-    private static int Kernels(TextWriter output, string? backend)
+    /// <summary>Prints what ILGPU generates for every kernel of <see cref="KernelCatalog"/>: PTX for <paramref name="architecture"/> (ISA 7.8) and OpenCL C 2.0.</summary>
+    private static int Kernels(TextWriter output, string? backend, CudaArchitecture architecture)
     {
-        // Module initializers register each assembly's kernels when the module is first touched.
-        foreach (var type in new[] { typeof(MirrorKernels), typeof(Accelerator) })
+        foreach (var kernel in KernelCatalog.All)
         {
-            System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(type.Module.ModuleHandle);
-        }
-
-        foreach (var k in KernelRegistry.All)
-        {
-            foreach (var (name, type) in new[] { ("opencl", AcceleratorType.OpenCl), ("cuda", AcceleratorType.Cuda) })
+            if (backend is null or "ptx")
             {
-                if (backend is null || backend == name)
-                {
-                    output.WriteLine($"// ===== {k.DeclaringType.FullName}.{k.MethodName} ({name}, entry {k.EntryPoint})");
-                    output.WriteLine(k.For(type));
-                }
+                output.WriteLine($"// ===== {KernelCatalog.NameOf(kernel)} (ptx for {architecture.ToString().ToLowerInvariant()}, ISA {KernelCompiler.PtxIsa})");
+                output.WriteLine(KernelCompiler.Ptx(kernel, architecture));
+            }
+
+            if (backend is null or "opencl")
+            {
+                output.WriteLine($"// ===== {KernelCatalog.NameOf(kernel)} (opencl, {KernelCompiler.OpenClVersion})");
+                output.WriteLine(KernelCompiler.OpenClC(kernel));
             }
         }
 

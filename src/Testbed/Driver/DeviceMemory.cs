@@ -2,7 +2,9 @@ using System.Runtime.InteropServices;
 using Testbed.HostMm;
 using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Memory;
-using Testbed.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using Testbed.Kernels.Runners;
 
 namespace Testbed.Driver;
 
@@ -24,15 +26,17 @@ internal sealed unsafe class DeviceMemory
     private readonly PhysicalMemory _memory;
     private readonly Stack<int>[] _free;
     private readonly long[] _stamp;
+    private readonly IDisposable _allocation;
     private readonly byte* _coherentHost;
     private long _clock;
     private int _current;
     private int _freeCount;
 
-    private DeviceMemory(PhysicalMemory memory, MemoryBuffer1D<int> words, byte* coherentHost, int pages, int chunkPages)
+    private DeviceMemory(PhysicalMemory memory, ArrayView<int> words, IDisposable allocation, byte* coherentHost, int pages, int chunkPages)
     {
         _memory = memory;
         Words = words;
+        _allocation = allocation;
         _coherentHost = coherentHost;
         ChunkPages = chunkPages;
         WordsPerPage = memory.PageSize / sizeof(int);
@@ -53,7 +57,7 @@ internal sealed unsafe class DeviceMemory
     public DevPagemap Pagemap { get; private set; } = null!;
 
     /// <summary>The memory as kernels see it: 32-bit words, frame <c>f</c> at <c>f * WordsPerPage</c>.</summary>
-    public MemoryBuffer1D<int> Words { get; }
+    public ArrayView<int> Words { get; }
 
     /// <summary>Frames per chunk.</summary>
     public int ChunkPages { get; }
@@ -68,11 +72,11 @@ internal sealed unsafe class DeviceMemory
     public int FreePages => Volatile.Read(ref _freeCount);
 
     /// <summary>
-    /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="accelerator"/>
-    /// and registers them with <paramref name="memory"/>: -EINVAL from <c>MemremapPages</c>, -ENOMEM if
-    /// the accelerator cannot allocate (or <see cref="FaultPoint.DeviceAlloc"/> says it cannot).
+    /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="runner"/>'s
+    /// accelerator and registers them with <paramref name="memory"/>: -EINVAL from <c>MemremapPages</c>,
+    /// -ENOMEM if the accelerator cannot allocate (or <see cref="FaultPoint.DeviceAlloc"/> says it cannot).
     /// </summary>
-    public static Errno Create(Accelerator accelerator, PhysicalMemory memory, PageKind kind, int pages, int chunkPages, object owner, IDevPagemapOps ops, out DeviceMemory? deviceMemory)
+    public static Errno Create(KernelRunner runner, PhysicalMemory memory, PageKind kind, int pages, int chunkPages, object owner, IDevPagemapOps ops, out DeviceMemory? deviceMemory)
     {
         deviceMemory = null;
         if (memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
@@ -82,21 +86,24 @@ internal sealed unsafe class DeviceMemory
 
         var bytes = (long)pages * memory.PageSize;
         byte* host = null;
-        MemoryBuffer1D<int> words;
+        ArrayView<int> words;
+        IDisposable allocation;
         try
         {
             if (kind == PageKind.DeviceCoherent)
             {
                 host = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, (nuint)memory.PageSize);
                 NativeMemory.Clear(host, (nuint)bytes);
-                words = accelerator.MapHost((int*)host, bytes / sizeof(int));
+                var mapping = runner.MapHost((int*)host, bytes / sizeof(int));
+                (words, allocation) = (mapping.View, mapping);
             }
             else
             {
-                words = accelerator.Allocate1D<int>(bytes / sizeof(int));
+                var buffer = runner.Allocate1D<int>(bytes / sizeof(int));
+                (words, allocation) = (buffer.View, buffer);
             }
         }
-        catch (Exception e) when (e is OutOfMemoryException or InvalidOperationException)
+        catch (Exception e) when (e is OutOfMemoryException or InvalidOperationException or AcceleratorException)
         {
             if (host != null)
             {
@@ -106,7 +113,7 @@ internal sealed unsafe class DeviceMemory
             return Errno.ENOMEM;
         }
 
-        var result = new DeviceMemory(memory, words, host, pages, chunkPages);
+        var result = new DeviceMemory(memory, words, allocation, host, pages, chunkPages);
         var err = memory.MemremapPages(kind, pages, owner, ops, host, out var pagemap);
         if (err != Errno.Ok)
         {
@@ -123,7 +130,7 @@ internal sealed unsafe class DeviceMemory
     public long FrameOf(long pfn) => pfn - Pagemap.PfnBase;
 
     /// <summary>The words of frame <paramref name="frame"/>.</summary>
-    public ArrayView<int> Frame(long frame) => Words.View.SubView(frame * WordsPerPage, WordsPerPage);
+    public ArrayView<int> Frame(long frame) => Words.SubView(frame * WordsPerPage, WordsPerPage);
 
     /// <summary>
     /// A free frame for each entry of <paramref name="frames"/>, taken with <c>ZoneDeviceFolioInit</c>
@@ -232,7 +239,7 @@ internal sealed unsafe class DeviceMemory
 
     private void Release()
     {
-        Words.Dispose();
+        _allocation.Dispose();
         if (_coherentHost != null)
         {
             NativeMemory.AlignedFree(_coherentHost);

@@ -1,4 +1,7 @@
-using Testbed.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using Testbed.Kernels.Runners;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver;
 
@@ -9,15 +12,17 @@ namespace Testbed.Driver;
 /// </summary>
 internal sealed class DevicePageTable : IDisposable
 {
+    private readonly KernelRunner _runner;
     private readonly uint[] _entries;
-    private readonly MemoryBuffer1D<uint> _device;
+    private readonly MemoryBuffer1D<uint, Stride1D.Dense> _device;
     private long _generation;
     private long _uploaded = -1;
 
-    public DevicePageTable(Accelerator accelerator, long pages)
+    public DevicePageTable(KernelRunner runner, long pages)
     {
+        _runner = runner;
         _entries = new uint[pages];
-        _device = accelerator.Allocate1D<uint>(pages);
+        _device = runner.Allocate1D<uint>(pages);
     }
 
     /// <summary>The table as kernels see it.</summary>
@@ -56,7 +61,7 @@ internal sealed class DevicePageTable : IDisposable
     {
         if (_uploaded != _generation)
         {
-            _device.CopyFromCPU(_entries);
+            _runner.CopyFromCPU<uint>(_device.View, _entries);
             _uploaded = _generation;
         }
     }

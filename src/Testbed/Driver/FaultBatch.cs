@@ -27,6 +27,21 @@ internal sealed class FaultBatch
     /// <summary>The strongest access any record asked of <see cref="Page"/>.</summary>
     public FaultAccess Access(int i) => _access[i];
 
+    /// <summary>
+    /// Takes records the device already sorted and coalesced (<c>DeviceFaultSorter</c>): one per page,
+    /// ascending, each with the strongest access asked of its page.
+    /// </summary>
+    public void LoadSorted(ReadOnlySpan<int> records)
+    {
+        for (var i = 0; i < records.Length; i++)
+        {
+            _pages[i] = records[i] >> 2;
+            _access[i] = (FaultAccess)(records[i] & 3);
+        }
+
+        Count = records.Length;
+    }
+
     /// <summary>Sorts and coalesces fault records (<c>page * 4 + access</c>).</summary>
     public void Load(ReadOnlySpan<int> records)
     {

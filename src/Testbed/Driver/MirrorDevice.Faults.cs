@@ -4,6 +4,7 @@ using Testbed.HostMm;
 using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Hmm;
 using Testbed.HostMm.Notifiers;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver;
 

@@ -1,17 +1,20 @@
 using System.Diagnostics;
+using ILGPU;
+using ILGPU.Runtime;
 using Testbed.HostMm;
-using Testbed.Kernels;
+using Testbed.Kernels.Algorithms;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver;
 
 public sealed partial class MirrorDevice
 {
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> _launch;
+    private readonly Action<Index1D, DeviceMirror, DeviceWork, ArrayView<int>> _launch;
     private readonly int[] _controlHost;
     private readonly FaultBatch _batch;
-    private readonly int[] _configHost = new int[DeviceAccess.ConfigLength];
     private readonly List<FatalFault> _fatalFaults = [];
-    private MemoryBuffer1D<int> _control;
+    private readonly Dictionary<System.Reflection.MethodInfo, Delegate> _userKernels = [];
+    private MemoryBuffer1D<int, Stride1D.Dense> _control;
 
     /// <summary>
     /// Runs <paramref name="work"/> on the device to completion (DESIGN §4.2): launch, drain the fault
@@ -31,19 +34,61 @@ public sealed partial class MirrorDevice
     /// item advanced for <see cref="MirrorOptions.ReplayStallTimeout"/> of replays: the operations
     /// already applied stay applied, once each); with <see cref="LastError"/> saying where and why.
     /// </returns>
-    public Errno Run(in DeviceWork work) => RunWith(work, _noData.View);
+    public Errno Run(in DeviceWork work) => RunWork(work, _noData.View);
 
-    /// <summary>The fatal faults of the last <see cref="Run"/>, <see cref="Read"/> or <see cref="Write"/>, one per page (empty when it had none).</summary>
+    /// <summary>
+    /// Runs a user's ILGPU kernel over <paramref name="items"/> work items on mirrored memory, with the
+    /// same fault-and-replay loop and the same errors as <see cref="Run(in DeviceWork)"/>. The kernel
+    /// takes the <see cref="DeviceMirror"/> after its <see cref="Index1D"/> and reaches the mirrored
+    /// range only through it, following its progress protocol (<see cref="DeviceMirror.Resume"/>,
+    /// <see cref="DeviceMirror.Suspend"/>) so each operation is applied exactly once. It is loaded on the
+    /// device's accelerator the first time and kept. An item that addresses a word outside the range is
+    /// cancelled, and the run returns -EFAULT.
+    /// </summary>
+    public Errno Run<T1>(Action<Index1D, DeviceMirror, T1> kernel, int items, T1 a1)
+        where T1 : struct => RunItems(items, new UserLaunch<T1>(UserKernel(kernel, _runner.LoadAutoGroupedStreamKernel), a1), null);
+
+    /// <inheritdoc cref="Run{T1}"/>
+    public Errno Run<T1, T2>(Action<Index1D, DeviceMirror, T1, T2> kernel, int items, T1 a1, T2 a2)
+        where T1 : struct
+        where T2 : struct => RunItems(items, new UserLaunch<T1, T2>(UserKernel(kernel, _runner.LoadAutoGroupedStreamKernel), a1, a2), null);
+
+    /// <inheritdoc cref="Run{T1}"/>
+    public Errno Run<T1, T2, T3>(Action<Index1D, DeviceMirror, T1, T2, T3> kernel, int items, T1 a1, T2 a2, T3 a3)
+        where T1 : struct
+        where T2 : struct
+        where T3 : struct => RunItems(items, new UserLaunch<T1, T2, T3>(UserKernel(kernel, _runner.LoadAutoGroupedStreamKernel), a1, a2, a3), null);
+
+    /// <summary>The fatal faults of the last run, <see cref="Read"/> or <see cref="Write"/>, one per page (empty when it had none).</summary>
     public IReadOnlyList<FatalFault> FatalFaults => [.. _fatalFaults];
 
     /// <summary>Reads <paramref name="destination"/>.Length words from <paramref name="va"/> through the device (<c>dmirror_read</c>).</summary>
     public Errno Read(ulong va, Span<int> destination)
     {
-        using var data = _accelerator.Allocate1D<int>(Math.Max(1, destination.Length));
-        var err = RunWords(va, destination.Length, DeviceAccess.OpLoad, data);
+        using var data = _runner.Allocate1D<int>(Math.Max(1, destination.Length));
+        var err = RunWords(va, destination.Length, DeviceWork.OpLoad, data.View);
         if (err == Errno.Ok)
         {
-            data.View.CopyToCPU(destination);
+            _runner.CopyToCPU(data.View, destination);
+        }
+
+        return err;
+    }
+
+    /// <summary>
+    /// The sum of <paramref name="words"/> words from <paramref name="va"/>, read through the device as
+    /// <see cref="Read"/> reads them and added up where they landed: on the device with ILGPU.Algorithms'
+    /// reduce, so only the sum crosses back (by the host in place on the direct cpu runner). A check of
+    /// a range's total that does not copy every page back.
+    /// </summary>
+    public Errno Sum(ulong va, int words, out long sum)
+    {
+        sum = 0;
+        using var data = _runner.Allocate1D<int>(Math.Max(1, words));
+        var err = RunWords(va, words, DeviceWork.OpLoad, data.View);
+        if (err == Errno.Ok)
+        {
+            sum = DeviceAlgorithms.Sum(_runner, ((ArrayView<int>)data.View).SubView(0, words));
         }
 
         return err;
@@ -52,48 +97,66 @@ public sealed partial class MirrorDevice
     /// <summary>Writes <paramref name="source"/> at <paramref name="va"/> through the device (<c>dmirror_write</c>).</summary>
     public Errno Write(ulong va, ReadOnlySpan<int> source)
     {
-        using var data = _accelerator.Allocate1D<int>(Math.Max(1, source.Length));
-        data.View.CopyFromCPU(source);
-        return RunWords(va, source.Length, DeviceAccess.OpStore, data);
+        using var data = _runner.Allocate1D<int>(Math.Max(1, source.Length));
+        _runner.CopyFromCPU(data.View, source);
+        return RunWords(va, source.Length, DeviceWork.OpStore, data.View);
     }
 
-    private Errno RunWords(ulong va, int words, int op, MemoryBuffer1D<int> data)
+    private Errno RunWords(ulong va, int words, int op, ArrayView<int> data)
     {
         if (va < Start || va % sizeof(int) != 0 || words <= 0)
         {
             return Fail(Errno.EINVAL, $"device access at 0x{va:x} of {words} words: not an aligned address in the mirrored range");
         }
 
-        return RunWith(new DeviceWork(op, words, 1, (long)(va - Start) / sizeof(int), words, 1, 0), data.View);
+        return RunWork(new DeviceWork(op, words, 1, (long)(va - Start) / sizeof(int), words, 1, 0), data);
     }
 
-    private Errno RunWith(in DeviceWork work, ArrayView<int> data)
+    private Errno RunWork(in DeviceWork work, ArrayView<int> data)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var words = Pages * WordsPerPage;
         if (work.Items <= 0 || work.OpsPerItem <= 0 || work.Span <= 0 || work.Stride <= 0 || work.FirstWord < 0 || work.FirstWord + work.Span > words
-            || work.Op is < DeviceAccess.OpAdd or > DeviceAccess.OpStore || (work.Op != DeviceAccess.OpAdd && data.Length < work.TotalOps))
+            || work.Op is < DeviceWork.OpAdd or > DeviceWork.OpStore || (work.Op != DeviceWork.OpAdd && data.Length < work.TotalOps))
         {
             return Fail(Errno.EINVAL, $"device work {work} does not fit the mirrored range of {words} words");
         }
 
+        return RunItems(work.Items, new WorkLaunch(_launch, work, data), work.TotalOps);
+    }
+
+    /// <summary>The loaded launcher of a user's kernel, loaded on first use.</summary>
+    private TLaunch UserKernel<TLaunch>(TLaunch kernel, Func<TLaunch, TLaunch> load)
+        where TLaunch : Delegate
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        lock (_userKernels)
+        {
+            if (!_userKernels.TryGetValue(kernel.Method, out var loaded))
+            {
+                loaded = load(kernel);
+                _userKernels[kernel.Method] = loaded;
+            }
+
+            return (TLaunch)loaded;
+        }
+    }
+
+    /// <summary>One run: prepare the control buffer, replay to the end, and clear what the run marked, however it ended.</summary>
+    private Errno RunItems<TLaunch>(int items, in TLaunch launch, long? totalOps)
+        where TLaunch : struct, IMirrorLaunch
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (items <= 0)
+        {
+            return Fail(Errno.EINVAL, $"device run of {items} work items: at least one is needed");
+        }
+
         _lastError.Value = null;
         _fatalFaults.Clear();
-        PrepareControl(work.Items);
-        _configHost[DeviceAccess.ConfigOp] = work.Op;
-        _configHost[DeviceAccess.ConfigOpsPerItem] = work.OpsPerItem;
-        _configHost[DeviceAccess.ConfigOpsPerLaunch] = Options.OpsPerLaunch;
-        _configHost[DeviceAccess.ConfigWordsPerPage] = WordsPerPage;
-        _configHost[DeviceAccess.ConfigFaultCapacity] = Options.FaultBufferCapacity;
-        _configHost[DeviceAccess.ConfigFirstWord] = checked((int)work.FirstWord);
-        _configHost[DeviceAccess.ConfigSpan] = checked((int)work.Span);
-        _configHost[DeviceAccess.ConfigStride] = checked((int)work.Stride);
-        _configHost[DeviceAccess.ConfigItems] = work.Items;
-        _configHost[DeviceAccess.ConfigValue] = work.Value;
-        _config.CopyFromCPU(_configHost);
+        PrepareControl(items);
         try
         {
-            return Replay(work, data);
+            return Replay(launch, items, totalOps);
         }
         finally
         {
@@ -103,44 +166,45 @@ public sealed partial class MirrorDevice
     }
 
     /// <summary>Launches, services the faults and relaunches until every item completed or was cancelled, or the run gives up.</summary>
-    private Errno Replay(in DeviceWork work, ArrayView<int> data)
+    private Errno Replay<TLaunch>(in TLaunch launch, int items, long? totalOps)
+        where TLaunch : struct, IMirrorLaunch
     {
-        var header = _controlHost.AsSpan(0, DeviceAccess.ControlFaults);
+        var header = _controlHost.AsSpan(0, DeviceMirror.ControlFaults);
         var stallTicks = (long)(Options.ReplayStallTimeout.TotalSeconds * Stopwatch.Frequency);
         var checkAt = Stopwatch.GetTimestamp() + stallTicks;
         var lastProgress = 0L;
+        ArrayView<int> control = _control.View;
         for (var replay = false; ; replay = true)
         {
-            Launch(work.Items, data, replay);
-            _control.View.SubView(0, DeviceAccess.ControlFaults).CopyToCPU(header);
-            if (header[DeviceAccess.ControlItemsDone] + header[DeviceAccess.ControlItemsCancelled] == work.Items)
+            Launch(launch, items, replay);
+            _runner.CopyToCPU(control.SubView(0, DeviceMirror.ControlFaults), header);
+            if (header[DeviceMirror.ControlItemsDone] + header[DeviceMirror.ControlItemsCancelled] == items)
             {
-                return _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceAccess.ControlItemsCancelled], work.Items);
+                return header[DeviceMirror.ControlItemsCancelled] == 0 ? Errno.Ok : EndCancelled(header[DeviceMirror.ControlItemsCancelled], items);
             }
 
             if (Stopwatch.GetTimestamp() >= checkAt)
             {
-                var progress = Progress(work.Items);
+                var progress = Progress(items);
                 if (progress == lastProgress)
                 {
-                    return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {progress} of {work.TotalOps} operations applied, each once");
+                    var applied = totalOps is { } total ? $"{progress} of {total} operations applied, each once" : $"{progress} operations applied, each once";
+                    return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {applied}");
                 }
 
                 lastProgress = progress;
                 checkAt = Stopwatch.GetTimestamp() + stallTicks;
             }
 
-            var faults = Math.Min(header[DeviceAccess.ControlFaultCount], Options.FaultBufferCapacity);
+            var faults = Math.Min(header[DeviceMirror.ControlFaultCount], Options.FaultBufferCapacity);
             if (faults == 0)
             {
                 continue;
             }
 
-            var records = _controlHost.AsSpan(DeviceAccess.ControlFaults, faults);
-            _control.View.SubView(DeviceAccess.ControlFaults, faults).CopyToCPU(records);
+            LoadBatch(control.SubView(DeviceMirror.ControlFaults, faults));
             _controlHost[0] = 0;
-            _control.View.SubView(DeviceAccess.ControlFaultCount, 1).CopyFromCPU(_controlHost.AsSpan(0, 1));
-            _batch.Load(records);
+            _runner.CopyFromCPU(control.SubView(DeviceMirror.ControlFaultCount, 1), _controlHost.AsSpan(0, 1));
             var serviceStart = Stopwatch.GetTimestamp();
             Errno err;
             using (_service.Enter())
@@ -156,11 +220,32 @@ public sealed partial class MirrorDevice
         }
     }
 
+    /// <summary>
+    /// Brings a launch's fault records into the batch: sorted and coalesced on the device first when
+    /// the mirror does that (<see cref="MirrorOptions.FaultSort"/>) and the batch is large enough, so only
+    /// the distinct faults are copied back; else all of them, for the host to sort.
+    /// </summary>
+    private void LoadBatch(ArrayView<int> records)
+    {
+        if (_sorter is not null && records.Length >= Options.DeviceFaultSortMinimum)
+        {
+            var distinct = _sorter.SortUnique(records);
+            var sorted = _controlHost.AsSpan(DeviceMirror.ControlFaults, distinct);
+            _runner.CopyToCPU(records.SubView(0, distinct), sorted);
+            _batch.LoadSorted(sorted);
+            return;
+        }
+
+        var host = _controlHost.AsSpan(DeviceMirror.ControlFaults, (int)records.Length);
+        _runner.CopyToCPU(records, host);
+        _batch.Load(host);
+    }
+
     /// <summary>The operations the run's work items have applied so far: the sum of their progress counters (a cancelled item's is <c>-1 - done</c>).</summary>
     private long Progress(int items)
     {
         var counters = new int[items];
-        _control.View.SubView(DeviceAccess.ControlFaults + Options.FaultBufferCapacity, items).CopyToCPU(counters);
+        _runner.CopyToCPU(((ArrayView<int>)_control.View).SubView(DeviceMirror.ControlFaults + Options.FaultBufferCapacity, items), counters);
         var sum = 0L;
         foreach (var c in counters)
         {
@@ -170,10 +255,18 @@ public sealed partial class MirrorDevice
         return sum;
     }
 
-    /// <summary>Reports the first fatal fault of a run whose other items all completed.</summary>
+    /// <summary>
+    /// Reports the first fatal fault of a run whose other items all completed; with none recorded, the
+    /// cancelled items addressed words outside the mirrored range (a user kernel's bug), -EFAULT.
+    /// </summary>
     private Errno EndCancelled(int cancelled, int items)
     {
         Counters.Cancelled(cancelled);
+        if (_fatalFaults.Count == 0)
+        {
+            return Fail(Errno.EFAULT, $"device run: {cancelled} of {items} work items addressed a word outside the mirrored range of {Pages * WordsPerPage} words and were cancelled; the others completed");
+        }
+
         var first = _fatalFaults[0];
         return Fail(first.Error, $"{first} ({_fatalFaults.Count} page(s) with fatal faults; {cancelled} of {items} work items cancelled, the others completed)");
     }
@@ -206,15 +299,15 @@ public sealed partial class MirrorDevice
     /// <summary>Zeroes the fault header and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>
     private void PrepareControl(int items)
     {
-        var needed = DeviceAccess.ControlFaults + (long)Options.FaultBufferCapacity + items;
+        var needed = DeviceMirror.ControlFaults + (long)Options.FaultBufferCapacity + items;
         if (_control.Length < needed)
         {
             _control.Dispose();
-            _control = _accelerator.Allocate1D<int>(needed);
+            _control = _runner.Allocate1D<int>(needed);
         }
         else
         {
-            _control.MemSetToZero();
+            _runner.Clear<int>(_control.View);
         }
     }
 
@@ -223,7 +316,8 @@ public sealed partial class MirrorDevice
     /// kernel to completion, so an invalidation that takes the lock for write knows no launch still
     /// uses entries it zapped.
     /// </summary>
-    private void Launch(int items, ArrayView<int> data, bool replay)
+    private void Launch<TLaunch>(in TLaunch launch, int items, bool replay)
+        where TLaunch : struct, IMirrorLaunch
     {
         Activity = "launch: taking the mapping lock for read";
         _mapping.DownRead();
@@ -236,8 +330,8 @@ public sealed partial class MirrorDevice
             }
 
             Activity = "launch: kernel running";
-            _launch(_accelerator.DefaultStream, items, _pt.View, _system.View, _memory.Words.View, _control.View, data, _config.View);
-            _accelerator.Synchronize();
+            launch.Launch(items, new DeviceMirror(_pt.View, _system.View, _memory.Words, _control.View, _runner.Link, WordsPerPage, Options.FaultBufferCapacity, Options.OpsPerLaunch));
+            _runner.Synchronize();
         }
         finally
         {

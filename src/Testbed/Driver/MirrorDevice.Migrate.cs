@@ -4,6 +4,7 @@ using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Driver;
 
@@ -424,8 +425,9 @@ public sealed partial class MirrorDevice
         if (run.Pages > 0)
         {
             var start = Stopwatch.GetTimestamp();
-            _memory.Words.View.SubView(run.Frame * WordsPerPage, run.Pages * WordsPerPage)
-                .CopyFromCPU(new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(run.Pfn), run.Pages * WordsPerPage));
+            _runner.CopyFromCPU(
+                _memory.Words.SubView(run.Frame * WordsPerPage, run.Pages * WordsPerPage),
+                new ReadOnlySpan<int>(_kernel.Memory.FrameAddress(run.Pfn), run.Pages * WordsPerPage));
             Counters.CopiedToDevice(Stopwatch.GetTimestamp() - start);
         }
     }
@@ -510,7 +512,7 @@ public sealed partial class MirrorDevice
                 continue;
             }
 
-            _memory.Frame(_memory.FrameOf(spfn)).CopyToCPU(new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
+            _runner.CopyToCPU(_memory.Frame(_memory.FrameOf(spfn)), new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
             dst[i] = MigratePfn.Make(page.Pfn);
         }
     }

@@ -4,7 +4,12 @@ using Testbed.HostMm.Locking;
 using Testbed.HostMm.Memory;
 using Testbed.HostMm.Mm;
 using Testbed.HostMm.Notifiers;
-using Testbed.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using Testbed.Kernels.Algorithms;
+using Testbed.Kernels.DeviceCode;
+using Testbed.Kernels.HostMemory;
+using Testbed.Kernels.Runners;
 
 namespace Testbed.Driver;
 
@@ -12,8 +17,9 @@ namespace Testbed.Driver;
 /// The mirror driver (DESIGN §4): the device side of HMM for one accelerator mirroring
 /// <c>[Start, Start + Pages * PageSize)</c> of one address space, as lib/test_hmm.c, drm_gpusvm and
 /// nvidia-uvm are. It owns the device's memory (<see cref="DeviceMemory"/>, registered with HostMm),
-/// a device page table that kernels translate through (<see cref="DeviceAccess"/>), an interval
-/// notifier over the range, and the fault-and-replay loop that runs workloads.
+/// a device page table that kernels translate through (<see cref="DeviceMirror"/>), an interval
+/// notifier over the range, and the fault-and-replay loop that runs workloads: the testbed's own
+/// (<see cref="MirrorWorkload"/>) or a user's ILGPU kernel.
 /// </summary>
 /// <remarks>
 /// <para>Locks, in order: the mmap lock, then the range lock (<c>mirror-&gt;range_lock</c>, one per
@@ -45,13 +51,13 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private static readonly LockClass ServiceClass = new("mirror->service");
     private readonly HostKernel _kernel;
     private readonly AddressSpace _mm;
-    private readonly Accelerator _accelerator;
+    private readonly KernelRunner _runner;
     private readonly int _pageSize;
     private readonly DeviceMemory _memory;
-    private readonly MemoryBuffer1D<int> _system;
+    private readonly HostMapping<int> _system;
     private readonly DevicePageTable _pt;
-    private readonly MemoryBuffer1D<int> _config;
-    private readonly MemoryBuffer1D<int> _noData;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _noData;
+    private readonly DeviceFaultSorter? _sorter;
     private readonly RwSemaphore _mapping;
 
     /// <summary><see cref="LastError"/> per thread; not disposed, so the error stays readable after <see cref="Dispose"/>.</summary>
@@ -65,12 +71,12 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private bool _disposed;
     private string _activity = "idle";
 
-    private unsafe MirrorDevice(AddressSpace mm, Accelerator accelerator, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, DeviceMemory memory, object owner)
+    private unsafe MirrorDevice(AddressSpace mm, KernelRunner runner, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, DeviceMemory memory, object owner)
     {
         Owner = owner;
         _kernel = mm.Kernel;
         _mm = mm;
-        _accelerator = accelerator;
+        _runner = runner;
         _pageSize = mm.PageSize;
         _memory = memory;
         Start = start;
@@ -80,12 +86,12 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         WordsPerPage = _pageSize / sizeof(int);
         _pageMigrations = new int[pages];
         _lastMove = new long[pages];
-        _system = accelerator.MapHost((int*)_kernel.Memory.Base, _kernel.Memory.Length / sizeof(int));
-        _pt = new DevicePageTable(accelerator, pages);
-        _config = accelerator.Allocate1D<int>(DeviceAccess.ConfigLength);
-        _noData = accelerator.Allocate1D<int>(1);
-        _control = accelerator.Allocate1D<int>(DeviceAccess.ControlFaults + options.FaultBufferCapacity);
-        _controlHost = new int[DeviceAccess.ControlFaults + options.FaultBufferCapacity];
+        _system = runner.MapHost((int*)_kernel.Memory.Base, _kernel.Memory.Length / sizeof(int));
+        _pt = new DevicePageTable(runner, pages);
+        _noData = runner.Allocate1D<int>(1);
+        _control = runner.Allocate1D<int>(DeviceMirror.ControlFaults + options.FaultBufferCapacity);
+        _controlHost = new int[DeviceMirror.ControlFaults + options.FaultBufferCapacity];
+        _sorter = options.SortsFaultsOnDevice(runner) ? new DeviceFaultSorter(runner, options.FaultBufferCapacity) : null;
         _batch = new FaultBatch(options.FaultBufferCapacity);
         Mutex = new MmLock(_kernel.Sync, MutexClass);
         _service = new MmLock(_kernel.Sync, ServiceClass);
@@ -93,7 +99,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         _rangeLocks = [.. Enumerable.Range(0, (int)((pages + RangeBlockPages - 1) / RangeBlockPages)).Select(_ => new MmLock(_kernel.Sync, RangeLockClass))];
         _exclusiveOps = new ExclusiveFaultNotifier(this);
         _exclusiveNotifier = new MmuIntervalNotifier(mm, _exclusiveOps);
-        _launch = accelerator.LoadAutoGroupedStreamKernel<ArrayView<uint>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(MirrorKernels.DeviceOps);
+        _launch = runner.LoadAutoGroupedStreamKernel<DeviceMirror, DeviceWork, ArrayView<int>>(MirrorWorkload.DeviceOps);
         _notifier = null!;
         _hmmRange = null!;
     }
@@ -132,7 +138,10 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     public int FreeDevicePages => _memory.FreePages;
 
     /// <summary>Whether device atomics on system memory are atomic with respect to the CPU (the accelerator's link).</summary>
-    public bool LinkCoherent => _accelerator.HostAtomicsCoherent;
+    public bool LinkCoherent => _runner.HostAtomicsCoherent;
+
+    /// <summary>The accelerator the device's kernels run on.</summary>
+    public KernelRunner Runner => _runner;
 
     /// <summary>
     /// What went wrong, in one line, after a call on the calling thread returned an error; null
@@ -151,18 +160,18 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
 
     /// <summary>
     /// Sets up a mirror of <paramref name="pages"/> pages from <paramref name="start"/> on
-    /// <paramref name="accelerator"/>: allocates and registers device memory, maps HostMm's arena into
-    /// the accelerator and registers the interval notifier.
+    /// <paramref name="runner"/>'s accelerator: allocates and registers device memory, maps HostMm's
+    /// arena into the accelerator and registers the interval notifier.
     /// </summary>
     /// <returns>
     /// -EINVAL for an unaligned, empty, oversized or out-of-range range; -EOPNOTSUPP for the
     /// <c>coherent</c> policy on a non-coherent link; -ENOMEM when the device memory cannot be
     /// allocated. <see cref="ArgumentException"/> for invalid options (a programming error).
     /// </returns>
-    public static Errno Create(AddressSpace mm, Accelerator accelerator, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, out MirrorDevice? device)
+    public static Errno Create(AddressSpace mm, KernelRunner runner, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, out MirrorDevice? device)
     {
         ArgumentNullException.ThrowIfNull(mm);
-        ArgumentNullException.ThrowIfNull(accelerator);
+        ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Validate() is { } problem)
@@ -177,19 +186,19 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
             return Errno.EINVAL;
         }
 
-        if (policy.DeviceMemoryKind == PageKind.DeviceCoherent && !accelerator.HostAtomicsCoherent)
+        if (policy.DeviceMemoryKind == PageKind.DeviceCoherent && !runner.HostAtomicsCoherent)
         {
             return Errno.EOPNOTSUPP;
         }
 
         var owner = new DeferredOps();
-        var err = DeviceMemory.Create(accelerator, mm.Kernel.Memory, policy.DeviceMemoryKind, options.DevicePages, options.ChunkPages, owner, owner, out var memory);
+        var err = DeviceMemory.Create(runner, mm.Kernel.Memory, policy.DeviceMemoryKind, options.DevicePages, options.ChunkPages, owner, owner, out var memory);
         if (err != Errno.Ok)
         {
             return err;
         }
 
-        var mirror = new MirrorDevice(mm, accelerator, start, pages, policy, options, memory!, owner);
+        var mirror = new MirrorDevice(mm, runner, start, pages, policy, options, memory!, owner);
         owner.Target = mirror;
         err = mm.Notifiers.Insert(start, (ulong)pages * pageSize, mirror, out var notifier);
         if (err != Errno.Ok)
@@ -241,9 +250,9 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
 
         _pt.Dispose();
         _system.Dispose();
-        _config.Dispose();
         _noData.Dispose();
         _control.Dispose();
+        _sorter?.Dispose();
     }
 
     private long PageOf(ulong va) => (long)((va - Start) / (ulong)_pageSize);

@@ -1,3 +1,6 @@
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
+
 namespace Testbed.Driver;
 
 /// <summary>How one <see cref="MirrorDevice"/> is set up; each value says which driver knob it models.</summary>
@@ -42,6 +45,16 @@ public sealed record MirrorOptions
     /// </summary>
     public TimeSpan ReplayStallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Where a fault batch is sorted and coalesced: <see cref="FaultSortPlace.Auto"/> on the device for
+    /// GPUs (ILGPU.Algorithms' radix sort and unique, so only distinct faults cross back), by the host
+    /// elsewhere, as UVM's host-side batch preparation does.
+    /// </summary>
+    public FaultSortPlace FaultSort { get; init; } = FaultSortPlace.Auto;
+
+    /// <summary>The smallest batch sorted on the device when <see cref="FaultSort"/> puts it there; smaller ones cost less to copy back whole.</summary>
+    public int DeviceFaultSortMinimum { get; init; } = 256;
+
     /// <summary>This device's processor id for policies (1 to <see cref="MaxProcessorId"/>; 0 is the CPU).</summary>
     public int ProcessorId { get; init; } = 1;
 
@@ -58,5 +71,20 @@ public sealed record MirrorOptions
         : FaultTimeout <= TimeSpan.Zero ? "fault timeout must be positive"
         : ReplayStallTimeout <= TimeSpan.Zero ? "replay stall timeout must be positive"
         : ProcessorId is <= 0 or > MaxProcessorId ? $"processor id must be 1 to {MaxProcessorId} (0 is the CPU)"
+        : DeviceFaultSortMinimum <= 0 ? "the device fault sort minimum must be positive"
+        : !Enum.IsDefined(FaultSort) ? $"fault sort {FaultSort} is not a place"
         : null;
+
+    /// <summary>Whether a mirror on <paramref name="runner"/> sorts fault batches on the device; <see cref="ArgumentException"/> when <see cref="FaultSortPlace.Device"/> is asked of a runner that cannot.</summary>
+    public bool SortsFaultsOnDevice(KernelRunner runner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        return FaultSort switch
+        {
+            FaultSortPlace.Host => false,
+            FaultSortPlace.Device when !runner.RunsAlgorithms => throw new ArgumentException($"MirrorOptions: fault sort on the device needs ILGPU.Algorithms, which do not run on {runner.Kind.Name()}.", nameof(runner)),
+            FaultSortPlace.Device => true,
+            _ => runner.Kind is AcceleratorKind.Cuda or AcceleratorKind.OpenCl,
+        };
+    }
 }

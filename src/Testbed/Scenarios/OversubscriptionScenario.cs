@@ -4,6 +4,7 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm.Cpu;
 using Testbed.Results;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
 

@@ -3,6 +3,7 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.Results;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
 

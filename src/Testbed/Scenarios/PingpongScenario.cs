@@ -4,6 +4,7 @@ using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm.Cpu;
 using Testbed.Results;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
 
@@ -98,7 +99,7 @@ public sealed class PingpongScenario : IScenario
         var chunk = 16;
         var options = new MirrorOptions { DevicePages = 2 * ((pages + chunk - 1) / chunk * chunk), ChunkPages = chunk };
         var mirrors = Enumerable.Range(0, devices)
-            .Select(d => rig.Mirror(va, pages, policy, options with { ProcessorId = d + 1 }, d == 0 ? null : rig.AddAccelerator()))
+            .Select(d => rig.Mirror(va, pages, policy, options with { ProcessorId = d + 1 }, d == 0 ? null : rig.AddRunner()))
             .ToArray();
         var wpp = rig.WordsPerPage;
         var words = pages * wpp;

@@ -1,15 +1,23 @@
-using Testbed.Kernels;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Runners;
 
 namespace Testbed.Scenarios;
 
-/// <summary>What a scenario runs with: the settings, the device to create accelerators on, and where to report progress.</summary>
-public sealed class ScenarioContext(ScenarioSettings settings, Device device, Action<string>? status = null)
+/// <summary>What a scenario runs with: the settings, the accelerator to create runners on, and where to report progress.</summary>
+public sealed class ScenarioContext(ScenarioSettings settings, AcceleratorEntry accelerator, Action<string>? status = null)
 {
+    /// <summary>
+    /// The emulated non-coherent link's delay between a device atomic's read and its write, in steps
+    /// (memory fences): about 75 µs on the 2-core CI machine, long enough that a CPU update lands in
+    /// between often, so lost updates show within a CI-sized run.
+    /// </summary>
+    public const int LinkDelaySteps = 12_000;
+
     /// <summary>The settings.</summary>
     public ScenarioSettings Settings { get; } = settings;
 
-    /// <summary>The device every accelerator of the run is created on.</summary>
-    public Device Device { get; } = device;
+    /// <summary>The accelerator every runner of the run is created on.</summary>
+    public AcceleratorEntry Accelerator { get; } = accelerator;
 
     /// <summary>The value of the scenario option <paramref name="name"/> (the CLI fills in defaults).</summary>
     public string Option(string name) => Settings.Options.TryGetValue(name, out var v) ? v : throw new ScenarioInputException($"option --{name} has no value");
@@ -25,37 +33,31 @@ public sealed class ScenarioContext(ScenarioSettings settings, Device device, Ac
     public void Status(string text) => status?.Invoke(text);
 
     /// <summary>
-    /// An accelerator on <see cref="Device"/> with the link <paramref name="coherence"/> asks for:
-    /// <see cref="LinkCoherence.NonCoherent"/> turns on the Cpu/OpenCl link emulation;
-    /// a request the accelerator cannot honour is a <see cref="ScenarioInputException"/>.
+    /// A runner on <see cref="Accelerator"/> with the link <paramref name="coherence"/> asks for:
+    /// <see cref="LinkCoherence.NonCoherent"/> emulates a non-coherent link where the hardware's is
+    /// coherent (the emulation is kernel code, so it works on every accelerator); asking for a coherent
+    /// link on a device without host-native atomics is a <see cref="ScenarioInputException"/>.
     /// </summary>
-    public Accelerator CreateAccelerator(LinkCoherence coherence)
+    public KernelRunner CreateRunner(LinkCoherence coherence)
     {
-        var acc = Device.CreateAccelerator();
-        var problem = coherence switch
+        var runner = Accelerator.CreateRunner();
+        if (coherence == LinkCoherence.NonCoherent && runner.HostAtomicsCoherent)
         {
-            LinkCoherence.NonCoherent when acc is INonCoherentLinkEmulation link => Emulate(link),
-            LinkCoherence.NonCoherent when acc.HostAtomicsCoherent => $"{Device.AcceleratorType} reports a coherent link and cannot emulate a non-coherent one",
-            LinkCoherence.Coherent when !acc.HostAtomicsCoherent => $"{Device.AcceleratorType}'s link is not coherent (host-native atomics unsupported)",
-            _ => null,
-        };
-        if (problem is not null)
+            runner.EmulateNonCoherentLink(LinkDelaySteps);
+        }
+        else if (coherence == LinkCoherence.Coherent && !runner.HostAtomicsCoherent)
         {
-            acc.Dispose();
-            throw new ScenarioInputException(problem);
+            runner.Dispose();
+            throw new ScenarioInputException($"{Accelerator.Kind.Name()}'s link is not coherent (the device has no host-native atomics)");
         }
 
-        return acc;
+        return runner;
     }
 
-    /// <summary>The link coherence of <paramref name="accelerator"/>, as the JSON names it.</summary>
-    public static string Describe(Accelerator accelerator) =>
-        accelerator is INonCoherentLinkEmulation { NonCoherentHostAtomics: true } || !accelerator.HostAtomicsCoherent ? "noncoherent" : "coherent";
-
-    private static string? Emulate(INonCoherentLinkEmulation link)
+    /// <summary>The link coherence of <paramref name="runner"/>, as the JSON names it.</summary>
+    public static string Describe(KernelRunner runner)
     {
-        link.NonCoherentHostAtomics = true;
-        link.NonCoherentLinkDelaySpins = 2000;
-        return null;
+        ArgumentNullException.ThrowIfNull(runner);
+        return runner.HostAtomicsCoherent ? "coherent" : "noncoherent";
     }
 }

@@ -3,7 +3,7 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Mm;
-using Testbed.Kernels;
+using Testbed.Kernels.Runners;
 using Testbed.Results;
 
 namespace Testbed.Scenarios;
@@ -17,13 +17,13 @@ namespace Testbed.Scenarios;
 public sealed class ScenarioRig : IDisposable
 {
     private readonly List<MirrorDevice> _mirrors = [];
-    private readonly List<Accelerator> _accelerators = [];
+    private readonly List<KernelRunner> _runners = [];
     private readonly ScenarioContext _context;
     private readonly LinkCoherence _coherence;
     private bool _abandoned;
     private bool _disposed;
 
-    /// <summary>Builds the kernel (<paramref name="options"/>, 64 MiB by default) and an address space, with an accelerator from <paramref name="context"/>.</summary>
+    /// <summary>Builds the kernel (<paramref name="options"/>, 64 MiB by default) and an address space, with a runner from <paramref name="context"/>.</summary>
     public ScenarioRig(ScenarioContext context, LinkCoherence coherence, HostKernelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -32,7 +32,7 @@ public sealed class ScenarioRig : IDisposable
         Mm = Kernel.CreateAddressSpace();
         try
         {
-            Accelerator = context.CreateAccelerator(coherence);
+            Runner = context.CreateRunner(coherence);
         }
         catch
         {
@@ -41,7 +41,7 @@ public sealed class ScenarioRig : IDisposable
             throw;
         }
 
-        _accelerators.Add(Accelerator);
+        _runners.Add(Runner);
     }
 
     /// <summary>The HostMm kernel.</summary>
@@ -50,8 +50,8 @@ public sealed class ScenarioRig : IDisposable
     /// <summary>The address space every thread and device works on.</summary>
     public AddressSpace Mm { get; }
 
-    /// <summary>The accelerator.</summary>
-    public Accelerator Accelerator { get; }
+    /// <summary>The accelerator the device runs kernels on.</summary>
+    public KernelRunner Runner { get; }
 
     /// <summary>System and device frames still in use when <see cref="TearDown"/> ran (0 before it).</summary>
     public long LeakedFrames { get; private set; }
@@ -70,23 +70,23 @@ public sealed class ScenarioRig : IDisposable
     }
 
     /// <summary>
-    /// Another accelerator like <see cref="Accelerator"/>, with the same link, for another device
-    /// (its own memory and its own threads); disposed with the rig.
+    /// Another runner like <see cref="Runner"/>, with the same link, for another device (its own
+    /// memory and its own threads); disposed with the rig.
     /// </summary>
-    public Accelerator AddAccelerator()
+    public KernelRunner AddRunner()
     {
-        var accelerator = _context.CreateAccelerator(_coherence);
-        _accelerators.Add(accelerator);
-        return accelerator;
+        var runner = _context.CreateRunner(_coherence);
+        _runners.Add(runner);
+        return runner;
     }
 
     /// <summary>
     /// A mirror of <paramref name="pages"/> pages from <paramref name="start"/> on
-    /// <paramref name="accelerator"/> (by default <see cref="Accelerator"/>), disposed with the rig.
+    /// <paramref name="runner"/> (by default <see cref="Runner"/>), disposed with the rig.
     /// </summary>
-    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, Accelerator? accelerator = null)
+    public MirrorDevice Mirror(ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, KernelRunner? runner = null)
     {
-        var err = MirrorDevice.Create(Mm, accelerator ?? Accelerator, start, pages, policy, options, out var mirror);
+        var err = MirrorDevice.Create(Mm, runner ?? Runner, start, pages, policy, options, out var mirror);
         if (err == Errno.EOPNOTSUPP)
         {
             throw new ScenarioInputException($"policy '{policy.Name}' needs a coherent link; this accelerator's is not");
@@ -188,12 +188,12 @@ public sealed class ScenarioRig : IDisposable
         }
 
         Mm.Dispose();
-        foreach (var acc in _accelerators)
+        foreach (var runner in _runners)
         {
-            acc.Dispose();
+            runner.Dispose();
         }
 
-        _accelerators.Clear();
+        _runners.Clear();
         Kernel.Dispose();
     }
 

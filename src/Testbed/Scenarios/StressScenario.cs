@@ -5,6 +5,7 @@ using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
 using Testbed.Results;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
 

@@ -1,5 +1,6 @@
 using Testbed.Driver;
 using Testbed.Driver.Policies;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
 

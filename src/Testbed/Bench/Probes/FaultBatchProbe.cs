@@ -3,6 +3,7 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm.Cpu;
 using Testbed.Results;
 using Testbed.Scenarios;
+using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Bench.Probes;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Testbed.Cli;
 using Testbed.Results;
+using Testbed.Scenarios;
 
 namespace Testbed.Tests;
 
@@ -29,8 +30,10 @@ public sealed class CliTests : IDisposable
             Assert.Contains(name, output);
         }
 
-        Assert.Matches(@"cpu\s+available", output);
-        Assert.Matches(@"cuda\s+(available|unavailable\s+\S+)", output);
+        Assert.Matches(@"\n  cpu\s+available\s+\d+ cores, kernels called directly", output);
+        Assert.Matches(@"\n  ilgpu-cpu\s+available\s+ILGPU CPUAccelerator 2x1x1:auto: .*tens of microseconds", output);
+        Assert.Matches(@"\n  cuda\s+(available|unavailable\s+\S+)", output);
+        Assert.Matches(@"\n  opencl\s+(available|unavailable\s+\S+)", output);
     }
 
     [Theory]
@@ -39,6 +42,8 @@ public sealed class CliTests : IDisposable
     [InlineData("run pingpong --pages 0", "--pages")]
     [InlineData("run pingpong --threads 100", "--threads")]
     [InlineData("run pingpong --accelerator gpu", "gpu")]
+    [InlineData("run pingpong --accelerator ilgpu-cpu --ilgpu-cpu 3x1x1", "--ilgpu-cpu: '3x1x1': threads per warp (at least 2) and warps per multiprocessor must be powers of two")]
+    [InlineData("suite --ilgpu-cpu 2x1x1", "--ilgpu-cpu applies to --accelerator ilgpu-cpu only, not cpu")]
     [InlineData("run pingpong --policy migrate,bogus", "'bogus' is not a policy")]
     [InlineData("run exclusivity --protocol maybe", "'maybe' is not one of on, off")]
     [InlineData("run pingpong --protocol on", "--protocol applies to exclusivity only")]
@@ -117,6 +122,20 @@ public sealed class CliTests : IDisposable
         new ResultConsole(output, interactive: false).Show(doc.Scenarios[0]);
         Assert.Contains("FAILED: totals_exact", output.ToString());
         Assert.Contains("invariant failed: pingpong/remote: totals_exact: 1 word differs", output.ToString());
+    }
+
+    [Fact]
+    public void The_whole_suite_holds_on_ilgpus_cpu_accelerator()
+    {
+        var json = Path.Combine(_dir.FullName, "suite.json");
+        var (code, output, error) = Testbed("suite", "--accelerator", "ilgpu-cpu", "--ilgpu-cpu", "2x1x1:parallel", "--json", json);
+        Assert.True(code == 0, output + error);
+        Assert.Matches(@"(\d+) of \1 invariants held in .* on ilgpu-cpu \(ILGPU CPUAccelerator 2x1x1:parallel\)", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var accelerator = doc.RootElement.GetProperty("accelerator");
+        Assert.Equal("ilgpu-cpu", accelerator.GetProperty("name").GetString());
+        Assert.Equal("ILGPU CPUAccelerator", accelerator.GetProperty("backend").GetString());
+        Assert.Equal(ScenarioCatalog.All.Count, doc.RootElement.GetProperty("scenarios").GetArrayLength());
     }
 
     [Fact]

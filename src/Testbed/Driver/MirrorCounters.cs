@@ -35,6 +35,7 @@ public sealed class MirrorCounters
     private long _stagedOut;
     private long _fatalFaults;
     private long _invalidationsRefused;
+    private long _deviceSortedBatches;
     private long _cancelledItems;
 
     /// <summary>Kernel launches.</summary>
@@ -110,6 +111,9 @@ public sealed class MirrorCounters
     /// <summary>Non-blockable invalidations refused because a launch was in flight or the mutex was taken.</summary>
     public long InvalidationsRefused => Volatile.Read(ref _invalidationsRefused);
 
+    /// <summary>Fault batches sorted and coalesced on the device before they crossed back (<see cref="MirrorOptions.FaultSort"/>).</summary>
+    public long DeviceSortedBatches => Volatile.Read(ref _deviceSortedBatches);
+
     internal void Launch(bool replay)
     {
         Interlocked.Increment(ref _launches);
@@ -126,6 +130,8 @@ public sealed class MirrorCounters
     internal void GpuFault() => Interlocked.Increment(ref _gpuFaults);
 
     internal void FaultBatch() => Interlocked.Increment(ref _faultBatches);
+
+    internal void SortedOnDevice() => Interlocked.Increment(ref _deviceSortedBatches);
 
     /// <summary>
     /// How long pages stayed where a migration put them before the next migration moved them (a

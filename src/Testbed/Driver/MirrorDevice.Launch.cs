@@ -233,6 +233,7 @@ public sealed partial class MirrorDevice
             var sorted = _controlHost.AsSpan(DeviceMirror.ControlFaults, distinct);
             _runner.CopyToCPU(records.SubView(0, distinct), sorted);
             _batch.LoadSorted(sorted);
+            Counters.SortedOnDevice();
             return;
         }
 

@@ -71,7 +71,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private bool _disposed;
     private string _activity = "idle";
 
-    private unsafe MirrorDevice(AddressSpace mm, KernelRunner runner, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, DeviceMemory memory, object owner)
+    private unsafe MirrorDevice(AddressSpace mm, KernelRunner runner, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, bool sortFaultsOnDevice, DeviceMemory memory, object owner)
     {
         Owner = owner;
         _kernel = mm.Kernel;
@@ -91,7 +91,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
         _noData = runner.Allocate1D<int>(1);
         _control = runner.Allocate1D<int>(DeviceMirror.ControlFaults + options.FaultBufferCapacity);
         _controlHost = new int[DeviceMirror.ControlFaults + options.FaultBufferCapacity];
-        _sorter = options.SortsFaultsOnDevice(runner) ? new DeviceFaultSorter(runner, options.FaultBufferCapacity) : null;
+        _sorter = sortFaultsOnDevice ? new DeviceFaultSorter(runner, options.FaultBufferCapacity) : null;
         _batch = new FaultBatch(options.FaultBufferCapacity);
         Mutex = new MmLock(_kernel.Sync, MutexClass);
         _service = new MmLock(_kernel.Sync, ServiceClass);
@@ -179,6 +179,8 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
             throw new ArgumentException($"MirrorOptions: {problem}.", nameof(options));
         }
 
+        var sortFaultsOnDevice = options.SortsFaultsOnDevice(runner);
+
         device = null;
         var pageSize = (ulong)mm.PageSize;
         if (pages <= 0 || pages > DevicePte.MaxFrame || start % pageSize != 0 || start >= AddressSpace.TaskSize || (ulong)pages > (AddressSpace.TaskSize - start) / pageSize)
@@ -198,7 +200,7 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
             return err;
         }
 
-        var mirror = new MirrorDevice(mm, runner, start, pages, policy, options, memory!, owner);
+        var mirror = new MirrorDevice(mm, runner, start, pages, policy, options, sortFaultsOnDevice, memory!, owner);
         owner.Target = mirror;
         err = mm.Notifiers.Insert(start, (ulong)pages * pageSize, mirror, out var notifier);
         if (err != Errno.Ok)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Testbed.Cli;
+using Testbed.Kernels.Accelerators;
+using Testbed.Kernels.Conformance;
 using Testbed.Results;
 using Testbed.Scenarios;
 
@@ -136,6 +138,26 @@ public sealed class CliTests : IDisposable
         Assert.Equal("ilgpu-cpu", accelerator.GetProperty("name").GetString());
         Assert.Equal("ILGPU CPUAccelerator", accelerator.GetProperty("backend").GetString());
         Assert.Equal(ScenarioCatalog.All.Count, doc.RootElement.GetProperty("scenarios").GetArrayLength());
+    }
+
+    [Fact]
+    public void Conformance_runs_every_check_that_applies_and_names_the_others()
+    {
+        var json = Path.Combine(_dir.FullName, "conformance.json");
+        var (code, output, error) = Testbed("conformance", "--json", json);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("link-emulated-loses-cpu-updates", output);
+        Assert.Contains("not_applicable=explicit-groups,fault-sort", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var runs = doc.RootElement.GetProperty("scenarios")[0].GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(ConformanceSuite.All.Count - 2, runs.Count);
+        Assert.All(runs, r => Assert.True(r.GetProperty("invariants")[0].GetProperty("held").GetBoolean(), r.GetProperty("name").GetString()));
+        if (!AcceleratorCatalog.Find(AcceleratorKind.Cuda).IsAvailable)
+        {
+            var (cudaCode, _, cudaError) = Testbed("conformance", "--accelerator", "cuda");
+            Assert.Equal(2, cudaCode);
+            Assert.Contains("--accelerator cuda: unavailable: ", cudaError);
+        }
     }
 
     [Fact]

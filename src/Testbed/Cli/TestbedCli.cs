@@ -15,7 +15,7 @@ namespace Testbed.Cli;
 
 /// <summary>
 /// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>bench</c>,
-/// <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
+/// <c>conformance</c>, <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
 /// 2 bad input, with one line saying what and why.
 /// </summary>
 public static class TestbedCli
@@ -181,6 +181,9 @@ public static class TestbedCli
             return Execute("bench", plan, AcceleratorCatalog.Cpu, r.GetValue(json), r.GetValue(html), output);
         });
 
+        var conformance = new Command("conformance", "check an accelerator: the conformance kernels, host memory mapped in place, copies, the link, ILGPU.Algorithms") { accelerator, ilgpuCpu, json, html };
+        conformance.SetAction(r => Execute("conformance", [new Step("conformance", new ScenarioSettings(), c => [ConformanceRun.Run(c)])], Pick(r.GetValue(accelerator)!, r.GetValue(ilgpuCpu)), r.GetValue(json), r.GetValue(html), output));
+
         var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
         var reportHtml = Writable(new Option<FileInfo?>("--html") { Description = "where to write the report", Required = true });
         var report = new Command("report", "render a JSON result as a self-contained HTML report") { file, reportHtml };
@@ -214,7 +217,7 @@ public static class TestbedCli
         var kernels = new Command("kernels", "print the PTX and the OpenCL C ILGPU generates for every kernel") { backend, arch };
         kernels.SetAction(r => Kernels(output, r.GetValue(backend), r.GetValue(arch) == "sm_90" ? CudaArchitecture.SM_90 : CudaArchitecture.SM_80));
 
-        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, report, kernels };
+        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, conformance, report, kernels };
     }
 
     private static Option<T> Ranged<T>(Option<T> option, double min, double max)

@@ -11,7 +11,8 @@ namespace Testbed.Bench;
 /// code work as for any scenario (exit 1 when a target is missed). CI size is <c>--quick</c>.
 /// </summary>
 /// <param name="filter">Runs only the probes whose name contains this text; null runs all.</param>
-public sealed class BenchScenario(string? filter = null) : IScenario
+/// <param name="ilgpuCpu">The shape of the ilgpu-cpu accelerator measured for information (null: its default).</param>
+public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpuCpu = null) : IScenario
 {
     /// <summary>Every probe's name (the per-accelerator ones once).</summary>
     public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-launch", "kernel-atomics", "pingpong"];
@@ -49,7 +50,7 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     public ScenarioResult Run(ScenarioContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var settings = Settings(context, Others());
+        var settings = Settings(context, Others(ilgpuCpu));
         var runs = new List<PolicyRun>();
         foreach (var probe in Probes(settings.Cpu, settings.Others).Where(p => Selected(p.Name)))
         {
@@ -66,8 +67,8 @@ public sealed class BenchScenario(string? filter = null) : IScenario
     }
 
     /// <summary>The accelerators besides the direct cpu runner that the per-accelerator probes run on: ILGPU's CPU accelerator (information only) and every available GPU.</summary>
-    public static IReadOnlyList<AcceleratorEntry> Others() =>
-        [AcceleratorCatalog.IlgpuCpu(), .. AcceleratorCatalog.Cuda.Concat(AcceleratorCatalog.OpenCl).Where(e => e.IsAvailable)];
+    public static IReadOnlyList<AcceleratorEntry> Others(IlgpuCpuSettings? ilgpuCpu = null) =>
+        [AcceleratorCatalog.IlgpuCpu(ilgpuCpu), .. AcceleratorCatalog.Cuda.Concat(AcceleratorCatalog.OpenCl).Where(e => e.IsAvailable)];
 
     private bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.Ordinal);
 

@@ -156,12 +156,12 @@ public static class TestbedCli
 
         var quick = new Option<bool>("--quick") { Description = "small sizes and short budgets: the whole suite in about a minute" };
         var only = new Option<string?>("--filter") { Description = "run only the probes whose name contains this text ('scaling' for the curves alone)" };
-        var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target, then the scaling curves") { quick, only, json, html };
+        var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target (on cpu; on ilgpu-cpu and every GPU too where a probe is per accelerator), then the scaling curves") { quick, only, ilgpuCpu, json, html };
         bench.SetAction(r =>
         {
             var settings = new ScenarioSettings { Size = r.GetValue(quick) ? RunSize.Ci : RunSize.Full };
             var filter = r.GetValue(only);
-            var probes = new BenchScenario(filter);
+            var probes = new BenchScenario(filter, r.GetValue(ilgpuCpu) is { } shape ? IlgpuCpuSettings.Parse(shape, out _) : null);
             if (filter is not null && !probes.Matches && !"scaling".Contains(filter, StringComparison.Ordinal))
             {
                 throw new ScenarioInputException($"bench --filter '{filter}': no probe matches (probes: {string.Join(", ", BenchScenario.Names)}, scaling)");

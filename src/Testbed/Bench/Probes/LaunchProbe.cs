@@ -6,16 +6,20 @@ using Testbed.Results;
 namespace Testbed.Bench.Probes;
 
 /// <summary>
-/// What a launch costs on one accelerator: the median time of a launch of 1 work item and of 256, each
-/// waited for; atomic adds per second of a launch of 2^18 items adding 16 times each to their own
+/// What a launch costs on one accelerator: the median time of a launch of 1 work item, of 256, and of
+/// 2^20 items doing nothing (a trivial kernel over a large grid), each waited for; atomic adds per second of a launch of 2^18 items adding 16 times each to their own
 /// counter; and the bytes a warm launch allocates on the launching thread. The mirror's replay loop
-/// launches again after every fault batch, so on the direct cpu runner a launch must allocate nothing
-/// (the target). On ILGPU's CPU accelerator the numbers are the price of its reference semantics, for
-/// information; on a GPU they are the driver's launch latency.
+/// launches again after every fault batch, so on the direct cpu runner a launch of a small grid must
+/// take under a microsecond and allocate nothing (the targets). On ILGPU's CPU accelerator the numbers
+/// are the price of its reference semantics, for information; on a GPU they are the driver's launch
+/// latency.
 /// </summary>
 public sealed class LaunchProbe(AcceleratorEntry device) : IBenchProbe
 {
     private const int Items = 1 << 18;
+
+    /// <summary>The share of the budget each of the four timings gets.</summary>
+    private const int Timings = 4;
     private const int PerItem = 16;
 
     /// <inheritdoc/>
@@ -25,7 +29,9 @@ public sealed class LaunchProbe(AcceleratorEntry device) : IBenchProbe
     public string Summary => "launch latency (1 and 256 work items), raw atomic throughput, bytes allocated per warm launch";
 
     /// <inheritdoc/>
-    public IReadOnlyList<BenchTarget> Targets { get; } = device.Kind == AcceleratorKind.Cpu ? [new("allocated_bytes_per_launch", 0, AtLeast: false, "B", "once warm")] : [];
+    public IReadOnlyList<BenchTarget> Targets { get; } = device.Kind == AcceleratorKind.Cpu
+        ? [new("launch_1_us", 1, AtLeast: false, "us", "for a launch of 1 work item"), new("allocated_bytes_per_launch", 0, AtLeast: false, "B", "once warm")]
+        : [];
 
     /// <inheritdoc/>
     public PolicyRun Run(BenchSettings settings)
@@ -34,9 +40,10 @@ public sealed class LaunchProbe(AcceleratorEntry device) : IBenchProbe
         using var runner = device.CreateRunner();
         using var counters = runner.Allocate1D<int>(Items);
         var add = runner.LoadAutoGroupedStreamKernel<ArrayView<int>, int>(BenchmarkKernels.AddToCounters);
-        var share = settings.Budget / 3;
+        var share = settings.Budget / Timings;
         var one = Timing.PerOp(() => Launch(add, 1, counters.View, runner), 1, share);
         var small = Timing.PerOp(() => Launch(add, 256, counters.View, runner), 1, share);
+        var grid = Timing.PerOp(() => Launch(add, 1 << 20, counters.View, runner, 0), 1, share);
         var atomics = Timing.PerOp(() => Launch(add, Items, counters.View, runner, PerItem), Items * PerItem, share);
         const int Launches = 100;
         var before = GC.GetAllocatedBytesForCurrentThread();
@@ -56,9 +63,10 @@ public sealed class LaunchProbe(AcceleratorEntry device) : IBenchProbe
         {
             ["launch_1_us"] = new(one * 1e6, "us"),
             ["launch_256_us"] = new(small * 1e6, "us"),
+            ["trivial_1m_us"] = new(grid * 1e6, "us"),
             ["atomics_mops_per_s"] = new(1e-6 / atomics, "M ops/s"),
             ["allocated_bytes_per_launch"] = new(allocated, "B"),
-        }, $"on {device.Name}: a launch of 1 item {one * 1e6:0.0} µs, of 256 {small * 1e6:0.0} µs; {1e-6 / atomics:0} M atomic adds/s; {allocated:0} B allocated per launch", [
+        }, $"on {device.Name}: a launch of 1 item {one * 1e6:0.0} µs, of 256 {small * 1e6:0.0} µs, of 2^20 doing nothing {grid * 1e3:0.0} ms; {1e-6 / atomics:0} M atomic adds/s; {allocated:0} B allocated per launch", [
             new Invariant("adds_exact", exact, exact ? $"all {Items} counters hold {PerItem}" : $"{values.Count(v => v != PerItem)} of {Items} counters do not hold {PerItem}"),
         ]);
     }

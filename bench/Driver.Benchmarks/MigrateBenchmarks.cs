@@ -7,7 +7,7 @@ namespace Testbed.Driver.Benchmarks;
 
 /// <summary>
 /// DESIGN §7, <c>migrate-vma</c>: the driver's <c>MigrateToDevice</c> of one 2 MiB block (collect and
-/// unmap, allocate device frames, copy through the Cpu accelerator, map, finalize) and its
+/// unmap, allocate device frames, copy through the direct cpu runner, map, finalize) and its
 /// eviction back (<c>MigrateDeviceRange</c> through the reverse map), against a plain memcpy of the
 /// same 2 MiB, the physical floor. Each invocation moves the whole block once; the iteration set-up
 /// moves it back, untimed. Target: MigrateToDevice at least 0.5x the memcpy's speed (Ratio at most 2).

@@ -7,7 +7,7 @@ using Testbed.Scenarios;
 
 namespace Testbed.Tests;
 
-/// <summary>The <c>testbed</c> command line end to end, on the Cpu accelerator: commands, exit codes, JSON, report.</summary>
+/// <summary>The <c>testbed</c> command line end to end, on the cpu accelerator (and ilgpu-cpu where a test says so): commands, exit codes, JSON, report.</summary>
 public sealed class CliTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("testbed-cli-");

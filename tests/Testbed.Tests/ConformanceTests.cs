@@ -10,7 +10,7 @@ namespace Testbed.Tests;
 /// <summary>
 /// The hmm-tests conformance cases (tools/testing/selftests/mm/hmm-tests.c) re-run through the mirror
 /// driver, with device reads and writes done by kernels translating through the device page table,
-/// on the Cpu accelerator and on OpenCl (PoCL in CI).
+/// on the direct cpu runner and on ILGPU's CPU accelerator (and a GPU where one exists).
 /// </summary>
 public sealed class ConformanceTests
 {

@@ -11,8 +11,8 @@ namespace Testbed.Bench.Probes;
 /// <summary>
 /// <c>MigrateVmaSetup/Pages/Finalize</c> from system memory to the device in 2 MiB batches (the
 /// driver's <c>MigrateToDevice</c>: collect and unmap, allocate device frames, copy through the
-/// accelerator, map) against the physical floor of the same 2 MiB, on one accelerator. On the Cpu
-/// accelerator the floor is a plain memcpy (DESIGN §7); on the others it is a plain host-to-device
+/// accelerator, map) against the physical floor of the same 2 MiB, on one accelerator. On the CPU
+/// accelerators the floor is a plain memcpy (DESIGN §7); on a GPU it is a plain host-to-device
 /// copy through the accelerator, from pageable host memory like the system arena the migration
 /// copies from: the H2D limit that a migration can at best reach. The pages are evicted back
 /// (untimed) between batches. The bytes the migrating thread allocates per page are reported too: a

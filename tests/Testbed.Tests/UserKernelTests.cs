@@ -51,7 +51,7 @@ public sealed class UserKernelTests
         var binStride = t.WordsPerPage / BinsPerPage;
         var rng = new Random(11);
         var samples = Enumerable.Range(0, Items * PerItem).Select(_ => rng.Next(Pages * BinsPerPage)).ToArray();
-        using var samplesOnDevice = t.Runner.Allocate1D<int>(samples);
+        using var samplesOnDevice = mirror.Runner.Allocate1D<int>(samples);
 
         // A CPU thread reads every bin again and again, taking pages back and revoking mappings.
         var stop = 0;

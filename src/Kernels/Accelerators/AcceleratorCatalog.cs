@@ -85,7 +85,7 @@ public static class AcceleratorCatalog
 
         return [.. devices.Select(d =>
             d.Architecture is { } arch && d.InstructionSet is { } isa && PTXCodeGenerator.SupportedInstructionSets.Contains(isa)
-                ? new AcceleratorEntry(AcceleratorKind.Cuda, d.Name, $"{arch}, PTX {isa}", () => SignalGuard.Run(() => IlgpuRunner.OnCuda(context, d)), null, d)
+                ? new AcceleratorEntry(AcceleratorKind.Cuda, d.Name, $"{arch}, PTX {isa}", () => SignalGuard.Run(() => IlgpuRunner.OnCuda(context, d)), null)
                 : Unavailable(AcceleratorKind.Cuda, d.Name, $"ILGPU 1.5.3 cannot compile for it (architecture {d.Architecture?.ToString() ?? "unknown"}, instruction set {d.InstructionSet?.ToString() ?? "unknown"})"))];
     }
 
@@ -105,7 +105,7 @@ public static class AcceleratorCatalog
 
         return [.. devices.Select(d =>
             d.CLStdVersion >= CLBackend.MinimumVersion && d.Capabilities.GenericAddressSpace
-                ? new AcceleratorEntry(AcceleratorKind.OpenCl, d.Name, $"OpenCL C {d.CLStdVersion}", () => SignalGuard.Run(() => IlgpuRunner.OnOpenCl(context, d)), null, d)
+                ? new AcceleratorEntry(AcceleratorKind.OpenCl, d.Name, $"OpenCL C {d.CLStdVersion}", () => SignalGuard.Run(() => IlgpuRunner.OnOpenCl(context, d)), null)
                 : Unavailable(AcceleratorKind.OpenCl, d.Name, $"ILGPU refuses it: {Refusal(context, d)}"))];
     }
 

@@ -1,4 +1,3 @@
-using ILGPU.Runtime;
 using Testbed.Kernels.Runners;
 
 namespace Testbed.Kernels.Accelerators;
@@ -12,12 +11,11 @@ public sealed class AcceleratorEntry
 {
     private readonly Func<KernelRunner>? _create;
 
-    internal AcceleratorEntry(AcceleratorKind kind, string name, string note, Func<KernelRunner>? create, string? unavailableReason, Device? device = null)
+    internal AcceleratorEntry(AcceleratorKind kind, string name, string note, Func<KernelRunner>? create, string? unavailableReason)
     {
         Kind = kind;
         Name = name;
         Note = note;
-        Device = device;
         _create = create;
         UnavailableReason = create is null ? unavailableReason ?? "unavailable" : null;
     }
@@ -30,9 +28,6 @@ public sealed class AcceleratorEntry
 
     /// <summary>What a user should know about it (how it runs, what it costs).</summary>
     public string Note { get; }
-
-    /// <summary>ILGPU's device, where there is one (null for the direct cpu runner and for missing drivers).</summary>
-    public Device? Device { get; }
 
     /// <summary>Whether <see cref="CreateRunner"/> will work.</summary>
     public bool IsAvailable => _create is not null;

@@ -12,7 +12,9 @@ namespace Testbed.Scenarios;
 /// (<see cref="MirrorOptions.ExclusiveAtomics"/>: device atomics on system pages go through
 /// device-exclusive mappings) nothing may be lost; with it off on a non-coherent link, updates must
 /// be lost — the run proves the check can fail. The link defaults to non-coherent here, where the
-/// protocol matters; <c>--coherence coherent</c> shows that a coherent link needs no protocol.
+/// protocol matters; <c>--coherence coherent</c> shows that a coherent link needs no protocol. The
+/// total is read twice: by the CPU, word by word, and by the device, reduced where the words land
+/// (<see cref="MirrorDevice.Sum"/>: ILGPU.Algorithms on a GPU), and the two must agree.
 /// </summary>
 public sealed class ExclusivityScenario : IScenario
 {
@@ -105,6 +107,8 @@ public sealed class ExclusivityScenario : IScenario
             total = rig.CpuRead(cpu, va, (long)pages * rig.WordsPerPage).Sum(v => (long)v);
         }
 
+        ScenarioRig.Check(mirror.Sum(va, pages * rig.WordsPerPage, out var deviceTotal), $"exclusivity device sum: {mirror.LastError}");
+        var agree = new Invariant("device_sum_agrees", deviceTotal == total, $"the device's sum of the range, {deviceTotal}, {(deviceTotal == total ? "equals" : "differs from")} the CPU's, {total}");
         var lost = work.TotalOps + cpuOps.Sum() - total;
         var check = !protocol && coherence == LinkCoherence.NonCoherent
             ? new Invariant("lost_updates_detected", lost > 0, lost > 0
@@ -123,7 +127,7 @@ public sealed class ExclusivityScenario : IScenario
                 ["device_ops"] = new(work.TotalOps, "count"),
                 ["exclusive_grants"] = new(mirror.Counters.ExclusiveGrants, "count"),
             },
-            Invariants = [check, progress, .. rig.TearDown()],
+            Invariants = [check, agree, progress, .. rig.TearDown()],
         };
     }
 

@@ -18,40 +18,29 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 2
 fi
 
+# apt_install WHAT PACKAGES...: installs PACKAGES with apt (as root; the package lists are fetched
+# once, when there are none), or says that the checks needing WHAT will skip.
+apt_install() {
+  local what=$1; shift
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "install $* ($what)"
+    export DEBIAN_FRONTEND=noninteractive
+    { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq; } \
+      && apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+      || echo "test.sh: could not install $*; the checks needing $what will skip" >&2
+  else
+    echo "test.sh: $* not installed and this is not root; the checks needing $what will skip" >&2
+  fi
+}
+
 if [ ! -e /etc/OpenCL/vendors/pocl.icd ] || ! ldconfig -p | grep -q 'libOpenCL.so.1'; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "install OpenCL (ocl-icd-libopencl1, pocl-opencl-icd)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends ocl-icd-libopencl1 pocl-opencl-icd >/dev/null \
-      || echo "test.sh: could not install PoCL; OpenCl tests will skip" >&2
-  else
-    echo "test.sh: PoCL is not installed and this is not root; OpenCl tests will skip" >&2
-  fi
+  apt_install "an OpenCL driver ILGPU refuses" ocl-icd-libopencl1 pocl-opencl-icd
 fi
-
-# Headless Chromium renders the HTML report in its test (the test skips, saying why, without it).
 if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "install chromium (headless, for the HTML report test)"
-    export DEBIAN_FRONTEND=noninteractive
-    { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq; } \
-      && apt-get install -y -qq --no-install-recommends chromium >/dev/null \
-      || echo "test.sh: could not install chromium; the report's browser test will skip" >&2
-  else
-    echo "test.sh: chromium is not installed and this is not root; the report's browser test will skip" >&2
-  fi
+  apt_install "headless Chromium (the HTML report test)" chromium
 fi
-
 if ! command -v clang >/dev/null 2>&1 && ! ls /usr/bin/clang-1[4-9] >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "install clang (its OpenCL C front end checks ILGPU's OpenCL C)"
-    export DEBIAN_FRONTEND=noninteractive
-    { [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq; } \
-      && apt-get install -y -qq --no-install-recommends clang >/dev/null \
-      || echo "test.sh: could not install clang; the OpenCL C checks will skip" >&2
-  else
-    echo "test.sh: clang is not installed and this is not root; the OpenCL C checks will skip" >&2
-  fi
+  apt_install "clang's OpenCL C front end" clang
 fi
 
 # ptxas, so every kernel's PTX is assembled even without a GPU.

@@ -180,7 +180,7 @@ public sealed partial class MirrorDevice
             _runner.CopyToCPU(control.SubView(0, DeviceMirror.ControlFaults), header);
             if (header[DeviceMirror.ControlItemsDone] + header[DeviceMirror.ControlItemsCancelled] == items)
             {
-                return header[DeviceMirror.ControlItemsCancelled] == 0 ? Errno.Ok : EndCancelled(header[DeviceMirror.ControlItemsCancelled], items);
+                return header[DeviceMirror.ControlItemsCancelled] == 0 && _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceMirror.ControlItemsCancelled], items);
             }
 
             if (Stopwatch.GetTimestamp() >= checkAt)

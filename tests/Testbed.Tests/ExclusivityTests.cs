@@ -32,13 +32,34 @@ public sealed class ExclusivityTests
         Assert.True(lost > 0, "five runs without the protocol lost no update");
     }
 
-    private static long LostUpdates(AcceleratorKind kind, bool protocol)
+    /// <summary>
+    /// A page the device first mapped for a store must still need a device-exclusive mapping for
+    /// atomics: the store's mapping used to grant them too, so every later device add on that page raced
+    /// the CPU with the protocol on. The entry must not carry the atomic bit, and no update is lost.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
+    public void A_page_first_mapped_for_a_device_store_still_needs_exclusive_access_for_atomics(AcceleratorKind kind)
+    {
+        Assert.Equal(0, LostUpdates(kind, protocol: true, storeFirst: true));
+    }
+
+    private static long LostUpdates(AcceleratorKind kind, bool protocol, bool storeFirst = false)
     {
         const int Words = 8;
         const int CpuThreads = 2;
         using var t = new DriverFixture(kind, nonCoherent: true);
         var va = t.Map(1);
         var mirror = t.Mirror(va, 1, new RemotePolicy(), new MirrorOptions { DevicePages = 16, ChunkPages = 16, ExclusiveAtomics = protocol, OpsPerLaunch = 16 });
+        if (storeFirst)
+        {
+            Assert.Equal(Errno.Ok, mirror.Write(va + ((ulong)Words * sizeof(int)), [7]));
+            var entry = mirror.Lookup(va);
+            Assert.True(DevicePte.IsValid(entry) && (entry & DevicePte.Write) != 0 && !DevicePte.IsDevice(entry), $"0x{entry:x}");
+            Assert.Equal(protocol ? 0u : DevicePte.Atomic, entry & DevicePte.Atomic);
+            Assert.Equal(protocol ? 0 : 1, mirror.Counters.AtomicMapsAcrossLink);
+        }
+
         var work = DeviceWork.Adds(items: 64, opsPerItem: 400, firstWord: 0, span: Words, stride: 1);
         var deviceDone = 0;
         var cpuOps = new long[CpuThreads];

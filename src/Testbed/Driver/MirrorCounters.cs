@@ -36,6 +36,7 @@ public sealed class MirrorCounters
     private long _fatalFaults;
     private long _invalidationsRefused;
     private long _deviceSortedBatches;
+    private long _atomicsAcrossLink;
     private long _cancelledItems;
 
     /// <summary>Kernel launches.</summary>
@@ -111,6 +112,13 @@ public sealed class MirrorCounters
     /// <summary>Non-blockable invalidations refused because a launch was in flight or the mutex was taken.</summary>
     public long InvalidationsRefused => Volatile.Read(ref _invalidationsRefused);
 
+    /// <summary>
+    /// System pages mapped for device atomics across a non-coherent link without exclusive access
+    /// (the exclusivity protocol off): the mappings through which a CPU update can be lost. Zero means
+    /// the race could not happen in the run.
+    /// </summary>
+    public long AtomicMapsAcrossLink => Volatile.Read(ref _atomicsAcrossLink);
+
     /// <summary>Fault batches sorted and coalesced on the device before they crossed back (<see cref="MirrorOptions.FaultSort"/>).</summary>
     public long DeviceSortedBatches => Volatile.Read(ref _deviceSortedBatches);
 
@@ -132,6 +140,8 @@ public sealed class MirrorCounters
     internal void FaultBatch() => Interlocked.Increment(ref _faultBatches);
 
     internal void SortedOnDevice() => Interlocked.Increment(ref _deviceSortedBatches);
+
+    internal void AtomicsAcrossLink() => Interlocked.Increment(ref _atomicsAcrossLink);
 
     /// <summary>
     /// How long pages stayed where a migration put them before the next migration moved them (a

@@ -201,6 +201,11 @@ public sealed partial class MirrorDevice
         range.DevPrivateOwner = Owner;
         var deadline = Stopwatch.GetTimestamp() + (long)(Options.FaultTimeout.TotalSeconds * Stopwatch.Frequency);
         var atomicNeedsExclusive = access == FaultAccess.Atomic && !LinkCoherent && Options.ExclusiveAtomics;
+
+        // Atomics on a system page across a non-coherent link are granted only without the protocol;
+        // with it, only a device-exclusive mapping (MakeSystemPagesExclusive) grants them, also when the
+        // page was first mapped for a store.
+        var systemAtomics = LinkCoherent || !Options.ExclusiveAtomics;
         while (true)
         {
             if (Stopwatch.GetTimestamp() > deadline)
@@ -258,7 +263,11 @@ public sealed partial class MirrorDevice
                             continue;
                         }
 
-                        _pt.Set(page + i, DevicePte.Make(pfn, device: false, write, atomic: write && !atomicNeedsExclusive));
+                        _pt.Set(page + i, DevicePte.Make(pfn, device: false, write, atomic: write && systemAtomics));
+                        if (write && !LinkCoherent && systemAtomics)
+                        {
+                            Counters.AtomicsAcrossLink();
+                        }
                     }
                     else
                     {

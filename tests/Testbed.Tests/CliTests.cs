@@ -62,10 +62,24 @@ public sealed class CliTests : IDisposable
     [InlineData("run pingpong --stall-timeout 0", "--stall-timeout")]
     [InlineData("report /nonexistent/result.json --html out.html", "does not exist")]
     [InlineData("kernels --backend vulkan", "vulkan")]
-    [InlineData("run pingpong --threads x", "Cannot parse argument 'x' for option '--threads'")]
-    [InlineData("run pingpong --pages x", "Cannot parse argument 'x' for option '--pages'")]
-    [InlineData("run pingpong --rounds 0", "--rounds: 0 is out of range")]
-    [InlineData("run pingpong --seed x", "Cannot parse argument 'x' for option '--seed'")]
+    [InlineData("run pingpong --threads x", "--threads: 'x' is not a whole number")]
+    [InlineData("run pingpong --pages x", "--pages: 'x' is not a whole number")]
+    [InlineData("run pingpong --pages 1e3", "--pages: '1e3' is not a whole number")]
+    [InlineData("run pingpong --rounds 0", "--rounds: 0 is out of range (1 to 100000)")]
+    [InlineData("run pingpong --seed x", "--seed: 'x' is not a whole number")]
+    [InlineData("run pingpong --stall-timeout NaN", "--stall-timeout: 'NaN' is not a number")]
+    [InlineData("run pingpong --stall-timeout nan", "--stall-timeout: 'nan' is not a number")]
+    [InlineData("suite --stall-timeout Infinity", "--stall-timeout: 'Infinity' is not a number")]
+    [InlineData("run pingpong --stall-timeout 1,5", "--stall-timeout: '1,5' is not a number")]
+    [InlineData("@/tmp", "Unrecognized command or argument '@/tmp'")]
+    [InlineData("@/dev/zero", "Unrecognized command or argument '@/dev/zero'")]
+    [InlineData("report /tmp --html /tmp/testbed-report.html", "report: /tmp is a folder, not a result file")]
+    [InlineData("run pingpong --json /tmp", "--json: /tmp is a folder, not a file")]
+    [InlineData("run fault-storm --policy remote", "--policy does not apply to fault-storm (it takes --threads, --rounds, --coherence)")]
+    [InlineData("run owner-filter --threads 5", "--threads does not apply to owner-filter")]
+    [InlineData("run oversubscription --threads 5", "--threads does not apply to oversubscription")]
+    [InlineData("run exclusive-vs-reclaim --policy migrate", "--policy does not apply to exclusive-vs-reclaim")]
+    [InlineData("run exclusivity --seed 3", "--seed does not apply to exclusivity")]
     [InlineData("run pingpong --size huge", "'huge' not recognized")]
     [InlineData("suite --size huge", "'huge' not recognized")]
     [InlineData("suite --accelerator tpu", "'tpu' not recognized")]
@@ -88,6 +102,25 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("testbed: ", line);
         Assert.Contains(expected, line);
         Assert.DoesNotContain("   at ", output + error);
+    }
+
+    /// <summary>Values a shell passes as empty strings, or that name one file twice, are refused before anything runs.</summary>
+    [Theory]
+    [InlineData("--json", "", "--json: the path is empty")]
+    [InlineData("--html", "", "--html: the path is empty")]
+    [InlineData("--filter", "", "--filter: give part of a probe's name")]
+    [InlineData("--json", "same.out", "--json and --html name the same file")]
+    public void Empty_paths_empty_filters_and_one_file_named_twice_are_bad_input(string option, string value, string expected)
+    {
+        string[] args = option == "--filter"
+            ? ["bench", "--quick", option, value]
+            : value.Length == 0 ? ["run", "pingpong", option, value] : ["run", "pingpong", "--json", Path.Combine(_dir.FullName, value), "--html", Path.Combine(_dir.FullName, value)];
+        var (code, output, error) = Testbed(args);
+        Assert.Equal(2, code);
+        Assert.StartsWith("testbed: ", error);
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain("   at ", output + error);
+        Assert.Equal(2, Testbed("report", Path.Combine(_dir.FullName, "r.json"), "--html", string.Empty).Code);
     }
 
     [Fact]

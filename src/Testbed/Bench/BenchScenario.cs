@@ -29,6 +29,9 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
     /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } = [];
 
+    /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.None;
+
     /// <summary>The probes, in the order they run; the migration, the launch and the kernel atomics once per accelerator.</summary>
     public static IReadOnlyList<IBenchProbe> Probes(AcceleratorEntry cpu, IReadOnlyList<AcceleratorEntry> others) =>
     [

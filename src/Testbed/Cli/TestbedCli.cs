@@ -15,8 +15,10 @@ namespace Testbed.Cli;
 
 /// <summary>
 /// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>bench</c>,
-/// <c>conformance</c>, <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an invariant failed (named in the output);
-/// 2 bad input, with one line saying what and why.
+/// <c>conformance</c>, <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an
+/// invariant failed (named in the output), or the testbed itself failed (one line naming where and the
+/// error, never a stack trace); 2 bad input, with one line saying what and why. Response files
+/// (<c>@file</c>) are off: nothing needs them, and reading one was a way to crash the parser.
 /// </summary>
 public static class TestbedCli
 {
@@ -34,28 +36,34 @@ public static class TestbedCli
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var root = Build(output, error);
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            var messages = parsed.Errors.Select(e => string.Join(' ', e.Message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))).ToList();
-            var specific = messages.Where(m => !m.StartsWith("Required command", StringComparison.Ordinal)).ToList();
-            error.WriteLine($"testbed: {string.Join("; ", specific.Count > 0 ? specific : messages)} (see 'testbed --help')");
-            return BadInput;
-        }
-
         try
         {
+            var parsed = Build(output).Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parsed.Errors.Count > 0)
+            {
+                var messages = parsed.Errors.Select(e => OneLine(e.Message)).ToList();
+                var specific = messages.Where(m => !m.StartsWith("Required command", StringComparison.Ordinal)).ToList();
+                error.WriteLine($"testbed: {string.Join("; ", specific.Count > 0 ? specific : messages)} (see 'testbed --help')");
+                return BadInput;
+            }
+
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is ScenarioInputException or ResultFormatException or IOException or UnauthorizedAccessException)
         {
-            error.WriteLine($"testbed: {e.Message}");
+            error.WriteLine($"testbed: {OneLine(e.Message)}");
             return BadInput;
+        }
+        catch (Exception e)
+        {
+            error.WriteLine($"testbed: internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in the testbed; the command that showed it reproduces it)");
+            return Failed;
         }
     }
 
-    private static RootCommand Build(TextWriter output, TextWriter error)
+    private static string OneLine(string text) => string.Join(' ', text.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static RootCommand Build(TextWriter output)
     {
         var accelerator = new Option<string>("--accelerator") { Description = "where kernels run: cpu (ILGPU kernels called directly), ilgpu-cpu (ILGPU's CPU accelerator), cuda, opencl, or auto (the first available of cuda, opencl, cpu)", DefaultValueFactory = _ => "cpu" };
         accelerator.AcceptOnlyFromAmong([.. AcceleratorKinds.All.Select(k => k.Name()), "auto"]);
@@ -69,10 +77,10 @@ public static class TestbedCli
         });
         var size = new Option<string>("--size") { Description = "ci (small, fast) or full", DefaultValueFactory = _ => "ci" };
         size.AcceptOnlyFromAmong("ci", "full");
-        var json = Writable(new Option<FileInfo?>("--json") { Description = "write the result as JSON (schema testbed.result/1)" });
-        var html = Writable(new Option<FileInfo?>("--html") { Description = "write a self-contained HTML report" });
-        var seed = new Option<int>("--seed") { Description = "seed of every random choice", DefaultValueFactory = _ => 1 };
-        var stall = Ranged(new Option<double>("--stall-timeout") { Description = "seconds without progress before the watchdog stops a run", DefaultValueFactory = _ => 5 }, 0.1, 600);
+        var json = CliOptions.OutputFile("--json", "write the result as JSON (schema testbed.result/1)");
+        var html = CliOptions.OutputFile("--html", "write a self-contained HTML report");
+        var seed = CliOptions.Integer("--seed", "seed of every random choice", 1);
+        var stall = CliOptions.Number("--stall-timeout", "seconds without progress before the watchdog stops a run", 0.1, 600, 5);
 
         var list = new Command("list", "scenarios, their options, policies, and accelerators with their availability");
         list.SetAction(_ => List(output));
@@ -87,9 +95,9 @@ public static class TestbedCli
                 r.AddError($"--policy: '{bad}' is not a policy ({string.Join(", ", ResidencyPolicies.Names)})");
             }
         });
-        var pages = Ranged(new Option<int?>("--pages") { Description = "pages in the working set (device pages for oversubscription)" }, 1, 1 << 20);
-        var threads = Ranged(new Option<int?>("--threads") { Description = "CPU threads" }, 1, 64);
-        var rounds = Ranged(new Option<int?>("--rounds") { Description = "rounds of device work" }, 1, 100_000);
+        var pages = CliOptions.Count("--pages", "pages in the working set (device pages for oversubscription)", 1, 1 << 20);
+        var threads = CliOptions.Count("--threads", "CPU threads", 1, 64);
+        var rounds = CliOptions.Count("--rounds", "rounds of device work", 1, 100_000);
         var coherence = new Option<string?>("--coherence") { Description = "the link: coherent, or noncoherent (emulated in kernel code where the hardware's link is coherent)" };
         coherence.AcceptOnlyFromAmong("coherent", "noncoherent");
         var scenarioOptions = ScenarioCatalog.All.SelectMany(s => s.Options.Select(o => (Scenario: s, Option: o)))
@@ -111,6 +119,14 @@ public static class TestbedCli
         run.SetAction(r =>
         {
             var chosen = ScenarioCatalog.Find(r.GetValue(scenario)!)!;
+            foreach (var (flag, option) in new (SharedOptions, Option)[] { (SharedOptions.Policy, policy), (SharedOptions.Pages, pages), (SharedOptions.Threads, threads), (SharedOptions.Rounds, rounds), (SharedOptions.Seed, seed), (SharedOptions.Coherence, coherence) })
+            {
+                if (r.GetResult(option) is { Implicit: false } && !chosen.Takes.HasFlag(flag))
+                {
+                    throw new ScenarioInputException($"{option.Name} does not apply to {chosen.Name} (it takes {Describe(chosen.Takes)})");
+                }
+            }
+
             var options = new Dictionary<string, string>();
             foreach (var (owner, option, cli) in scenarioOptions)
             {
@@ -156,6 +172,13 @@ public static class TestbedCli
 
         var quick = new Option<bool>("--quick") { Description = "small sizes and short budgets: the whole suite in about a minute" };
         var only = new Option<string?>("--filter") { Description = "run only the probes whose name contains this text ('scaling' for the curves alone)" };
+        only.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && string.IsNullOrWhiteSpace(v))
+            {
+                r.AddError($"--filter: give part of a probe's name (probes: {string.Join(", ", BenchScenario.Names)}, scaling)");
+            }
+        });
         var bench = new Command("bench", "the ratio suite: every hot path against its physical floor and target (on cpu; on ilgpu-cpu and every GPU too where a probe is per accelerator), then the scaling curves") { quick, only, ilgpuCpu, json, html };
         bench.SetAction(r =>
         {
@@ -184,29 +207,20 @@ public static class TestbedCli
         var conformance = new Command("conformance", "check an accelerator: the conformance kernels, host memory mapped in place, copies, the link, ILGPU.Algorithms") { accelerator, ilgpuCpu, json, html };
         conformance.SetAction(r => Execute("conformance", [new Step("conformance", new ScenarioSettings(), c => [ConformanceRun.Run(c)])], Pick(r.GetValue(accelerator)!, r.GetValue(ilgpuCpu)), r.GetValue(json), r.GetValue(html), output));
 
-        var file = new Argument<FileInfo>("file") { Description = "a result written with --json" };
-        var reportHtml = Writable(new Option<FileInfo?>("--html") { Description = "where to write the report", Required = true });
+        var file = new Argument<string>("file") { Description = "a result written with --json" };
+        var reportHtml = CliOptions.OutputFile("--html", "where to write the report", required: true);
         var report = new Command("report", "render a JSON result as a self-contained HTML report") { file, reportHtml };
         report.SetAction(r =>
         {
-            var path = r.GetValue(file)!;
-            if (!path.Exists)
+            var doc = ReadResult(r.GetValue(file)!);
+            var target = Path.GetFullPath(r.GetValue(reportHtml)!);
+            if (new OutputFiles().Add("--html", target).Problem() is { } problem)
             {
-                throw new ScenarioInputException($"report: {path.FullName} does not exist");
+                throw new ScenarioInputException($"report: {problem}");
             }
 
-            ResultDocument doc;
-            try
-            {
-                doc = ResultJson.Read(File.ReadAllText(path.FullName));
-            }
-            catch (ResultFormatException e)
-            {
-                throw new ResultFormatException($"report: {path.Name}: {e.Message}");
-            }
-
-            File.WriteAllText(r.GetValue(reportHtml)!.FullName, HtmlReport.Render(doc));
-            output.WriteLine($"wrote {r.GetValue(reportHtml)!.FullName}");
+            File.WriteAllText(target, HtmlReport.Render(doc));
+            output.WriteLine($"wrote {target}");
             return Held;
         });
 
@@ -220,46 +234,63 @@ public static class TestbedCli
         return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, conformance, report, kernels };
     }
 
-    private static Option<T> Ranged<T>(Option<T> option, double min, double max)
-    {
-        option.Validators.Add(r =>
-        {
-            T? value;
-            try
-            {
-                value = r.GetValueOrDefault<T>();
-            }
-            catch (InvalidOperationException)
-            {
-                return; // not a number: the parser reports that itself, as one line
-            }
+    /// <summary>The largest result file <c>report</c> reads (a result of every scenario at full size is a few MB).</summary>
+    public const long MaxResultBytes = 256L << 20;
 
-            if (value is { } v && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is var d && (d < min || d > max))
-            {
-                r.AddError($"{option.Name}: {v} is out of range ({min} to {max})");
-            }
-        });
-        return option;
+    /// <summary>Reads a result for <c>report</c>: the file must exist, be a file, and be at most <see cref="MaxResultBytes"/>.</summary>
+    private static ResultDocument ReadResult(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new ScenarioInputException($"report: {full} is a folder, not a result file");
+        }
+
+        if (!File.Exists(full))
+        {
+            throw new ScenarioInputException($"report: {full} does not exist");
+        }
+
+        var length = new FileInfo(full).Length;
+        if (length > MaxResultBytes)
+        {
+            throw new ScenarioInputException($"report: {full} is {length >> 20} MiB; a result is at most {MaxResultBytes >> 20} MiB");
+        }
+
+        try
+        {
+            return ResultJson.Read(File.ReadAllText(full));
+        }
+        catch (ResultFormatException e)
+        {
+            throw new ResultFormatException($"report: {Path.GetFileName(full)}: {e.Message}");
+        }
     }
 
-    /// <summary>An output file option whose folder must exist, checked before anything runs (not after a long run).</summary>
-    private static Option<FileInfo?> Writable(Option<FileInfo?> option)
+    /// <summary>The shared options <paramref name="takes"/> names, as <c>--policy, --pages</c>.</summary>
+    private static string Describe(SharedOptions takes)
     {
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<FileInfo?>() is { Directory: { Exists: false } dir })
-            {
-                r.AddError($"{option.Name}: the folder {dir.FullName} does not exist");
-            }
-        });
-        return option;
+        var names = Enum.GetValues<SharedOptions>().Where(f => f != SharedOptions.None && takes.HasFlag(f)).Select(f => $"--{f.ToString().ToLowerInvariant()}").ToList();
+        return names.Count == 0 ? "none of the shared options" : string.Join(", ", names);
     }
 
-    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, AcceleratorEntry device, FileInfo? json, FileInfo? html, TextWriter output) =>
+    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, AcceleratorEntry device, string? json, string? html, TextWriter output) =>
         Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], device, json, html, output);
 
-    private static int Execute(string command, IReadOnlyList<Step> plan, AcceleratorEntry device, FileInfo? json, FileInfo? html, TextWriter output)
+    /// <summary>
+    /// Runs <paramref name="plan"/> on <paramref name="device"/>: the output files are checked first, so
+    /// a long run does not end in an error about them; a step that fails inside the testbed (anything
+    /// but bad input) is reported as a failed <c>completed</c> invariant naming the step and the
+    /// error, and the other steps still run. The exit code is <see cref="Failed"/> when an invariant
+    /// failed, whether or not the outputs could be written.
+    /// </summary>
+    private static int Execute(string command, IReadOnlyList<Step> plan, AcceleratorEntry device, string? json, string? html, TextWriter output)
     {
+        if (new OutputFiles().Add("--json", json).Add("--html", html).Problem() is { } problem)
+        {
+            throw new ScenarioInputException(problem);
+        }
+
         var console = new ResultConsole(output, ResultConsole.IsInteractive(output));
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -273,7 +304,7 @@ public static class TestbedCli
         console.WithProgress("warming up", status => { WarmUp.Run(new ScenarioContext(plan[0].Settings, device, status)); return 0; });
         foreach (var step in plan)
         {
-            foreach (var result in console.WithProgress($"{step.Title}: starting", status => step.Run(new ScenarioContext(step.Settings, device, status))))
+            foreach (var result in console.WithProgress($"{step.Title}: starting", status => RunStep(step, new ScenarioContext(step.Settings, device, status))))
             {
                 console.Show(result);
                 results.Add(result);
@@ -283,19 +314,47 @@ public static class TestbedCli
         var doc = new ResultDocument(command, started, clock.Elapsed.TotalSeconds, new AcceleratorInfo(device.Kind.Name(), Backend(device.Kind), device.Name, coherence), EnvironmentInfo.Current(), results);
         var invariants = results.SelectMany(s => s.Runs).SelectMany(r => r.Invariants).ToList();
         console.Line($"{invariants.Count(i => i.Held)} of {invariants.Count} invariants held in {doc.DurationSeconds:0.0} s on {device.Kind.Name()} ({device.Name})");
-        if (json is not null)
+        var exit = ExitCode(doc);
+        foreach (var (option, path, render) in new (string, string?, Func<ResultDocument, string>)[] { ("json", json, ResultJson.Write), ("html", html, HtmlReport.Render) })
         {
-            File.WriteAllText(json.FullName, ResultJson.Write(doc));
-            console.Line($"json: {json.FullName}");
+            if (path is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                File.WriteAllText(path, render(doc));
+                console.Line($"{option}: {Path.GetFullPath(path)}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                console.Line($"testbed: --{option}: could not write {Path.GetFullPath(path)}: {OneLine(e.Message)}");
+                exit = exit == Held ? BadInput : exit;
+            }
         }
 
-        if (html is not null)
-        {
-            File.WriteAllText(html.FullName, HtmlReport.Render(doc));
-            console.Line($"html: {html.FullName}");
-        }
+        return exit;
+    }
 
-        return ExitCode(doc);
+    /// <summary>Runs one step; a failure inside the testbed becomes a result with a failed <c>completed</c> invariant naming the step and the error (bad input still ends the command).</summary>
+    private static IReadOnlyList<ScenarioResult> RunStep(Step step, ScenarioContext context)
+    {
+        try
+        {
+            return step.Run(context);
+        }
+        catch (Exception e) when (e is not ScenarioInputException)
+        {
+            var run = new PolicyRun
+            {
+                Name = step.Title,
+                Policy = "-",
+                Metrics = new Dictionary<string, Metric>(),
+                Invariants = [new Invariant("completed", false, $"{step.Title} stopped with an error inside the testbed: {e.GetType().Name}: {OneLine(e.Message)}")],
+            };
+            return [new ScenarioResult(step.Title, new Dictionary<string, string> { ["error"] = e.GetType().Name }, [run])];
+        }
     }
 
     /// <summary><see cref="Held"/> when every invariant of <paramref name="doc"/> held, else <see cref="Failed"/>.</summary>

@@ -26,6 +26,9 @@ public sealed class ExclusiveVsReclaimScenario : IScenario
     public string Summary => "MakeDeviceExclusive racing a compaction thread (seed 000): lock vs trylock, -EBUSY rate";
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Pages | SharedOptions.Rounds | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("exclusive-locking", "how MakeDeviceExclusive locks the folio: folio_lock_killable (lock) or folio_trylock (trylock)", "lock", "trylock")];
 

@@ -27,6 +27,9 @@ public sealed class ExclusivityScenario : IScenario
     public string Summary => "CPU and device atomics on the same words; lost updates counted exactly, protocol on and off";
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Policy | SharedOptions.Pages | SharedOptions.Threads | SharedOptions.Rounds | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("protocol", "device-exclusive mappings for device atomics on system pages", "on", "off")];
 

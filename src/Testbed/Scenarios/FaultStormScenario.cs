@@ -33,6 +33,9 @@ public sealed class FaultStormScenario : IScenario
     public string Summary => "N CPU threads fault one device-private page (seed 001): legacy vs locked DoSwapPage";
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Threads | SharedOptions.Rounds | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("swap-fault-locking", "DoSwapPage's locking: the 2024 fix (locked) or the older one (legacy)", "legacy", "locked")];
 

@@ -17,6 +17,9 @@ public interface IScenario
     /// <summary>The options only this scenario takes.</summary>
     IReadOnlyList<ScenarioOption> Options { get; }
 
+    /// <summary>The shared options of <c>testbed run</c> this scenario uses; the CLI refuses the others.</summary>
+    SharedOptions Takes { get; }
+
     /// <summary>Runs it; bad requests are <see cref="ScenarioInputException"/>s.</summary>
     ScenarioResult Run(ScenarioContext context);
 }

@@ -24,6 +24,9 @@ public sealed class OversubscriptionScenario : IScenario
     public string Summary => "working set 50%..200% of device memory: throughput and evictions per ratio (seed 004)";
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Pages | SharedOptions.Rounds | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
     [
         new ScenarioOption("ratios", "working-set sizes as multiples of device memory, comma-separated (each 0.05..8)", "0.5,1,1.5,2", v =>

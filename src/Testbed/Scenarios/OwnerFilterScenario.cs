@@ -24,6 +24,9 @@ public sealed class OwnerFilterScenario : IScenario
     public string Summary => "exclusive mapping with and without notifier owner filtering (seed 002): retry-loop convergence";
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Pages | SharedOptions.Rounds | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("filter", "skip invalidations of the device's own Migrate/Exclusive events", "on", "off")];
 

@@ -47,6 +47,9 @@ public sealed class PingpongScenario : IScenario
     private const int MaxDevices = 4;
 
     /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Policy | SharedOptions.Pages | SharedOptions.Threads | SharedOptions.Rounds | SharedOptions.Seed | SharedOptions.Coherence;
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } = [Mode, Devices];
 
     /// <summary><c>--devices N</c>: how many devices mirror the pages (1 to 4), each on its own accelerator, sharing the policy.</summary>

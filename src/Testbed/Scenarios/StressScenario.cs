@@ -5,6 +5,7 @@ using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
 using Testbed.Results;
+using Testbed.Kernels.Accelerators;
 using Testbed.Kernels.DeviceCode;
 
 namespace Testbed.Scenarios;
@@ -69,6 +70,9 @@ public sealed class StressScenario : IScenario
 
     /// <inheritdoc/>
     public string Summary => "seeded random interleavings of CPU threads, device kernels, migrations, evictions, mprotect/munmap/fork and compaction against a shadow copy";
+
+    /// <inheritdoc/>
+    public SharedOptions Takes => SharedOptions.Policy | SharedOptions.Pages | SharedOptions.Threads | SharedOptions.Rounds | SharedOptions.Seed | SharedOptions.Coherence;
 
     /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } = [];
@@ -174,10 +178,18 @@ public sealed class StressScenario : IScenario
                 _mismatches == 0,
                 _mismatches == 0
                     ? $"every word matched the shadow after each of {phases} phases ({_ops} ops, seed {seed})"
-                    : $"{_mismatches} words differed from the shadow (seed {seed}: replay with `testbed run stress --policy {policyName} --seed {seed} --pages {pages} --threads {threads} --rounds {phases}`); first: {string.Join("; ", _firstMismatches)}");
-            var replay = $"replay with `testbed run stress --policy {policyName} --seed {seed} --pages {pages} --threads {threads} --rounds {phases}`";
+                    : $"{_mismatches} words differed from the shadow (seed {seed}: {Replay(seed)}); first: {string.Join("; ", _firstMismatches)}");
+            var replay = Replay(seed);
             var errors = new Invariant("no_errors", _failure is null, _failure is null ? "every operation succeeded" : $"{_failure} (seed {seed}: {replay})");
             return new PolicyRun { Name = policyName, Policy = policyName, Metrics = metrics, Invariants = [oracle, errors, progress, .. teardown] };
+        }
+
+        /// <summary>The command that replays this run: every setting that decides what it does, the accelerator, the link and the watchdog's window included.</summary>
+        private string Replay(int seed)
+        {
+            var coherence = context.Settings.Coherence switch { LinkCoherence.Coherent => " --coherence coherent", LinkCoherence.NonCoherent => " --coherence noncoherent", _ => string.Empty };
+            var stall = context.Settings.StallTimeout == new ScenarioSettings().StallTimeout ? string.Empty : $" --stall-timeout {context.Settings.StallTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            return $"replay with `testbed run stress --accelerator {context.Accelerator.Kind.Name()} --policy {policyName} --seed {seed} --pages {pages} --threads {threads} --rounds {phases}{coherence}{stall}`";
         }
 
         private void Phase(ScenarioRig rig, MirrorDevice mirror, ulong va, int[] shadow, int phase, Random rng)

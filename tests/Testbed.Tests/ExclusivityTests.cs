@@ -3,6 +3,7 @@ using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.Kernels.Accelerators;
 using Testbed.Kernels.DeviceCode;
+using Testbed.Scenarios;
 
 namespace Testbed.Tests;
 
@@ -42,6 +43,44 @@ public sealed class ExclusivityTests
     public void A_page_first_mapped_for_a_device_store_still_needs_exclusive_access_for_atomics(AcceleratorKind kind)
     {
         Assert.Equal(0, LostUpdates(kind, protocol: true, storeFirst: true));
+    }
+
+    /// <summary>
+    /// Updates are counted per word in 64 bits, so a word that received more than 2^32 adds (a long run
+    /// with many threads) is not read as billions of lost updates; one that holds more than it was
+    /// given is counted as updates applied twice, not as negative losses.
+    /// </summary>
+    [Fact]
+    public void Lost_updates_are_counted_per_word_past_two_to_the_thirty_two()
+    {
+        // Two words, stride 3: the device's 6 adds go 3 to each; CPU thread 0 adds 2^33 + 4 times from
+        // word 0 on (2^32 + 2 to each), thread 1 adds 3 times from word 1 on (2 to word 1, 1 to word 0).
+        long[] cpu = [(1L << 33) + 4, 3];
+        long word0 = 3 + (1L << 32) + 2 + 1, word1 = 3 + (1L << 32) + 2 + 2;
+        int[] values = [unchecked((int)word0), 0, 0, unchecked((int)word1), 0, 0];
+        Assert.Equal((0L, 0L), ExclusivityScenario.Count(values, 3, 2, 6, cpu));
+        values[3] -= 5;
+        Assert.Equal((5L, 0L), ExclusivityScenario.Count(values, 3, 2, 6, cpu));
+        values[0] += 2;
+        Assert.Equal((5L, 2L), ExclusivityScenario.Count(values, 3, 2, 6, cpu));
+    }
+
+    /// <summary>
+    /// Without the protocol, updates can only be lost where the policy mapped a system page for device
+    /// atomics across the link: under migrate the device always works on its own copy, so the run
+    /// checks that nothing was lost instead of demanding a race that cannot happen.
+    /// </summary>
+    [Fact]
+    public void Without_the_protocol_a_policy_that_never_maps_atomics_across_the_link_loses_nothing_and_says_so()
+    {
+        var result = new ExclusivityScenario().Run(new ScenarioContext(
+            new ScenarioSettings { Policies = ["migrate", "remote"], Rounds = 5, Options = new Dictionary<string, string> { ["protocol"] = "off" } },
+            AcceleratorCatalog.Cpu));
+        var migrate = result.Runs.Single(r => r.Policy == "migrate");
+        var held = Assert.Single(migrate.Invariants, i => i.Name == "no_lost_updates");
+        Assert.True(held.Held, held.Detail);
+        Assert.Contains("the race could not happen: migrate never mapped a system page for device atomics across the link", held.Detail, StringComparison.Ordinal);
+        Assert.Contains(result.Runs.Single(r => r.Policy == "remote").Invariants, i => i.Name == "lost_updates_detected");
     }
 
     private static long LostUpdates(AcceleratorKind kind, bool protocol, bool storeFirst = false)

@@ -104,6 +104,36 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", output + error);
     }
 
+    /// <summary>
+    /// A bug inside a step (an exception the scenario did not expect) is that step's failed
+    /// <c>completed</c> invariant, named and on one line; the other steps still run, and the command
+    /// exits 1 even when its JSON cannot be written at the end (here the step removes the folder).
+    /// </summary>
+    [Fact]
+    public void A_step_that_throws_fails_its_completed_invariant_and_exits_1_even_when_the_json_cannot_be_written()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "gone"));
+        var json = Path.Combine(folder.FullName, "r.json");
+        var settings = new ScenarioSettings { Pages = 8, Rounds = 1 };
+        TestbedCli.Step[] plan =
+        [
+            new("broken", settings, _ =>
+            {
+                folder.Delete(recursive: true);
+                throw new InvalidOperationException("a bug\nover two lines");
+            }),
+            new("pingpong", settings, c => [new PingpongScenario().Run(c)]),
+        ];
+        using var output = new StringWriter();
+        var code = TestbedCli.Execute("run", plan, Accelerators.Entry(AcceleratorKind.Cpu), json, null, output);
+        var text = output.ToString();
+        Assert.Equal(1, code);
+        Assert.Contains("broken stopped with an error inside the testbed: InvalidOperationException: a bug over two lines", text);
+        Assert.Contains("pingpong", text);
+        Assert.Contains($"testbed: --json: could not write {json}", text);
+        Assert.DoesNotContain("   at ", text);
+    }
+
     /// <summary>Values a shell passes as empty strings, or that name one file twice, are refused before anything runs.</summary>
     [Theory]
     [InlineData("--json", "", "--json: the path is empty")]

@@ -284,7 +284,7 @@ public static class TestbedCli
     /// error, and the other steps still run. The exit code is <see cref="Failed"/> when an invariant
     /// failed, whether or not the outputs could be written.
     /// </summary>
-    private static int Execute(string command, IReadOnlyList<Step> plan, AcceleratorEntry device, string? json, string? html, TextWriter output)
+    internal static int Execute(string command, IReadOnlyList<Step> plan, AcceleratorEntry device, string? json, string? html, TextWriter output)
     {
         if (new OutputFiles().Add("--json", json).Add("--html", html).Problem() is { } problem)
         {
@@ -435,5 +435,5 @@ public static class TestbedCli
     }
 
     /// <summary>One step of a command's plan: what it is called, its settings, and the results it gives.</summary>
-    private sealed record Step(string Title, ScenarioSettings Settings, Func<ScenarioContext, IReadOnlyList<ScenarioResult>> Run);
+    internal sealed record Step(string Title, ScenarioSettings Settings, Func<ScenarioContext, IReadOnlyList<ScenarioResult>> Run);
 }

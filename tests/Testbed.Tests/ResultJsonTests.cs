@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Testbed.Results;
 
 namespace Testbed.Tests;
@@ -87,6 +89,49 @@ public sealed class ResultJsonTests
         var json = ResultJson.Write(Sample());
         Assert.Contains("appears twice", Assert.Throws<ResultFormatException>(() => ResultJson.Read(json.Replace("\"pages\": \"4\"", "\"pages\": \"4\", \"pages\": \"5\"", StringComparison.Ordinal))).Message);
         Assert.Contains("is not a location", Assert.Throws<ResultFormatException>(() => ResultJson.Read(json.Replace("ssxc", "ssqc", StringComparison.Ordinal))).Message);
+    }
+
+    /// <summary>
+    /// Values that pass the schema but would break the report (a histogram indexed by -1 or sized by
+    /// 10^12, a timeline read past a short row, an axis parsed from a word) and a key named twice
+    /// at the top level are refused with their path.
+    /// </summary>
+    [Theory]
+    [InlineData("$.scenarios[0].runs[0].migrations_per_page[0]", "-1", "migrations_per_page[0]: expected a count (a whole number from 0 to 2147483647), found -1")]
+    [InlineData("$.scenarios[0].runs[0].migrations_per_page[0]", "1e12", "migrations_per_page[0]: expected a count (a whole number from 0 to 2147483647), found 1e12")]
+    [InlineData("$.scenarios[0].runs[0].migrations_per_page[1]", "1.5", "migrations_per_page[1]: expected a count")]
+    [InlineData("$.scenarios[0].runs[0].timeline.samples[1]", "\"ss\"", "timeline.samples[1]: 2 characters, but samples[0] has 4")]
+    [InlineData("$.scenarios[0].runs[0].settings.ratio", "\"abc\"", "runs[0].settings.ratio: \"abc\" is not a number, and the scenario's x_axis plots the runs against it")]
+    [InlineData("$.scenarios[0].runs[1].settings.ratio", "\"NaN\"", "runs[1].settings.ratio: \"NaN\" is not a number")]
+    public void Hostile_values_are_refused_with_their_path(string path, string value, string expected)
+    {
+        var root = JsonNode.Parse(ResultJson.Write(Sample()))!;
+        root["scenarios"]![0]!["parameters"]!["x_axis"] = "ratio";
+        var parent = path[..path.LastIndexOfAny(['.', '['])];
+        var node = parent.Split('.', StringSplitOptions.RemoveEmptyEntries).Skip(1).Aggregate(root, Step);
+        var leaf = path[parent.Length..];
+        if (leaf.StartsWith('['))
+        {
+            node[int.Parse(leaf[1..^1], CultureInfo.InvariantCulture)] = JsonNode.Parse(value);
+        }
+        else
+        {
+            node[leaf[1..]] = JsonNode.Parse(value);
+        }
+
+        var error = Assert.Throws<ResultFormatException>(() => ResultJson.Read(root.ToJsonString()));
+        Assert.StartsWith("$.scenarios[0].runs[", error.Message);
+        Assert.Contains(expected, error.Message);
+
+        static JsonNode Step(JsonNode at, string part) =>
+            part.IndexOf('[', StringComparison.Ordinal) is var i and >= 0 ? at[part[..i]]![int.Parse(part[(i + 1)..^1], CultureInfo.InvariantCulture)]! : at[part]!;
+    }
+
+    [Fact]
+    public void A_key_named_twice_at_the_top_level_is_refused()
+    {
+        var json = ResultJson.Write(Sample()).Replace("\"command\": \"run\"", "\"command\": \"run\", \"command\": \"suite\"", StringComparison.Ordinal);
+        Assert.Equal("$.command: appears twice", Assert.Throws<ResultFormatException>(() => ResultJson.Read(json)).Message);
     }
 
     private static string Flip(char[] chars, Random random)

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Testbed.Report;
 
-/// <summary>How many pages migrated how often: bars over bins of the migrations-per-page counts.</summary>
+/// <summary>How many pages migrated how often: bars over at most 20 bins of the migrations-per-page counts, however large the counts.</summary>
 internal static class HistogramChart
 {
     private const int MaxBins = 20;
@@ -11,8 +11,8 @@ internal static class HistogramChart
     public static string Render(string title, IReadOnlyList<int> perPage)
     {
         const int Width = 420, Height = 240, Left = 56, Right = 12, Top = 28, Bottom = 196;
-        var max = perPage.Count == 0 ? 0 : perPage.Max();
-        var binWidth = Math.Max(1, (int)Math.Ceiling((max + 1) / (double)MaxBins));
+        var max = perPage.Count == 0 ? 0L : perPage.Max();
+        var binWidth = Math.Max(1L, (long)Math.Ceiling((max + 1) / (double)MaxBins));
         var bins = new int[(max / binWidth) + 1];
         foreach (var n in perPage)
         {

@@ -101,7 +101,11 @@ public static class HtmlReport
 
         if (s.Parameters.TryGetValue("x_axis", out var axis) && s.Parameters.TryGetValue("curves", out var curves))
         {
-            var points = s.Runs.Where(r => r.Settings.ContainsKey(axis)).Select(r => (X: double.Parse(r.Settings[axis], CultureInfo.InvariantCulture), r.Metrics)).OrderBy(p => p.X).ToList();
+            var points = s.Runs
+                .Select(r => (X: r.Settings.TryGetValue(axis, out var x) && double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN, r.Metrics))
+                .Where(p => double.IsFinite(p.X))
+                .OrderBy(p => p.X)
+                .ToList();
             foreach (var metric in curves.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var line = points.Where(p => p.Metrics.ContainsKey(metric)).Select(p => (p.X, p.Metrics[metric].Value)).ToList();

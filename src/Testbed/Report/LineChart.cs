@@ -7,12 +7,13 @@ namespace Testbed.Report;
 /// One or more series of (x, y) points joined by lines (throughput vs oversubscription). An x axis
 /// of positive values spanning two decades or more (pages 1K to 1M, copy sizes 4 KiB to 64 MiB) is
 /// drawn on a log scale, so that the small sizes are not crowded into the first pixels; the axis
-/// label says so.
+/// label says so. A point that is not a finite number on both axes is left out, never drawn at NaN.
 /// </summary>
 internal static class LineChart
 {
     public static string Render(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<(double X, double Y)> Points)> series)
     {
+        series = [.. series.Select(s => (s.Name, (IReadOnlyList<(double X, double Y)>)[.. s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y))]))];
         const int Width = 640, Height = 300, Left = 70, Right = 120, Top = 30, Bottom = 250;
         var xs = series.SelectMany(s => s.Points).Select(p => p.X).DefaultIfEmpty(1).ToList();
         var log = xs.Min() > 0 && xs.Max() / xs.Min() >= 100;

@@ -12,6 +12,9 @@ internal static class Svg
     /// <summary>Names of the locations, for legends.</summary>
     public static readonly string[] LocationNames = ["not mapped", "system", "device-private", "device-coherent", "device-exclusive", "device 2", "device 3", "device 4"];
 
+    /// <summary>The smallest value an axis scales to: no metric the testbed records is meaningful below it, and far below it the tick arithmetic underflows.</summary>
+    public const double Smallest = 1e-9;
+
     /// <summary>Series colours.</summary>
     public static readonly string[] Palette = ["#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#9333ea", "#0891b2", "#be185d", "#4b5563"];
 
@@ -19,13 +22,22 @@ internal static class Svg
 
     public static string N(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 
-    /// <summary>A short label for an axis value (k, M).</summary>
-    public static string Short(double v) => Math.Abs(v) >= 1e6 ? $"{N(v / 1e6)}M" : Math.Abs(v) >= 1e3 ? $"{N(v / 1e3)}k" : N(v);
+    /// <summary>A short label for an axis value (k, M; two significant digits below 0.01).</summary>
+    public static string Short(double v) => Math.Abs(v) switch
+    {
+        >= 1e6 => $"{N(v / 1e6)}M",
+        >= 1e3 => $"{N(v / 1e3)}k",
+        < 0.01 and > 0 => v.ToString("G2", CultureInfo.InvariantCulture),
+        _ => N(v),
+    };
 
-    /// <summary>About five round tick values from 0 to at least <paramref name="max"/>.</summary>
+    /// <summary>
+    /// About five round tick values from 0 to at least <paramref name="max"/>; a <paramref name="max"/>
+    /// below <see cref="Smallest"/> (or not a positive number) draws on a 0..1 axis, as zero.
+    /// </summary>
     public static double[] Ticks(double max)
     {
-        if (!(max > 0))
+        if (!(max >= Smallest))
         {
             return [0, 1];
         }

@@ -7,7 +7,10 @@ namespace Testbed.Results;
 /// <summary>
 /// Writes and reads <see cref="ResultDocument"/> as JSON. The reader checks every field it needs and
 /// throws <see cref="ResultFormatException"/> naming the path of the first one that is missing or of
-/// the wrong type, so a truncated or hand-edited file gives one clear line, never a stack trace.
+/// the wrong type, so a truncated or hand-edited file gives one clear line, never a stack trace:
+/// a key named twice, a count that is negative, fractional or beyond 32 bits, a ragged timeline,
+/// or an <c>x_axis</c> setting that is not a number is refused with its path, and the report then
+/// only draws what it has checked.
 /// </summary>
 /// <remarks>
 /// Layout: <c>{"schema", "command", "started", "duration_s", "accelerator": {name, backend, device,
@@ -73,6 +76,7 @@ public static class ResultJson
 
         using (parsed)
         {
+            RefuseDuplicateKeys(parsed.RootElement, "$");
             var root = new Node(parsed.RootElement, "$");
             var schema = root.Field("schema").String();
             if (schema != ResultDocument.Schema)
@@ -180,10 +184,56 @@ public static class ResultJson
         w.WriteEndObject();
     }
 
-    private static ScenarioResult ReadScenario(Node s) => new(
-        s.Field("scenario").String(),
-        s.Field("parameters").Strings(),
-        [.. s.Field("runs").Items().Select(ReadRun)]);
+    /// <summary>
+    /// One scenario's result. Where its parameters name an <c>x_axis</c>, every run's setting of that
+    /// name must be a finite number, since the report plots the runs' metrics against it.
+    /// </summary>
+    private static ScenarioResult ReadScenario(Node s)
+    {
+        var parameters = s.Field("parameters").Strings();
+        var runs = s.Field("runs").Items().ToList();
+        if (parameters.TryGetValue("x_axis", out var axis))
+        {
+            foreach (var run in runs)
+            {
+                if (run.Field("settings").Optional(axis) is { } x && !(double.TryParse(x.String(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)))
+                {
+                    throw new ResultFormatException($"{x.Path}: \"{x.String()}\" is not a number, and the scenario's x_axis plots the runs against it");
+                }
+            }
+        }
+
+        return new(s.Field("scenario").String(), parameters, [.. runs.Select(ReadRun)]);
+    }
+
+    /// <summary>
+    /// Refuses an object that names a key twice, anywhere in the document: a reader keeps one of the
+    /// two silently (System.Text.Json the last), so the file would not mean what it seems to.
+    /// </summary>
+    private static void RefuseDuplicateKeys(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in element.EnumerateObject())
+            {
+                if (!seen.Add(p.Name))
+                {
+                    throw new ResultFormatException($"{path}.{p.Name}: appears twice");
+                }
+
+                RefuseDuplicateKeys(p.Value, $"{path}.{p.Name}");
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                RefuseDuplicateKeys(item, $"{path}[{i++}]");
+            }
+        }
+    }
 
     private static PolicyRun ReadRun(Node r)
     {
@@ -195,6 +245,11 @@ public static class ResultJson
             if (times.Count != samples.Count)
             {
                 throw new ResultFormatException($"{t.Path}: {times.Count} times but {samples.Count} samples");
+            }
+
+            if (samples.Skip(1).Select((x, i) => (x.Length, Index: i + 1)).FirstOrDefault(x => x.Length != samples[0].Length) is { Index: > 0 } ragged)
+            {
+                throw new ResultFormatException($"{t.Path}.samples[{ragged.Index}]: {ragged.Length} characters, but samples[0] has {samples[0].Length} (every sample holds one character per page)");
             }
 
             if (samples.SelectMany(x => x).FirstOrDefault(c => !ResidencyTimeline.Locations.Contains(c)) is var bad and not '\0')
@@ -213,7 +268,7 @@ public static class ResultJson
             Metrics = r.Field("metrics").Properties().ToDictionary(p => p.Name, p => new Metric(p.Node.Field("value").Number(), p.Node.Field("unit").String())),
             Invariants = [.. r.Field("invariants").Items().Select(i => new Invariant(i.Field("name").String(), i.Field("held").Bool(), i.Field("detail").String()))],
             Timeline = timeline,
-            MigrationsPerPage = r.Optional("migrations_per_page") is { } m ? [.. m.Items().Select(n => (int)n.Number())] : null,
+            MigrationsPerPage = r.Optional("migrations_per_page") is { } m ? [.. m.Items().Select(n => n.Count())] : null,
         };
     }
 
@@ -240,6 +295,13 @@ public static class ResultJson
             return Element.TryGetDouble(out var d) && double.IsFinite(d) ? d : throw new ResultFormatException($"{Path}: number out of range");
         }
 
+        /// <summary>A whole number from 0 to <see cref="int.MaxValue"/>: a count.</summary>
+        public int Count()
+        {
+            var d = Number();
+            return d >= 0 && d <= int.MaxValue && Math.Floor(d) == d ? (int)d : throw new ResultFormatException($"{Path}: expected a count (a whole number from 0 to {int.MaxValue}), found {Element.GetRawText()}");
+        }
+
         public bool Bool() => Element.ValueKind switch
         {
             JsonValueKind.True => true,
@@ -258,10 +320,7 @@ public static class ResultJson
         {
             Expect(JsonValueKind.Object, "an object");
             var path = Path;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            return Element.EnumerateObject().Select(p => seen.Add(p.Name)
-                ? (p.Name, new Node(p.Value, $"{path}.{p.Name}"))
-                : throw new ResultFormatException($"{path}.{p.Name}: appears twice"));
+            return Element.EnumerateObject().Select(p => (p.Name, new Node(p.Value, $"{path}.{p.Name}")));
         }
 
         public IReadOnlyDictionary<string, string> Strings() => Properties().ToDictionary(p => p.Name, p => p.Node.String());

@@ -284,7 +284,8 @@ public sealed partial class MirrorDevice
     /// (<see cref="StageThroughRam"/>). The policy may make the faulting thread wait (UVM throttling)
     /// or refuse the migration until a timeslice expires (the fault is then retried); otherwise the
     /// page is copied back under the block's range lock, which serialises it against other
-    /// migrations of the block.
+    /// migrations of the block. With no free system page the fault fails with -ENOMEM (the CPU
+    /// access returns it) instead of being retried for ever.
     /// </summary>
     public Errno MigrateToRam(in VmFault vmf)
     {
@@ -332,7 +333,7 @@ public sealed partial class MirrorDevice
                 ZapAndWait(page, args.Src);
             }
 
-            CopyToRam(args.Src, args.Dst, args.Npages);
+            var noMemory = CopyToRam(args.Src, args.Dst, args.Npages) > 0;
             MigrateDevice.MigrateVmaPages(args);
             var moved = Moved(args, 0);
             var now = Stopwatch.GetTimestamp();
@@ -342,6 +343,13 @@ public sealed partial class MirrorDevice
             }
 
             MigrateDevice.MigrateVmaFinalize(args);
+            if (noMemory)
+            {
+                // nouveau's migrate_to_ram answers a failed alloc_page_vma with VM_FAULT_SIGBUS: the
+                // page stays on the device, and retrying the fault would only spin.
+                return Fail(Errno.ENOMEM, $"migrate_to_ram of 0x{address:x}: no free system page ({_kernel.Memory.TotalFrames} frames of {_pageSize / 1024} KiB, all in use)");
+            }
+
             if (moved)
             {
                 Counters.MigratedToRam(1);
@@ -486,11 +494,14 @@ public sealed partial class MirrorDevice
     /// <summary>
     /// <c>dmirror_devmem_fault_alloc_and_copy</c> and the eviction copy: for each collected device page,
     /// a locked system page filled through the accelerator from the device frame. With no system page,
-    /// or a failed copy (<see cref="FaultPoint.DeviceCopy"/>), the page stays on the device: a CPU
-    /// fault is retried, an eviction leaves it for the next one.
+    /// or a failed copy (<see cref="FaultPoint.DeviceCopy"/>), the page stays on the device: an
+    /// eviction leaves it for the next one; a CPU fault is retried after a failed copy, and fails with
+    /// -ENOMEM when there was no system page (see <see cref="MigrateToRam"/>).
     /// </summary>
-    private unsafe void CopyToRam(ulong[] src, ulong[] dst, long npages)
+    /// <returns>How many pages found no system page.</returns>
+    private unsafe int CopyToRam(ulong[] src, ulong[] dst, long npages)
     {
+        var noMemory = 0;
         for (var i = 0; i < npages; i++)
         {
             if ((src[i] & MigratePfn.Migrate) == 0 || MigratePfn.ToPfn(src[i]) is not (var spfn and >= 0))
@@ -501,6 +512,7 @@ public sealed partial class MirrorDevice
             var page = _kernel.Memory.AllocFolio(zero: false);
             if (page is null)
             {
+                noMemory++;
                 continue;
             }
 
@@ -515,5 +527,7 @@ public sealed partial class MirrorDevice
             _runner.CopyToCPU(_memory.Frame(_memory.FrameOf(spfn)), new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
             dst[i] = MigratePfn.Make(page.Pfn);
         }
+
+        return noMemory;
     }
 }

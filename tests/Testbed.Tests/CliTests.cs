@@ -134,6 +134,49 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", text);
     }
 
+    /// <summary>
+    /// Working sets beyond the 64 MiB every run used to get: the model's memory is sized from the
+    /// pages (these ended in ENOMEM, and in a fatal "no VMA" fault that was really exhaustion).
+    /// </summary>
+    [Theory]
+    [InlineData("run exclusive-vs-reclaim --pages 16384 --rounds 1")]
+    [InlineData("run pingpong --pages 17000 --policy remote --rounds 1")]
+    public void Pages_beyond_64_MiB_run(string args)
+    {
+        var (code, output, error) = Testbed(args.Split(' '));
+        Assert.True(code == 0, output + error);
+    }
+
+    /// <summary>A run that cannot fit in this machine's memory is refused before it starts, saying what it needs, what there is, and the largest size that fits.</summary>
+    [Fact]
+    public void A_run_larger_than_this_machine_is_refused_up_front_with_the_limit()
+    {
+        var (code, output, error) = Testbed("run", "oversubscription", "--pages", "1048576", "--ratios", "8");
+        Assert.Equal(2, code);
+        Assert.Matches(@"^testbed: oversubscription: --pages 1048576 needs about 224\.\d GiB of memory at its peak \(28 KiB for each of 8388608 pages\); \d+\.\d GiB is available: at most --pages \d+ here", error);
+        Assert.DoesNotContain("oversubscription", output);
+    }
+
+    /// <summary>The largest size <see cref="SystemMemory.Problem"/> names is the largest that fits, for every scenario that takes pages.</summary>
+    [Theory]
+    [InlineData("pingpong")]
+    [InlineData("exclusivity")]
+    [InlineData("stress")]
+    [InlineData("exclusive-vs-reclaim")]
+    [InlineData("oversubscription")]
+    public void The_limit_named_is_the_largest_size_that_fits(string name)
+    {
+        var scenario = ScenarioCatalog.All.Single(s => s.Name == name);
+        const long Available = 3L << 30;
+        var settings = new ScenarioSettings { Pages = 1 << 20 };
+        var problem = SystemMemory.Problem(scenario, settings, Available);
+        Assert.NotNull(problem);
+        var most = int.Parse(System.Text.RegularExpressions.Regex.Match(problem, @"at most --pages (\d+) here").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Null(SystemMemory.Problem(scenario, settings with { Pages = most }, Available));
+        Assert.NotNull(SystemMemory.Problem(scenario, settings with { Pages = most + 8 }, Available));
+        Assert.Equal(0, most % 8);
+    }
+
     /// <summary>Values a shell passes as empty strings, or that name one file twice, are refused before anything runs.</summary>
     [Theory]
     [InlineData("--json", "", "--json: the path is empty")]

@@ -274,8 +274,17 @@ public static class TestbedCli
         return names.Count == 0 ? "none of the shared options" : string.Join(", ", names);
     }
 
-    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, AcceleratorEntry device, string? json, string? html, TextWriter output) =>
-        Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], device, json, html, output);
+    /// <summary>Runs scenarios, after checking that each fits in the memory available here (<see cref="SystemMemory.Problem"/>), before the first starts.</summary>
+    private static int Execute(string command, IReadOnlyList<(IScenario Scenario, ScenarioSettings Settings)> plan, AcceleratorEntry device, string? json, string? html, TextWriter output)
+    {
+        var available = SystemMemory.Available();
+        if (plan.Select(p => SystemMemory.Problem(p.Scenario, p.Settings, available)).FirstOrDefault(p => p is not null) is { } problem)
+        {
+            throw new ScenarioInputException(problem);
+        }
+
+        return Execute(command, [.. plan.Select(p => new Step(p.Scenario.Name, p.Settings, c => [p.Scenario.Run(c)]))], device, json, html, output);
+    }
 
     /// <summary>
     /// Runs <paramref name="plan"/> on <paramref name="device"/>: the output files are checked first, so

@@ -36,6 +36,10 @@ public sealed class FaultStormScenario : IScenario
     public SharedOptions Takes => SharedOptions.Threads | SharedOptions.Rounds | SharedOptions.Coherence;
 
     /// <inheritdoc/>
+    /// <remarks>It maps a fixed, small number of pages.</remarks>
+    public MemoryNeed Memory(ScenarioSettings settings) => new(0, 0);
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("swap-fault-locking", "DoSwapPage's locking: the 2024 fix (locked) or the older one (legacy)", "legacy", "locked")];
 

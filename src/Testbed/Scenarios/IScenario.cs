@@ -20,6 +20,9 @@ public interface IScenario
     /// <summary>The shared options of <c>testbed run</c> this scenario uses; the CLI refuses the others.</summary>
     SharedOptions Takes { get; }
 
+    /// <summary>What a run with <paramref name="settings"/> takes from the machine at its peak, so the CLI can refuse one that cannot fit before it starts.</summary>
+    MemoryNeed Memory(ScenarioSettings settings);
+
     /// <summary>Runs it; bad requests are <see cref="ScenarioInputException"/>s.</summary>
     ScenarioResult Run(ScenarioContext context);
 }

@@ -27,6 +27,10 @@ public sealed class OwnerFilterScenario : IScenario
     public SharedOptions Takes => SharedOptions.Pages | SharedOptions.Rounds | SharedOptions.Coherence;
 
     /// <inheritdoc/>
+    /// <remarks>It maps a fixed, small number of pages.</remarks>
+    public MemoryNeed Memory(ScenarioSettings settings) => new(0, 0);
+
+    /// <inheritdoc/>
     public IReadOnlyList<ScenarioOption> Options { get; } =
         [ScenarioOption.OneOf("filter", "skip invalidations of the device's own Migrate/Exclusive events", "on", "off")];
 

@@ -23,7 +23,7 @@ public sealed class ScenarioRig : IDisposable
     private bool _abandoned;
     private bool _disposed;
 
-    /// <summary>Builds the kernel (<paramref name="options"/>, 64 MiB by default) and an address space, with a runner from <paramref name="context"/>.</summary>
+    /// <summary>Builds the kernel (<paramref name="options"/>: a scenario sizes its RAM with <see cref="SystemMemory.For"/>; 64 MiB by default) and an address space, with a runner from <paramref name="context"/>.</summary>
     public ScenarioRig(ScenarioContext context, LinkCoherence coherence, HostKernelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -202,7 +202,7 @@ public sealed class ScenarioRig : IDisposable
     {
         if (err != Errno.Ok)
         {
-            throw new InvalidOperationException($"{what} returned {err}");
+            throw new InvalidOperationException(err == Errno.ENOMEM ? $"{what} returned ENOMEM: the model's system memory is exhausted (out of memory)" : $"{what} returned {err}");
         }
     }
 }

@@ -92,7 +92,8 @@ public sealed class FatalFaultTests
         Assert.Equal(Errno.Ok, t.Mm.Mprotect(va + (ulong)t.PageSize, (ulong)t.PageSize, Prot.Read));
         var mirror = t.Mirror(va, 2);
         var data = Enumerable.Range(1, 2 * t.WordsPerPage).ToArray();
-        Assert.Equal(Errno.EPERM, mirror.Write(va, data));
+        var err = mirror.Write(va, data);
+        Assert.True(Errno.EPERM == err, $"{mirror.LastError} launches={mirror.Counters.Launches} fatal={mirror.FatalFaults.Count} cancelled={mirror.Counters.CancelledItems} first={mirror.FatalFaults.FirstOrDefault()}");
         var f = Assert.Single(mirror.FatalFaults);
         Assert.Equal((va + (ulong)t.PageSize, FaultAccess.Write, Errno.EPERM), (f.Address, f.Access, f.Error));
         Assert.Equal(data[..t.WordsPerPage], t.CpuRead(va, t.WordsPerPage));
@@ -101,6 +102,66 @@ public sealed class FatalFaultTests
         Assert.Equal(Errno.Ok, mirror.Read(va + (ulong)t.PageSize, read));
         Assert.Equal([5, 6, 7], read[..3]);
     }
+
+    /// <summary>
+    /// A device write over a 4 MiB read-only VMA (1,048,576 stores, every page fatal) between two
+    /// writable pages: the first fatal fault marks the whole read-only range, so the items still
+    /// waiting on it cancel on the next launch instead of one batch of faults per replay (about 256
+    /// launches, which stalled into -EBUSY); the run returns -EPERM naming every page, and the
+    /// writable pages hold their stores.
+    /// </summary>
+    [Fact]
+    public void A_write_over_a_4_MiB_read_only_range_is_EPERM_in_a_few_launches_with_every_other_item_completed()
+    {
+        const int readOnly = 1024;
+        using var t = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 64L << 20);
+        var va = t.Map(readOnly + 2);
+        var locked = va + (ulong)t.PageSize;
+        Assert.Equal(Errno.Ok, t.Mm.Mprotect(locked, readOnly * (ulong)t.PageSize, Prot.Read));
+        var mirror = t.Mirror(va, readOnly + 2, options: new MirrorOptions { DevicePages = 64, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromMilliseconds(200) });
+        var data = Enumerable.Range(1, (readOnly + 2) * t.WordsPerPage).ToArray();
+
+        var err = mirror.Write(va, data);
+        Assert.True(Errno.EPERM == err, $"{mirror.LastError} launches={mirror.Counters.Launches} fatal={mirror.FatalFaults.Count} cancelled={mirror.Counters.CancelledItems} first={mirror.FatalFaults.FirstOrDefault()}");
+        Assert.InRange(mirror.Counters.Launches, 2, 4);
+        Assert.Equal(Enumerable.Range(1, readOnly).Select(p => va + ((ulong)p * (ulong)t.PageSize)), mirror.FatalFaults.Select(f => f.Address).Order());
+        Assert.All(mirror.FatalFaults, f => Assert.Equal((FaultAccess.Write, Errno.EPERM), (f.Access, f.Error)));
+        Assert.Equal(readOnly * t.WordsPerPage, mirror.Counters.CancelledItems);
+        Assert.Equal(data[..t.WordsPerPage], t.CpuRead(va, t.WordsPerPage));
+        Assert.Equal(data[^t.WordsPerPage..], t.CpuRead(va + ((readOnly + 1) * (ulong)t.PageSize), t.WordsPerPage));
+        Assert.All(t.CpuRead(locked, readOnly * t.WordsPerPage), v => Assert.Equal(0, v));
+    }
+
+    /// <summary>
+    /// A run whose launches only cancel is making progress: every page forbidden, in one-page ranges
+    /// that alternate a hole and a read-only VMA, one add per page, and a fault buffer of 4 records,
+    /// so each of about a thousand launches cancels four more items and applies nothing. It ends with
+    /// the first fatal fault's error, each page named with its own range's error, not with -EBUSY
+    /// once a 50 ms stall window passed with no operation applied.
+    /// </summary>
+    [Fact]
+    public void A_run_that_only_cancels_is_making_progress_and_each_range_keeps_its_own_error()
+    {
+        const int pages = 4096;
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
+        var va = t.Map(pages);
+        for (var p = 0; p < pages; p++)
+        {
+            var at = va + ((ulong)p * (ulong)t.PageSize);
+            Assert.Equal(Errno.Ok, p % 2 == 0 ? t.Mm.Munmap(at, (ulong)t.PageSize) : t.Mm.Mprotect(at, (ulong)t.PageSize, Prot.Read));
+        }
+
+        var mirror = t.Mirror(va, pages, options: new MirrorOptions { DevicePages = 64, ChunkPages = 16, FaultBufferCapacity = 4, ReplayStallTimeout = TimeSpan.FromMilliseconds(50) });
+        var work = DeviceWork.Adds(items: pages, opsPerItem: 1, firstWord: 0, span: pages * t.WordsPerPage, stride: t.WordsPerPage);
+        var err = mirror.Run(work);
+        Assert.True(err is Errno.EFAULT or Errno.EPERM, $"{err}: {mirror.LastError}");
+        Assert.Equal(pages, mirror.FatalFaults.Count);
+        Assert.All(mirror.FatalFaults, f => Assert.Equal(PageIndex(t, va, f.Address) % 2 == 0 ? Errno.EFAULT : Errno.EPERM, f.Error));
+        Assert.Equal(pages, mirror.Counters.CancelledItems);
+        Assert.True(mirror.Counters.Launches > pages / 8, $"{mirror.Counters.Launches} launches: the fault buffer should have held 4 faults a launch");
+    }
+
+    private static long PageIndex(DriverFixture t, ulong va, ulong address) => (long)((address - va) / (ulong)t.PageSize);
 
     private static bool InHole(long word, int wordsPerPage) => word / wordsPerPage is >= HoleFirst and < HoleFirst + HolePages;
 

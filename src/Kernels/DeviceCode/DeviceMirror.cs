@@ -73,7 +73,11 @@ public readonly struct DeviceMirror
     /// <summary>Control buffer: work items cancelled (by a fatal fault, or an access outside the range).</summary>
     public const int ControlItemsCancelled = 2;
 
-    /// <summary>Control buffer: the first fault record; the work items' progress counters follow the records.</summary>
+    /// <summary>
+    /// Control buffer: the first fault record. The records are followed by the cancel bitmap (a bit
+    /// per page of the range, set when a work item was cancelled on that page: see
+    /// <see cref="BitmapWords"/>), then by the work items' progress counters (<see cref="CountersAt"/>).
+    /// </summary>
     public const int ControlFaults = 3;
 
     private readonly ArrayView<uint> _pageTable;
@@ -87,8 +91,9 @@ public readonly struct DeviceMirror
 
     /// <summary>
     /// The mirror the driver hands a launch: its page table, system memory (HostMm's arena), device
-    /// memory, the control buffer (fault header, <paramref name="faultCapacity"/> records, then a
-    /// progress counter per work item), the link, and the most operations an item applies per launch.
+    /// memory, the control buffer (fault header, <paramref name="faultCapacity"/> records, the cancel
+    /// bitmap, then a progress counter per work item), the link, and the most operations an item
+    /// applies per launch.
     /// </summary>
     public DeviceMirror(ArrayView<uint> pageTable, ArrayView<int> system, ArrayView<int> device, ArrayView<int> control, LinkEmulation link, int wordsPerPage, int faultCapacity, int opsPerLaunch)
     {
@@ -102,6 +107,15 @@ public readonly struct DeviceMirror
         _opsPerLaunch = opsPerLaunch;
     }
 
+    /// <summary>32-bit words of the cancel bitmap for <paramref name="pages"/> pages.</summary>
+    public static long BitmapWords(long pages) => (pages + 31) / 32;
+
+    /// <summary>Where in the control buffer the cancel bitmap of a mirror with <paramref name="faultCapacity"/> fault records starts.</summary>
+    public static long BitmapAt(int faultCapacity) => ControlFaults + (long)faultCapacity;
+
+    /// <summary>Where in the control buffer the progress counters of a mirror of <paramref name="pages"/> pages with <paramref name="faultCapacity"/> fault records start.</summary>
+    public static long CountersAt(int faultCapacity, long pages) => BitmapAt(faultCapacity) + BitmapWords(pages);
+
     /// <summary>Words in the mirrored range.</summary>
     public long Words => _pageTable.Length * _wordsPerPage;
 
@@ -111,7 +125,7 @@ public readonly struct DeviceMirror
     /// </summary>
     public int Resume(Index1D item, int total)
     {
-        var done = _control[ControlFaults + _faultCapacity + item.X];
+        var done = _control[CountersAt(_faultCapacity, _pageTable.Length) + item.X];
         return done < 0 || done >= total ? -1 : done;
     }
 
@@ -125,7 +139,7 @@ public readonly struct DeviceMirror
     /// </summary>
     public void Suspend(Index1D item, int done, int total, int status)
     {
-        var at = ControlFaults + _faultCapacity + item.X;
+        var at = CountersAt(_faultCapacity, _pageTable.Length) + item.X;
         if (status == Cancelled)
         {
             _control[at] = -1 - done;
@@ -206,7 +220,8 @@ public readonly struct DeviceMirror
     /// <summary>
     /// Translates <paramref name="word"/> for <paramref name="access"/>: the physical word index (plus
     /// <see cref="DeviceFlag"/> for device memory), -1 after recording a fault, or -2 when the page took
-    /// a fatal fault or the word lies outside the range (nothing is recorded; the item must cancel).
+    /// a fatal fault (its bit in the cancel bitmap is set) or the word lies outside the range (nothing
+    /// is recorded); the item must cancel.
     /// </summary>
     private long Translate(long word, int access)
     {
@@ -222,6 +237,7 @@ public readonly struct DeviceMirror
         {
             if (entry == DevicePte.Fatal)
             {
+                Atomic.Or(ref _control[BitmapAt(_faultCapacity) + (page / 32)], 1 << (page % 32));
                 return -2;
             }
 

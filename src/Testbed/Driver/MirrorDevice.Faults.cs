@@ -88,13 +88,23 @@ public sealed partial class MirrorDevice
 
     /// <summary>
     /// A run's service failed with a fatal error: finds the pages it came from (servicing the others
-    /// one by one) and marks each <see cref="DevicePte.Fatal"/>, so the work items that reach it cancel
-    /// themselves instead of faulting again. A non-fatal error on the way is returned as it is.
+    /// one by one; a page that a range marked earlier in this service is not serviced again) and
+    /// marks the range each forbids (<see cref="MarkForbidden"/>), so that the work items that reach it
+    /// cancel themselves instead of faulting again. A page of an earlier range that faults again lost
+    /// its mark to an invalidation (a migration of its 2 MiB block zaps the block's entries, marks
+    /// included): it is serviced again, which marks its range again from the mapping as it is now.
+    /// A non-fatal error on the way is returned as it is.
     /// </summary>
     private Errno CancelFatal(long page, int count, FaultAccess access, GpuFaultAction action, Errno err)
     {
         for (var p = page; p < page + count; p++)
         {
+            if (_pt[p] == DevicePte.Fatal && _fatalRanges.FindIndex(r => r.First <= p && p < r.End) is var covered and >= 0)
+            {
+                NameFatal(p, _fatalRanges[covered]);
+                continue;
+            }
+
             var e = count == 1 ? err : ServiceRun(p, 1, access, action);
             if (e == Errno.Ok)
             {
@@ -106,19 +116,76 @@ public sealed partial class MirrorDevice
                 return e;
             }
 
-            using (Mutex.Enter())
-            {
-                _pt.Set(p, DevicePte.Fatal);
-                if (!_fatalFaults.Exists(f => f.Address == AddressOf(p)))
-                {
-                    _fatalFaults.Add(new FatalFault(AddressOf(p), access, e, LastError ?? e.ToString()));
-                    Counters.FatalFault();
-                }
-            }
+            MarkForbidden(p, access, e, LastError ?? e.ToString());
         }
 
         return Errno.Ok;
     }
+
+    /// <summary>
+    /// After <paramref name="page"/>'s fatal fault: marks <see cref="DevicePte.Fatal"/> every page of
+    /// the mirror next to it that the CPU's mapping forbids <paramref name="access"/> the same way — the
+    /// rest of the hole between VMAs, or of the VMAs next to each other without the permission (a hole
+    /// next to a read-only VMA is another range, with its own error) — and that has no valid
+    /// device entry (a page still mapped for reading faults on its own), as UVM cancels the faulting
+    /// context rather than one page per replay. Where the mapping no longer forbids the page (it
+    /// changed since the service), only the page itself is marked.
+    /// </summary>
+    private void MarkForbidden(long page, FaultAccess access, Errno error, string detail)
+    {
+        var (first, end) = (page, page + 1);
+        _mm.MmapLock.DownRead();
+        try
+        {
+            var hole = _mm.FindVma(AddressOf(page)) is null;
+            bool Forbidden(long p) => _mm.FindVma(AddressOf(p)) is not { } vma ? hole : !hole && !vma.Permits(write: access != FaultAccess.Read);
+            if (Forbidden(page))
+            {
+                while (first > 0 && Forbidden(first - 1))
+                {
+                    first--;
+                }
+
+                while (end < Pages && Forbidden(end))
+                {
+                    end++;
+                }
+            }
+        }
+        finally
+        {
+            _mm.MmapLock.UpRead();
+        }
+
+        var range = new FatalRange(first, end, access, error, detail);
+        using (Mutex.Enter())
+        {
+            for (var p = first; p < end; p++)
+            {
+                if (p == page || !DevicePte.IsValid(_pt[p]))
+                {
+                    _pt.Set(p, DevicePte.Fatal);
+                }
+            }
+
+            _fatalRanges.Add(range);
+        }
+
+        NameFatal(page, range);
+    }
+
+    /// <summary>Lists <paramref name="page"/>, which a work item reached, among the run's <see cref="FatalFaults"/> (once), with its range's access and error.</summary>
+    private void NameFatal(long page, FatalRange range)
+    {
+        if (_fatalPages.Add(page))
+        {
+            _fatalFaults.Add(new FatalFault(AddressOf(page), range.Access, range.Error, range.Detail));
+            Counters.FatalFault();
+        }
+    }
+
+    /// <summary>Pages <c>[First, End)</c> of the mirror, marked fatal together after one of them faulted with <paramref name="Error"/> for <paramref name="Access"/>.</summary>
+    private readonly record struct FatalRange(long First, long End, FaultAccess Access, Errno Error, string Detail);
 
     /// <summary>Services <paramref name="count"/> pages from <paramref name="page"/> as <paramref name="action"/> says.</summary>
     private Errno ServiceRun(long page, int count, FaultAccess access, GpuFaultAction action)

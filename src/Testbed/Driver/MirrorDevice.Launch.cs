@@ -13,6 +13,8 @@ public sealed partial class MirrorDevice
     private readonly int[] _controlHost;
     private readonly FaultBatch _batch;
     private readonly List<FatalFault> _fatalFaults = [];
+    private readonly HashSet<long> _fatalPages = [];
+    private readonly List<FatalRange> _fatalRanges = [];
     private readonly Dictionary<System.Reflection.MethodInfo, Delegate> _userKernels = [];
     private MemoryBuffer1D<int, Stride1D.Dense> _control;
 
@@ -23,9 +25,13 @@ public sealed partial class MirrorDevice
     /// </summary>
     /// <remarks>
     /// A fault the CPU's own mapping forbids (no VMA, no permission) is fatal (<see cref="FatalFault"/>):
-    /// the page is marked so that the work items reaching it cancel themselves, every other item runs
-    /// to completion, and the run returns the fault's error, listed in <see cref="FatalFaults"/>. Nothing
-    /// but the cancelled items' remaining operations is lost, and the device is ready for the next run.
+    /// the whole range of the mirror that the CPU's mapping forbids the same way (the hole, or the
+    /// VMA without the permission) is marked at once, so that every work item reaching it cancels
+    /// itself — as UVM cancels the faulting context, rather than one page per replay — every other
+    /// item runs to completion, and the run returns the fault's error, with each page of the range an
+    /// item reached listed in <see cref="FatalFaults"/>. Nothing but the cancelled items' remaining
+    /// operations is lost, and the device is ready for the next run. A run that keeps cancelling items
+    /// is making progress, for the stall check as much as one that applies operations.
     /// </remarks>
     /// <returns>
     /// -EINVAL for work outside the mirrored range; the first fatal fault's error (-EFAULT, -EPERM)
@@ -153,6 +159,8 @@ public sealed partial class MirrorDevice
 
         _lastError.Value = null;
         _fatalFaults.Clear();
+        _fatalPages.Clear();
+        _fatalRanges.Clear();
         PrepareControl(items);
         try
         {
@@ -180,15 +188,16 @@ public sealed partial class MirrorDevice
             _runner.CopyToCPU(control.SubView(0, DeviceMirror.ControlFaults), header);
             if (header[DeviceMirror.ControlItemsDone] + header[DeviceMirror.ControlItemsCancelled] == items)
             {
+                NameReachedPages();
                 return header[DeviceMirror.ControlItemsCancelled] == 0 && _fatalFaults.Count == 0 ? Errno.Ok : EndCancelled(header[DeviceMirror.ControlItemsCancelled], items);
             }
 
             if (Stopwatch.GetTimestamp() >= checkAt)
             {
-                var progress = Progress(items);
+                var progress = Progress(items) + header[DeviceMirror.ControlItemsCancelled];
                 if (progress == lastProgress)
                 {
-                    var applied = totalOps is { } total ? $"{progress} of {total} operations applied, each once" : $"{progress} operations applied, each once";
+                    var applied = totalOps is { } total ? $"{progress - header[DeviceMirror.ControlItemsCancelled]} of {total} operations applied, each once" : $"{progress - header[DeviceMirror.ControlItemsCancelled]} operations applied, each once";
                     return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {applied}");
                 }
 
@@ -246,7 +255,7 @@ public sealed partial class MirrorDevice
     private long Progress(int items)
     {
         var counters = new int[items];
-        _runner.CopyToCPU(((ArrayView<int>)_control.View).SubView(DeviceMirror.ControlFaults + Options.FaultBufferCapacity, items), counters);
+        _runner.CopyToCPU(((ArrayView<int>)_control.View).SubView(DeviceMirror.CountersAt(Options.FaultBufferCapacity, Pages), items), counters);
         var sum = 0L;
         foreach (var c in counters)
         {
@@ -273,34 +282,62 @@ public sealed partial class MirrorDevice
     }
 
     /// <summary>
+    /// Names, in <see cref="FatalFaults"/>, each page of a forbidden range on which a work item was
+    /// cancelled without faulting first (the range was marked when another of its pages faulted): the
+    /// device set the page's bit in the cancel bitmap.
+    /// </summary>
+    private void NameReachedPages()
+    {
+        if (_fatalRanges.Count == 0)
+        {
+            return;
+        }
+
+        var bits = new int[DeviceMirror.BitmapWords(Pages)];
+        _runner.CopyToCPU(((ArrayView<int>)_control.View).SubView(DeviceMirror.BitmapAt(Options.FaultBufferCapacity), bits.Length), bits);
+        foreach (var range in _fatalRanges)
+        {
+            for (var page = range.First; page < range.End; page++)
+            {
+                if ((bits[page / 32] & (1 << (int)(page % 32))) != 0)
+                {
+                    NameFatal(page, range);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Clears the run's <see cref="DevicePte.Fatal"/> marks, however the run ended: a mark left by a
     /// run that gave up would make the next run's items cancel themselves on a page nothing is wrong
     /// with any more.
     /// </summary>
     private void ClearFatalMarks()
     {
-        if (_fatalFaults.Count == 0)
+        if (_fatalRanges.Count == 0)
         {
             return;
         }
 
         using (Mutex.Enter())
         {
-            foreach (var f in _fatalFaults)
+            foreach (var range in _fatalRanges)
             {
-                var page = PageOf(f.Address);
-                if (_pt[page] == DevicePte.Fatal)
+                for (var page = range.First; page < range.End; page++)
                 {
-                    _pt.Set(page, 0);
+                    if (_pt[page] == DevicePte.Fatal)
+                    {
+                        _pt.Set(page, 0);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Zeroes the fault header and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>
+    /// <summary>Zeroes the fault header, the cancel bitmap and the progress counters, growing the control buffer for <paramref name="items"/>.</summary>
     private void PrepareControl(int items)
     {
-        var needed = DeviceMirror.ControlFaults + (long)Options.FaultBufferCapacity + items;
+        var needed = DeviceMirror.CountersAt(Options.FaultBufferCapacity, Pages) + items;
         if (_control.Length < needed)
         {
             _control.Dispose();

@@ -10,7 +10,12 @@ public enum FaultPoint
     /// </summary>
     FolioTrylock,
 
-    /// <summary>-EBUSY from <c>HmmRangeFault</c> and <c>MakeDeviceExclusive</c>, as when the notifier sequence moved: the caller retries.</summary>
+    /// <summary>
+    /// -EBUSY from <c>HmmRangeFault</c> and <c>MakeDeviceExclusive</c>, as when the notifier sequence
+    /// moved: the caller retries. <c>HmmRangeFault</c> reaches it before each walk and at each page
+    /// it walks, as an invalidation can come at any point, so a walk over more pages is interrupted
+    /// more often.
+    /// </summary>
     Busy,
 
     /// <summary>A driver's device-frame allocation (the migration destination): the page stays where it is.</summary>

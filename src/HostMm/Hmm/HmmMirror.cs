@@ -49,6 +49,11 @@ public static class HmmMirror
             }
 
             var err = Walk(range, mm, ref last);
+            if (err == Errno.EAGAIN)
+            {
+                return Errno.EBUSY;
+            }
+
             if (err != Errno.EBUSY)
             {
                 return err;
@@ -56,7 +61,11 @@ public static class HmmMirror
         }
     }
 
-    /// <summary>One <c>walk_page_range()</c> from <paramref name="last"/>; -EBUSY after a fault (restart from <paramref name="last"/>).</summary>
+    /// <summary>
+    /// One <c>walk_page_range()</c> from <paramref name="last"/>; -EBUSY after a fault (restart from
+    /// <paramref name="last"/>); -EAGAIN when <see cref="FaultPoint.Busy"/> injects an invalidation
+    /// at one of its pages (the call then fails with -EBUSY, as the driver's retry check would).
+    /// </summary>
     private static Errno Walk(HmmRange range, AddressSpace mm, ref ulong last)
     {
         var page = (ulong)mm.PageSize;
@@ -91,6 +100,11 @@ public static class HmmMirror
 
             for (; addr < vmaEnd; addr += page)
             {
+                if (mm.Kernel.FaultInjection.ShouldFail(FaultPoint.Busy))
+                {
+                    return Errno.EAGAIN;
+                }
+
                 var err = HandlePte(range, mm, vma, addr, vmaEnd, ref last);
                 if (err != Errno.Ok)
                 {

@@ -57,6 +57,21 @@ public sealed class StressTests
         }
     }
 
+    /// <summary>
+    /// Stress at 65536 pages with a half-second stall window: checking every word after a phase
+    /// (64 Mi words through the CPU) took longer than the window and did not count as progress, so
+    /// the run failed <c>progress</c>, naming CPU threads that had finished as waiting. The check now
+    /// reports progress block by block, the device's launches count, and a finished thread leaves
+    /// the waiting line.
+    /// </summary>
+    [Fact]
+    public void Sixty_five_thousand_pages_check_every_word_within_a_half_second_stall_window()
+    {
+        var (code, output, error) = CliTests.Testbed("run", "stress", "--pages", "65536", "--rounds", "2", "--policy", "remote", "--stall-timeout", "0.5");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("6 of 6 invariants held", output);
+    }
+
     [Fact]
     public void A_seed_replays_the_same_operations()
     {

@@ -114,9 +114,11 @@ public sealed class StressScenario : IScenario
         private const int CpuAddsPerPhase = 2000;
         private const int DeviceItems = 64;
         private const int DeviceOpsPerItem = 32;
-        private readonly string[] _state = new string[threads + 2];
+        private const int VerifyPages = 512;
+        private readonly string?[] _state = new string?[threads + 2];
         private readonly List<string> _firstMismatches = [];
         private long _ops;
+        private long _verified;
         private long _mismatches;
         private long _forks;
         private long _munmaps;
@@ -154,7 +156,7 @@ public sealed class StressScenario : IScenario
                         _failure = $"phase {phase}: {e.Message}";
                     }
                 },
-                () => Interlocked.Read(ref _ops),
+                () => Interlocked.Read(ref _ops) + Interlocked.Read(ref _verified) + mirror.Counters.Launches,
                 context.Settings.StallTimeout,
                 () => $"{string.Join("; ", _state.Where(x => x is not null))} ({mirror.Activity})");
             if (!progress.Held)
@@ -286,12 +288,13 @@ public sealed class StressScenario : IScenario
             var span = words - rng.Next(words / 2);
             var work = DeviceWork.Adds(DeviceItems, DeviceOpsPerItem, firstWord: rng.Next(words - span + 1), span, stride: rng.Next(1, 2 * rig.WordsPerPage), value: rng.Next(1, 8));
             var migrationSeed = rng.Next();
-            var deltas = new int[threads][];
+            var adds = new (int Word, int Value)[threads][];
+            var counts = new int[threads];
             var done = 0;
             var cpus = new ScenarioThreads(threads, "stress cpu", (t, token) =>
             {
                 var r = new Random(cpuSeeds[t]);
-                var delta = deltas[t] = new int[words];
+                var mine = adds[t] = new (int Word, int Value)[CpuAddsPerPhase];
                 using var cpu = new CpuContext(rig.Mm);
                 _state[t] = $"cpu-{t}: phase {phase}, adds";
                 for (var i = 0; i < CpuAddsPerPhase && !token.IsCancellationRequested; i++)
@@ -299,9 +302,11 @@ public sealed class StressScenario : IScenario
                     var w = r.Next(words);
                     var v = r.Next(1, 100);
                     ScenarioRig.Check(cpu.AtomicAdd(va + ((ulong)w * sizeof(int)), v, out int _), "stress CPU add");
-                    delta[w] += v;
+                    mine[counts[t]++] = (w, v);
                     Interlocked.Increment(ref _ops);
                 }
+
+                _state[t] = null;
             });
             var migrator = new ScenarioThreads(1, "stress migrations", (_, token) =>
             {
@@ -326,6 +331,8 @@ public sealed class StressScenario : IScenario
                     Interlocked.Increment(ref _ops);
                     Thread.Sleep(1);
                 }
+
+                _state[threads + 1] = null;
             });
             cpus.Start();
             migrator.Start();
@@ -334,6 +341,7 @@ public sealed class StressScenario : IScenario
                 _state[threads] = $"device: phase {phase}, Run";
                 ScenarioRig.Check(mirror.Run(work), $"stress device work: {mirror.LastError}");
                 Interlocked.Add(ref _ops, work.TotalOps);
+                _state[threads] = $"device: phase {phase}, done; joining the CPU threads";
                 cpus.Join();
             }
             finally
@@ -351,11 +359,13 @@ public sealed class StressScenario : IScenario
                 }
             }
 
-            foreach (var delta in deltas)
+            // The CPU threads' adds, as they recorded them (a words-sized delta per thread was 256 MiB
+            // to allocate and add up at 65536 pages, with no progress for the watchdog meanwhile).
+            for (var t = 0; t < threads; t++)
             {
-                for (var w = 0; w < words; w++)
+                foreach (var (word, value) in adds[t].AsSpan(0, counts[t]))
                 {
-                    shadow[w] += delta[w];
+                    shadow[word] += value;
                 }
             }
         }
@@ -366,7 +376,15 @@ public sealed class StressScenario : IScenario
             _state[threads] = $"phase {phase}: checking {when}";
             using (var cpu = new CpuContext(rig.Mm))
             {
-                Compare(rig.CpuRead(cpu, va, shadow.Length), shadow, 0, phase, $"CPU read {when}");
+                // A block at a time, each one progress for the watchdog: reading 65536 pages word by
+                // word takes longer than the stall window.
+                var wpp = rig.WordsPerPage;
+                for (var block = 0; block < pages; block += VerifyPages)
+                {
+                    var n = Math.Min(VerifyPages, pages - block);
+                    Compare(rig.CpuRead(cpu, Address(rig, va, block), n * wpp), shadow, block * wpp, phase, $"CPU read {when}");
+                    Interlocked.Add(ref _verified, n);
+                }
             }
 
             var (first, count) = RandomRange(rng);

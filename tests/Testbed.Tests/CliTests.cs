@@ -177,6 +177,31 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, most % 8);
     }
 
+    /// <summary>A result file larger than <see cref="TestbedCli.MaxResultBytes"/> is refused before it is read (a 1.2 GB file ended in "Out of memory").</summary>
+    [Fact]
+    public void Report_refuses_a_file_over_the_size_cap_without_reading_it()
+    {
+        var big = Path.Combine(_dir.FullName, "big.json");
+        using (var f = File.Create(big))
+        {
+            f.SetLength(TestbedCli.MaxResultBytes + 1);
+        }
+
+        var (code, _, error) = Testbed("report", big, "--html", Path.Combine(_dir.FullName, "r.html"));
+        Assert.Equal(2, code);
+        Assert.Contains("is 256 MiB; a result is at most 256 MiB", error);
+    }
+
+    /// <summary>List options take spaces after the commas as a shell passes them in one quoted word.</summary>
+    [Fact]
+    public void List_options_accept_spaces_after_commas()
+    {
+        var (code, output, error) = Testbed("run", "exclusivity", "--policy", "migrate, remote", "--protocol", "on, off", "--rounds", "1");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("migrate protocol=off", output);
+        Assert.Contains("remote protocol=on", output);
+    }
+
     /// <summary>Values a shell passes as empty strings, or that name one file twice, are refused before anything runs.</summary>
     [Theory]
     [InlineData("--json", "", "--json: the path is empty")]

@@ -12,8 +12,8 @@ namespace Testbed.Tests;
 /// </summary>
 public sealed class StressTests
 {
-    private static ScenarioResult Run(int seed, StressScenario? scenario = null, int? rounds = null) =>
-        (scenario ?? new StressScenario()).Run(new ScenarioContext(new ScenarioSettings { Seed = seed, Rounds = rounds }, Accelerators.Entry(AcceleratorKind.Cpu)));
+    private static ScenarioResult Run(int seed, StressScenario? scenario = null, int? rounds = null, ScenarioSettings? settings = null) =>
+        (scenario ?? new StressScenario()).Run(new ScenarioContext((settings ?? new ScenarioSettings()) with { Seed = seed, Rounds = rounds }, Accelerators.Entry(AcceleratorKind.Cpu)));
 
     [Fact]
     public void Ci_size_runs_over_a_hundred_thousand_ops_with_every_word_exact_and_nothing_leaked()
@@ -45,13 +45,13 @@ public sealed class StressTests
                 Assert.Equal(HostMm.Errno.Ok, cpu.AtomicAdd(va + 12, 1, out int _));
             }
         });
-        var result = Run(seed: 5, sabotage, rounds: 4);
+        var result = Run(seed: 5, sabotage, rounds: 4, new ScenarioSettings { Coherence = LinkCoherence.NonCoherent, StallTimeout = TimeSpan.FromSeconds(7.5) });
         foreach (var run in result.Runs)
         {
             var oracle = Assert.Single(run.Invariants, i => i.Name == "shadow_exact");
             Assert.False(oracle.Held);
             Assert.Contains("seed 5", oracle.Detail);
-            Assert.Contains("--seed 5", oracle.Detail);
+            Assert.Contains($"replay with `testbed run stress --accelerator cpu --policy {run.Policy} --seed 5 --pages 32 --threads 2 --rounds 4 --coherence noncoherent --stall-timeout 7.5`", oracle.Detail);
             Assert.Contains("phase 2", oracle.Detail);
             Assert.True(run.Metrics["mismatches"].Value >= 1);
         }

@@ -126,9 +126,9 @@ public sealed class FaultInjectionTests
 
     /// <summary>
     /// A mirror invalidated faster than <c>HmmRangeFault</c> can walk a whole fault run (every fifth
-    /// check, one before each walk and one at each page, is busy — as CPU threads and a migration
-    /// thread invalidate all the time in the stress scenario at 65536 pages; the mirror's notifier
-    /// covers its whole range, as test_hmm's does): a walk over 512 pages never finished and the run
+    /// check, one before each walk and one for each page a walk covered, is busy — as CPU threads and
+    /// a migration thread invalidate all the time in the stress scenario at 65536 pages; the mirror's
+    /// notifier covers its whole range, as test_hmm's does): a walk over 512 pages never finished and the run
     /// failed with -EBUSY once the fault timeout passed; tried again in halves down to a page, each
     /// piece finishes between two injected invalidations and every add lands.
     /// </summary>

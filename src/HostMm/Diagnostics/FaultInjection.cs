@@ -34,6 +34,9 @@ public sealed class FaultInjection
     /// <summary>Stops injecting at <paramref name="point"/>.</summary>
     public void Disarm(FaultPoint point) => Volatile.Write(ref _attrs[(int)point].Armed, 0);
 
+    /// <summary>Whether <paramref name="point"/> is armed now (a check that would reach the point once per page asks this first).</summary>
+    public bool IsArmed(FaultPoint point) => Volatile.Read(ref _attrs[(int)point].Armed) != 0;
+
     /// <summary>How many failures were injected at <paramref name="point"/> so far.</summary>
     public long Injected(FaultPoint point) => Interlocked.Read(ref _attrs[(int)point].Injected);
 

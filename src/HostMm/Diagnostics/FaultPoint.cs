@@ -12,9 +12,9 @@ public enum FaultPoint
 
     /// <summary>
     /// -EBUSY from <c>HmmRangeFault</c> and <c>MakeDeviceExclusive</c>, as when the notifier sequence
-    /// moved: the caller retries. <c>HmmRangeFault</c> reaches it before each walk and at each page
-    /// it walks, as an invalidation can come at any point, so a walk over more pages is interrupted
-    /// more often.
+    /// moved: the caller retries. <c>HmmRangeFault</c> reaches it before each walk and, after a walk
+    /// that succeeded, once for each page of the range, as an invalidation can come at any point, so
+    /// a walk over more pages is interrupted more often.
     /// </summary>
     Busy,
 

@@ -87,6 +87,7 @@ public readonly struct DeviceMirror
     private readonly LinkEmulation _link;
     private readonly int _wordsPerPage;
     private readonly int _faultCapacity;
+    private readonly long _countersAt;
     private readonly int _opsPerLaunch;
 
     /// <summary>
@@ -104,6 +105,7 @@ public readonly struct DeviceMirror
         _link = link;
         _wordsPerPage = wordsPerPage;
         _faultCapacity = faultCapacity;
+        _countersAt = CountersAt(faultCapacity, pageTable.Length);
         _opsPerLaunch = opsPerLaunch;
     }
 
@@ -125,7 +127,7 @@ public readonly struct DeviceMirror
     /// </summary>
     public int Resume(Index1D item, int total)
     {
-        var done = _control[CountersAt(_faultCapacity, _pageTable.Length) + item.X];
+        var done = _control[_countersAt + item.X];
         return done < 0 || done >= total ? -1 : done;
     }
 
@@ -139,7 +141,7 @@ public readonly struct DeviceMirror
     /// </summary>
     public void Suspend(Index1D item, int done, int total, int status)
     {
-        var at = CountersAt(_faultCapacity, _pageTable.Length) + item.X;
+        var at = _countersAt + item.X;
         if (status == Cancelled)
         {
             _control[at] = -1 - done;

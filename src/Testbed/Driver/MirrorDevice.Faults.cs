@@ -351,6 +351,7 @@ public sealed partial class MirrorDevice
                 {
                     return Errno.EAGAIN;
                 }
+
                 for (var i = 0; i < count; i++)
                 {
                     var e = range.HmmPfns[i];

@@ -194,11 +194,12 @@ public sealed partial class MirrorDevice
 
             if (Stopwatch.GetTimestamp() >= checkAt)
             {
-                var progress = Progress(items) + header[DeviceMirror.ControlItemsCancelled];
+                var applied = Progress(items);
+                var progress = applied + header[DeviceMirror.ControlItemsCancelled];
                 if (progress == lastProgress)
                 {
-                    var applied = totalOps is { } total ? $"{progress - header[DeviceMirror.ControlItemsCancelled]} of {total} operations applied, each once" : $"{progress - header[DeviceMirror.ControlItemsCancelled]} operations applied, each once";
-                    return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {applied}");
+                    var summary = totalOps is { } total ? $"{applied} of {total} operations applied, each once" : $"{applied} operations applied, each once";
+                    return Fail(Errno.EBUSY, $"device run: no work item advanced in {Options.ReplayStallTimeout.TotalMilliseconds} ms of replays ({Counters.ThrottledFaults} faults throttled so far); {summary}");
                 }
 
                 lastProgress = progress;

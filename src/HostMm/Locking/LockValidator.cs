@@ -18,7 +18,7 @@ namespace Testbed.HostMm.Locking;
 /// </remarks>
 public sealed class LockValidator
 {
-    private readonly Lock _graphLock = new();
+    private readonly object _graphLock = new(); // a Monitor, so that Coyote controls it (see MmLock)
     private readonly Dictionary<long, (StackTrace Stack, AcquireSite Site)> _edges = [];
     private readonly Dictionary<int, List<int>> _successors = [];
     private readonly bool _tracking;

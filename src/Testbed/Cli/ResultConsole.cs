@@ -86,6 +86,12 @@ public sealed class ResultConsole
         _console.Write(table);
         foreach (var run in result.Runs)
         {
+            if (run.Settings.TryGetValue("replay", out var replay))
+            {
+                _console.WriteLine($"{result.Scenario}/{run.Name}: found (seed {run.Settings["seeds"].Split("..")[0]}): {run.Settings["finding"]}");
+                _console.WriteLine($"  replay: {replay}");
+            }
+
             foreach (var i in run.Invariants.Where(i => !i.Held))
             {
                 _console.MarkupLine($"[red]invariant failed[/]: {Markup.Escape($"{result.Scenario}/{run.Name}: {i.Name}: {i.Detail}")}");

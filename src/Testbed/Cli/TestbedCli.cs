@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Testbed.Bench;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
+using Testbed.Explore;
 using ILGPU.Runtime.Cuda;
 using Testbed.Kernels.Accelerators;
 using Testbed.Kernels.Compilation;
@@ -15,7 +16,7 @@ namespace Testbed.Cli;
 
 /// <summary>
 /// The <c>testbed</c> command line (DESIGN §5): <c>list</c>, <c>run</c>, <c>suite</c>, <c>bench</c>,
-/// <c>conformance</c>, <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an
+/// <c>conformance</c>, <c>explore</c>, <c>report</c>, <c>kernels</c>. Exit codes: 0 every invariant held; 1 an
 /// invariant failed (named in the output), or the testbed itself failed (one line naming where and the
 /// error, never a stack trace); 2 bad input, with one line saying what and why. Response files
 /// (<c>@file</c>) are off: nothing needs them, and reading one was a way to crash the parser.
@@ -231,7 +232,61 @@ public static class TestbedCli
         var kernels = new Command("kernels", "print the PTX and the OpenCL C ILGPU generates for every kernel") { backend, arch };
         kernels.SetAction(r => Kernels(output, r.GetValue(backend), r.GetValue(arch) == "sm_90" ? CudaArchitecture.SM_90 : CudaArchitecture.SM_80));
 
-        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, conformance, report, kernels };
+        var explore = Explore(size, json, html, output);
+        return new RootCommand("testbed: GPU kernels doing atomics on memory whose residency a model of Linux HMM manages") { list, run, suite, bench, conformance, explore, report, kernels };
+    }
+
+    /// <summary>
+    /// <c>explore</c>: Coyote searches a target's interleavings (<see cref="ExploreRun"/>), or replays a
+    /// schedule file it wrote. Exit codes as <c>run</c>: a buggy baseline holds when its bug is found, a
+    /// fixed variant when nothing is found in the budget, a replay when the same finding comes back.
+    /// </summary>
+    private static Command Explore(Option<string> size, Option<string?> json, Option<string?> html, TextWriter output)
+    {
+        var target = new Argument<string?>("target") { Description = $"what to explore: {string.Join(", ", ExploreTargets.Names)}, or all", Arity = ArgumentArity.ZeroOrOne };
+        target.AcceptOnlyFromAmong([.. ExploreTargets.Names, "all"]);
+        var strategy = new Option<string>("--strategy") { Description = "how schedules are chosen: random (uniform at every point) or pct (priorities with a few change points)", DefaultValueFactory = _ => "random" };
+        strategy.AcceptOnlyFromAmong("random", "pct");
+        var schedules = CliOptions.Count("--schedules", "schedules per search (default 1,000 at --size ci, 10,000 at full)", 1, 10_000_000);
+        var seed = CliOptions.Integer("--seed", "the first seed of the strategy's choices (a buggy baseline is searched with 3 seeds from it at ci, 9 at full)", 1);
+        var threads = CliOptions.Count("--threads", "swap-fault: faulting threads (default 3)", 2, 4);
+        var replay = new Option<string?>("--replay") { Description = "run the schedule in this file (written by an earlier explore) again instead of searching" };
+        var scheduleDir = new Option<string>("--schedule-dir") { Description = "where schedule files of findings are written", DefaultValueFactory = _ => "testbed-schedules" };
+        var explore = new Command("explore", "search a protocol's interleavings with Coyote: find the seed races in their buggy baselines, clear the fixed variants") { target, strategy, schedules, seed, threads, size, replay, scheduleDir, json, html };
+        explore.SetAction(r =>
+        {
+            if (r.GetValue(replay) is { } path)
+            {
+                var given = new Option[] { strategy, schedules, seed, threads, size, scheduleDir }.FirstOrDefault(o => r.GetResult(o) is { Implicit: false });
+                if (r.GetValue(target) is not null || given is not null)
+                {
+                    throw new ScenarioInputException($"explore --replay: the schedule file says what to run; drop {(given is null ? "the target" : given.Name)}");
+                }
+
+                var file = ScheduleFile.Read(path);
+                return Execute("explore", [new Step($"explore {file.Target}: replay", new ScenarioSettings(), _ => [ExploreRun.Replay(file, Path.GetFullPath(path))])], AcceleratorCatalog.Cpu, r.GetValue(json), r.GetValue(html), output);
+            }
+
+            var name = r.GetValue(target) ?? throw new ScenarioInputException($"explore: name a target ({string.Join(", ", ExploreTargets.Names)}, all) or give --replay FILE");
+            if (r.GetValue(seed) < 0)
+            {
+                throw new ScenarioInputException($"explore --seed: {r.GetValue(seed)} is negative");
+            }
+
+            var settings = new ExploreSettings
+            {
+                Strategy = r.GetValue(strategy)!,
+                Schedules = r.GetValue(schedules),
+                Seed = (uint)r.GetValue(seed),
+                Threads = r.GetValue(threads) ?? 3,
+                Size = r.GetValue(size) == "full" ? RunSize.Full : RunSize.Ci,
+                ScheduleDir = r.GetValue(scheduleDir)!,
+            };
+            var names = name == "all" ? ExploreTargets.Names : [name];
+            var plan = names.Select(n => new Step($"explore {n}", new ScenarioSettings { Size = settings.Size }, c => [ExploreRun.Search(ExploreTargets.Find(n, settings.Threads)!, settings, c.Status)])).ToList();
+            return Execute("explore", plan, AcceleratorCatalog.Cpu, r.GetValue(json), r.GetValue(html), output);
+        });
+        return explore;
     }
 
     /// <summary>The largest result file <c>report</c> reads (a result of every scenario at full size is a few MB).</summary>

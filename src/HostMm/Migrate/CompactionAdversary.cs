@@ -67,50 +67,71 @@ public sealed class CompactionAdversary : IDisposable
 
     private void Compact(ulong va)
     {
-        var pte = _mm.GetPte(va);
+        switch (CompactPage(_mm, va, HoldTime))
+        {
+            case CompactionResult.Busy:
+                Interlocked.Increment(ref _busy);
+                break;
+            case CompactionResult.Moved:
+                Interlocked.Increment(ref _locked);
+                Interlocked.Increment(ref _migrated);
+                break;
+            case CompactionResult.Stayed:
+                Interlocked.Increment(ref _locked);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// One step of the sweep, on its own: if the page at <paramref name="va"/> is a mapped anonymous
+    /// system folio, trylocks it, holds it for <paramref name="hold"/> and moves it to a new frame
+    /// (<c>testbed explore</c> runs this on a thread it controls, with no hold).
+    /// </summary>
+    public static CompactionResult CompactPage(AddressSpace mm, ulong va, TimeSpan hold)
+    {
+        ArgumentNullException.ThrowIfNull(mm);
+        var pte = mm.GetPte(va);
         if (pte.Kind != PteKind.Present)
         {
-            return;
+            return CompactionResult.Skipped;
         }
 
-        var folio = _mm.Memory.PfnToFolio(pte.Pfn);
+        var folio = mm.Memory.PfnToFolio(pte.Pfn);
         if (folio.IsZeroPage || folio.Kind != PageKind.System || !folio.TryGet())
         {
-            return;
+            return CompactionResult.Skipped;
         }
 
         if (!folio.TryLock())
         {
-            Interlocked.Increment(ref _busy);
             folio.Put();
-            return;
+            return CompactionResult.Busy;
         }
 
-        Interlocked.Increment(ref _locked);
-        var held = Stopwatch.StartNew();
-        while (held.Elapsed < HoldTime)
+        if (hold > TimeSpan.Zero)
         {
-            Thread.SpinWait(20);
+            var held = Stopwatch.StartNew();
+            while (held.Elapsed < hold)
+            {
+                Thread.SpinWait(20);
+            }
         }
 
-        if (folio.IsAnon)
-        {
-            Migrate(folio);
-        }
-
+        var moved = folio.IsAnon && Migrate(mm, folio);
         folio.Unlock();
         folio.Put();
+        return moved ? CompactionResult.Moved : CompactionResult.Stayed;
     }
 
-    /// <summary><c>migrate_folio()</c> of a locked, referenced folio to a fresh frame.</summary>
-    private void Migrate(Folio folio)
+    /// <summary><c>migrate_folio()</c> of a locked, referenced folio to a fresh frame; false when it stays.</summary>
+    private static bool Migrate(AddressSpace mm, Folio folio)
     {
         MigrationEntries.TryToMigrate(folio);
-        var target = folio.MapCount == 0 && folio.RefCount == 1 ? _mm.Memory.AllocFolio(zero: false) : null;
+        var target = folio.MapCount == 0 && folio.RefCount == 1 ? mm.Memory.AllocFolio(zero: false) : null;
         if (target is null)
         {
             MigrationEntries.RemoveMigrationPtes(folio, folio);
-            return;
+            return false;
         }
 
         folio.Bytes.CopyTo(target.Bytes);
@@ -125,6 +146,6 @@ public sealed class CompactionAdversary : IDisposable
         MigrationEntries.RemoveMigrationPtes(folio, target);
         target.Unlock();
         target.Put();
-        Interlocked.Increment(ref _migrated);
+        return true;
     }
 }

@@ -4,12 +4,13 @@ namespace Testbed.Explore;
 public static class ExploreTargets
 {
     /// <summary>Every target's name, in the order <c>explore all</c> runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["swap-fault"];
+    public static IReadOnlyList<string> Names { get; } = ["swap-fault", "exclusive-vs-reclaim"];
 
     /// <summary>The target called <paramref name="name"/> (null if none), with <paramref name="threads"/> where it takes a thread count.</summary>
     public static ExploreTarget? Find(string name, int threads = 3) => name switch
     {
         "swap-fault" => new SwapFaultTarget(threads),
+        "exclusive-vs-reclaim" => new ExclusiveVsReclaimTarget(),
         _ => null,
     };
 }

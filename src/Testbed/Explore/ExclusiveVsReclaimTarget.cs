@@ -1,4 +1,3 @@
-using Microsoft.Coyote.Specifications;
 using Testbed.HostMm;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Exclusive;
@@ -54,7 +53,7 @@ public sealed class ExclusiveVsReclaimTarget : ExploreTarget
                 world.Mm.MmapLock.DownRead();
                 var err = DeviceExclusive.MakeDeviceExclusive(world.Mm, va, owner, out var folio);
                 world.Mm.MmapLock.UpRead();
-                Specification.Assert(err == Errno.Ok, $"MakeDeviceExclusive returned {err} (attempt {i + 1}): the folio was locked by compaction");
+                ExploreAssert.That(err == Errno.Ok, $"MakeDeviceExclusive returned {err} (attempt {i + 1}): the folio was locked by compaction");
                 folio!.Unlock();
                 folio.Put();
                 scheduler.Completed();
@@ -63,6 +62,6 @@ public sealed class ExclusiveVsReclaimTarget : ExploreTarget
         world.Kernel.Sync.Scheduler = null;
         using var cpu = new CpuContext(world.Mm);
         var read = cpu.Read(va, out int seen);
-        Specification.Assert(read == Errno.Ok && seen == Value, $"lost data: the CPU read after the exclusive grants returned {read} and saw 0x{seen:x}, not 0x{Value:x}");
+        ExploreAssert.That(read == Errno.Ok && seen == Value, $"lost data: the CPU read after the exclusive grants returned {read} and saw 0x{seen:x}, not 0x{Value:x}");
     }
 }

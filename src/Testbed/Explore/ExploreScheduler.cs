@@ -1,4 +1,3 @@
-using Microsoft.Coyote.Specifications;
 using Testbed.HostMm.Locking;
 
 namespace Testbed.Explore;
@@ -35,7 +34,7 @@ public sealed class ExploreScheduler(int livelockPoints) : IModelScheduler
         if (++_sinceProgress > LivelockPoints)
         {
             var where = point == SchedulePoint.Preempt ? $"at '{instance}'" : $"{point.ToString().ToLowerInvariant()} of {cls?.Name ?? instance.GetType().Name}";
-            Specification.Assert(false, $"livelock: {LivelockPoints} schedule points passed and no thread completed an operation ({Operations} completed before; the last point: {where})");
+            ExploreAssert.That(false, $"livelock: {LivelockPoints} schedule points passed and no thread completed an operation ({Operations} completed before; the last point: {where})");
         }
 
         Thread.Yield();

@@ -4,13 +4,14 @@ namespace Testbed.Explore;
 public static class ExploreTargets
 {
     /// <summary>Every target's name, in the order <c>explore all</c> runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["swap-fault", "exclusive-vs-reclaim"];
+    public static IReadOnlyList<string> Names { get; } = ["swap-fault", "exclusive-vs-reclaim", "owner-filter"];
 
     /// <summary>The target called <paramref name="name"/> (null if none), with <paramref name="threads"/> where it takes a thread count.</summary>
     public static ExploreTarget? Find(string name, int threads = 3) => name switch
     {
         "swap-fault" => new SwapFaultTarget(threads),
         "exclusive-vs-reclaim" => new ExclusiveVsReclaimTarget(),
+        "owner-filter" => new OwnerFilterTarget(),
         _ => null,
     };
 }

@@ -1,4 +1,3 @@
-using Microsoft.Coyote.Specifications;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
@@ -20,9 +19,17 @@ public sealed class ExploreWorld : IDisposable
     private readonly List<MirrorDevice> _mirrors = [];
     private readonly CpuRunner _runner = new() { Parallelism = 1 };
 
-    /// <summary>Boots the kernel with <paramref name="options"/> (its memory size is replaced by 4 MiB).</summary>
-    public ExploreWorld(HostKernelOptions? options = null)
+    /// <summary>
+    /// Boots the kernel with <paramref name="options"/> (its memory size is replaced by 4 MiB);
+    /// <paramref name="nonCoherent"/> emulates a PCIe-like link, where device atomics on system pages need exclusive access.
+    /// </summary>
+    public ExploreWorld(HostKernelOptions? options = null, bool nonCoherent = false)
     {
+        if (nonCoherent)
+        {
+            _runner.EmulateNonCoherentLink(Scenarios.ScenarioContext.LinkDelaySteps);
+        }
+
         Kernel = new HostKernel((options ?? new HostKernelOptions()) with { MemoryBytes = 4L << 20, ValidateLocks = true });
         Mm = Kernel.CreateAddressSpace();
     }
@@ -57,7 +64,7 @@ public sealed class ExploreWorld : IDisposable
     }
 
     /// <summary>Anything but Ok from a set-up step is a bug in the harness, reported as the schedule's failure.</summary>
-    public static void Check(Errno err, string what) => Specification.Assert(err == Errno.Ok, $"harness: {what} returned {err}");
+    public static void Check(Errno err, string what) => ExploreAssert.That(err == Errno.Ok, $"harness: {what} returned {err}");
 
     /// <summary>Tears everything down and asserts the teardown audit.</summary>
     public void Dispose()
@@ -69,9 +76,9 @@ public sealed class ExploreWorld : IDisposable
 
         Mm.Dispose();
         var audit = Kernel.Audit();
-        Specification.Assert(audit.Lockdep is null, $"lock validator: {audit.Lockdep}");
-        Specification.Assert(audit.FramesBalanced, $"teardown audit: {string.Join("; ", audit.Leaks)}");
-        Specification.Assert(audit.LiveNotifiers == 0, $"teardown audit: {audit.LiveNotifiers} interval notifier(s) still registered");
+        ExploreAssert.That(audit.Lockdep is null, $"lock validator: {audit.Lockdep}");
+        ExploreAssert.That(audit.FramesBalanced, $"teardown audit: {string.Join("; ", audit.Leaks)}");
+        ExploreAssert.That(audit.LiveNotifiers == 0, $"teardown audit: {audit.LiveNotifiers} interval notifier(s) still registered");
         _runner.Dispose();
         Kernel.Dispose();
     }

@@ -1,4 +1,3 @@
-using Microsoft.Coyote.Specifications;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
@@ -43,13 +42,13 @@ public sealed class SwapFaultTarget(int threads) : ExploreTarget
         var va = world.Map(1, Value);
         var mirror = world.Mirror(va, 1, new MigratePolicy(), new MirrorOptions { SerializeMigrations = false });
         ExploreWorld.Check(mirror.MigrateToDevice(va, 1), "MigrateToDevice");
-        Specification.Assert(world.Mm.GetPte(va).Kind == PteKind.DevicePrivate, "harness: the page did not move to the device");
+        ExploreAssert.That(world.Mm.GetPte(va).Kind == PteKind.DevicePrivate, "harness: the page did not move to the device");
         world.Kernel.Sync.Scheduler = scheduler;
         ExploreThreads.Run(Threads, _ =>
         {
             using var cpu = new CpuContext(world.Mm);
             var err = cpu.Read(va, out int seen);
-            Specification.Assert(err == Errno.Ok && seen == Value, $"lost data: a faulting read returned {err} and saw 0x{seen:x}, not 0x{Value:x}");
+            ExploreAssert.That(err == Errno.Ok && seen == Value, $"lost data: a faulting read returned {err} and saw 0x{seen:x}, not 0x{Value:x}");
             scheduler.Completed();
         });
         world.Kernel.Sync.Scheduler = null;

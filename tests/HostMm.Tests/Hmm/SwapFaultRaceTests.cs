@@ -10,6 +10,8 @@ namespace Testbed.HostMm.Tests.Hmm;
 /// fault holds a reference, so each migration sees the others' references as pins and gives up; with
 /// the threads lined up no thread ever completes. Under the locked <c>DoSwapPage</c>, same schedule,
 /// one thread migrates the page exactly once and the others wait for it without a reference.
+/// This is the historical interleaving, written out on purpose; <c>testbed explore swap-fault</c>
+/// (Testbed.Tests' <c>ExploreTests</c>) finds the livelock by search instead.
 /// </summary>
 public sealed class SwapFaultRaceTests
 {

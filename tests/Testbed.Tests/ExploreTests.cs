@@ -22,6 +22,7 @@ public sealed class ExploreTests : IDisposable
     [InlineData("swap-fault", "legacy", "livelock: 200 schedule points passed and no thread completed an operation", "pct")]
     [InlineData("exclusive-vs-reclaim", "trylock", "MakeDeviceExclusive returned EBUSY", "random")]
     [InlineData("owner-filter", "off", "livelock: 200 schedule points passed", "random")]
+    [InlineData("eviction", "holding", "lock validator: possible recursive locking: mirror->mutex", "random")]
     public void Buggy_baselines_are_found_by_search(string target, string variant, string finding, string strategy)
     {
         var outcome = Explore(target, variant, 500, strategy);
@@ -37,6 +38,7 @@ public sealed class ExploreTests : IDisposable
     [InlineData("swap-fault", "locked", "pct")]
     [InlineData("exclusive-vs-reclaim", "lock", "random")]
     [InlineData("owner-filter", "on", "random")]
+    [InlineData("eviction", "unlocked", "random")]
     public void Fixed_variants_are_clear(string target, string variant, string strategy)
     {
         var outcome = Explore(target, variant, 150, strategy);

@@ -22,6 +22,7 @@ public sealed class CompactionAdversary : IDisposable
     private long _locked;
     private long _migrated;
     private long _busy;
+    private readonly Action _onLocked;
 
     /// <summary>Starts sweeping <c>[start, end)</c> of <paramref name="mm"/>.</summary>
     public CompactionAdversary(AddressSpace mm, ulong start, ulong end, TimeSpan holdTime)
@@ -31,6 +32,7 @@ public sealed class CompactionAdversary : IDisposable
         _start = start & ~mm.PageMask;
         _end = end;
         HoldTime = holdTime;
+        _onLocked = () => Interlocked.Increment(ref _locked);
         _thread = new Thread(Run) { IsBackground = true, Name = "compaction adversary" };
         _thread.Start();
     }
@@ -67,17 +69,13 @@ public sealed class CompactionAdversary : IDisposable
 
     private void Compact(ulong va)
     {
-        switch (CompactPage(_mm, va, HoldTime))
+        switch (CompactPage(_mm, va, HoldTime, _onLocked))
         {
             case CompactionResult.Busy:
                 Interlocked.Increment(ref _busy);
                 break;
             case CompactionResult.Moved:
-                Interlocked.Increment(ref _locked);
                 Interlocked.Increment(ref _migrated);
-                break;
-            case CompactionResult.Stayed:
-                Interlocked.Increment(ref _locked);
                 break;
         }
     }
@@ -86,8 +84,9 @@ public sealed class CompactionAdversary : IDisposable
     /// One step of the sweep, on its own: if the page at <paramref name="va"/> is a mapped anonymous
     /// system folio, trylocks it, holds it for <paramref name="hold"/> and moves it to a new frame
     /// (<c>testbed explore</c> runs this on a thread it controls, with no hold).
+    /// <paramref name="onLocked"/> runs as soon as the folio is locked, before the hold.
     /// </summary>
-    public static CompactionResult CompactPage(AddressSpace mm, ulong va, TimeSpan hold)
+    public static CompactionResult CompactPage(AddressSpace mm, ulong va, TimeSpan hold, Action? onLocked = null)
     {
         ArgumentNullException.ThrowIfNull(mm);
         var pte = mm.GetPte(va);
@@ -108,6 +107,7 @@ public sealed class CompactionAdversary : IDisposable
             return CompactionResult.Busy;
         }
 
+        onLocked?.Invoke();
         if (hold > TimeSpan.Zero)
         {
             var held = Stopwatch.StartNew();

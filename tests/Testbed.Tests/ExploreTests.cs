@@ -54,6 +54,7 @@ public sealed class ExploreTests : IDisposable
         var (code, output, error) = CliTests.Testbed("explore", "swap-fault", "--schedules", "300", "--seed", "3", "--schedule-dir", _dir.FullName, "--json", Path.Combine(_dir.FullName, "r.json"));
         Assert.True(code == 0, output + error);
         var file = Path.Combine(_dir.FullName, "swap-fault-legacy-random-seed3.schedule.json");
+        Assert.Contains("explore swap-fault/legacy: found (seed 3): livelock:", output);
         Assert.Contains($"replay: testbed explore --replay {file}", output);
         var recorded = ScheduleFile.Read(file);
         Assert.StartsWith("livelock:", recorded.Finding);
@@ -83,6 +84,17 @@ public sealed class ExploreTests : IDisposable
         var (code, replayOutput, _) = CliTests.Testbed("explore", "--replay", doctored);
         Assert.Equal(1, code);
         Assert.Contains("reproduced: recorded: MakeDeviceExclusive returned EBUSY", replayOutput);
+    }
+
+    [Fact]
+    public void List_names_every_target_with_its_variants()
+    {
+        var (code, output, _) = CliTests.Testbed("list");
+        Assert.Equal(0, code);
+        foreach (var line in new[] { "swap-fault             legacy / locked: seed 001", "exclusive-vs-reclaim   trylock / lock: seed 000", "owner-filter           off / on: seed 002", "eviction               holding / unlocked: seed 004" })
+        {
+            Assert.Contains(line, output);
+        }
     }
 
     [Theory]

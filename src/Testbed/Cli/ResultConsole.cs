@@ -88,7 +88,7 @@ public sealed class ResultConsole
         {
             if (run.Settings.TryGetValue("replay", out var replay))
             {
-                _console.WriteLine($"{result.Scenario}/{run.Name}: found (seed {run.Settings["seeds"].Split("..")[0]}): {run.Settings["finding"]}");
+                _console.WriteLine($"{result.Scenario}/{run.Name}: found (seed {run.Settings["finding_seed"]}): {run.Settings["finding"]}");
                 _console.WriteLine($"  replay: {replay}");
             }
 

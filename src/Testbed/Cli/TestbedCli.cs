@@ -464,6 +464,13 @@ public static class TestbedCli
 
         output.WriteLine($"  {"suite",-22} all of the above with their defaults ('testbed suite')");
         output.WriteLine();
+        output.WriteLine("explore targets ('testbed explore TARGET'; buggy baseline / fixed variant):");
+        foreach (var t in ExploreTargets.Names.Select(n => ExploreTargets.Find(n)!))
+        {
+            output.WriteLine($"  {t.Name,-22} {t.Buggy} / {t.Fixed}: {t.Summary}");
+        }
+
+        output.WriteLine();
         output.WriteLine($"policies: {string.Join(", ", ResidencyPolicies.Names)}");
         output.WriteLine();
         output.WriteLine("accelerators:");

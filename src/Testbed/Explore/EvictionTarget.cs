@@ -69,6 +69,5 @@ public sealed class EvictionTarget : ExploreTarget
             scheduler.Completed();
         });
         world.Kernel.Sync.Scheduler = null;
-        ExploreAssert.That(world.Kernel.Sync.Validator.Report is null, $"lock validator: {world.Kernel.Sync.Validator.Report}");
     }
 }

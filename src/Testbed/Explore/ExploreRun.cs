@@ -22,7 +22,7 @@ public static class ExploreRun
             ["strategy"] = settings.Strategy,
             ["schedules"] = $"{settings.Budget}",
             ["seed"] = $"{settings.Seed}",
-            ["livelock_points"] = $"{target.LivelockPoints}",
+            ["livelock_points"] = $"{ExploreScheduler.LivelockPoints}",
         }, [Baseline(target, settings, status), Fixed(target, settings, status)]);
     }
 
@@ -67,6 +67,7 @@ public static class ExploreRun
         if (first.Outcome is { Finding: not null })
         {
             settings["finding"] = first.Outcome.Finding;
+            settings["finding_seed"] = $"{first.Seed}";
             settings["replay"] = $"testbed explore --replay {Save(target, target.Buggy, s, first.Seed, first.Outcome)}";
         }
 
@@ -92,6 +93,7 @@ public static class ExploreRun
         if (outcome.Finding is not null)
         {
             settings["finding"] = outcome.Finding;
+            settings["finding_seed"] = $"{s.Seed}";
             settings["replay"] = $"testbed explore --replay {Save(target, target.Fixed, s, s.Seed, outcome)}";
         }
 

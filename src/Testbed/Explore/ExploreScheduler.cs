@@ -14,12 +14,15 @@ namespace Testbed.Explore;
 /// Coyote runs one controlled thread at a time, so the counters are plain fields: an interlocked
 /// operation would itself be a scheduling point and change the schedules explored.
 /// </remarks>
-public sealed class ExploreScheduler(int livelockPoints) : IModelScheduler
+public sealed class ExploreScheduler : IModelScheduler
 {
-    private long _sinceProgress;
+    /// <summary>
+    /// Schedule points in a row without a completed operation that count as a livelock: about eight
+    /// times the 18-25 points a whole schedule of a fixed variant passes.
+    /// </summary>
+    public const int LivelockPoints = 200;
 
-    /// <summary>Schedule points in a row without a completed operation that count as a livelock.</summary>
-    public int LivelockPoints { get; } = livelockPoints;
+    private long _sinceProgress;
 
     /// <summary>Schedule points passed in this schedule.</summary>
     public long Points { get; private set; }

@@ -21,9 +21,6 @@ public abstract class ExploreTarget
     /// <summary>The variant with the fix: the explorer passes when it finds nothing in the budget.</summary>
     public abstract string Fixed { get; }
 
-    /// <summary>Schedule points in a row without a completed operation that count as a livelock here.</summary>
-    public virtual int LivelockPoints => 200;
-
     /// <summary>Runs one schedule of <paramref name="variant"/>; every thread it starts has ended when it returns.</summary>
     public abstract void Schedule(string variant, ExploreScheduler scheduler);
 }

@@ -70,7 +70,7 @@ public static class Explorer
         long points = 0;
         using var engine = TestingEngine.Create(config, () =>
         {
-            var scheduler = new ExploreScheduler(target.LivelockPoints);
+            var scheduler = new ExploreScheduler();
             try
             {
                 target.Schedule(request.Variant, scheduler);

@@ -11,8 +11,8 @@ namespace Testbed.HostMm.Locking;
 /// It is a <see cref="Monitor"/> on a private object rather than a <see cref="System.Threading.Lock"/>:
 /// Coyote's rewriting (<c>testbed explore</c>) controls <see cref="Monitor"/> but not
 /// <see cref="System.Threading.Lock"/>, whose contended waits it cannot see and reports as hangs.
-/// Measured with <c>testbed bench --quick</c> in one session: first-touch, swap-fault,
-/// hmm-range-fault and fault-batch within run-to-run noise of the <see cref="System.Threading.Lock"/> version.
+/// First-touch, swap-fault, hmm-range-fault and fault-batch measured with both, alternating, show no
+/// difference beyond run-to-run noise (docs/results/mmlock-monitor.md).
 /// </remarks>
 public sealed class MmLock
 {

@@ -23,6 +23,8 @@ public sealed class ExploreTests : IDisposable
     [InlineData("exclusive-vs-reclaim", "trylock", "MakeDeviceExclusive returned EBUSY", "random")]
     [InlineData("owner-filter", "off", "livelock: 200 schedule points passed", "random")]
     [InlineData("eviction", "holding", "lock validator: possible recursive locking: mirror->mutex", "random")]
+    [InlineData("exclusivity", "off", "exclusivity: after CPU add", "random")]
+    [InlineData("exclusivity", "off", "exclusivity: after CPU add", "pct")]
     public void Buggy_baselines_are_found_by_search(string target, string variant, string finding, string strategy)
     {
         var outcome = Explore(target, variant, 500, strategy);
@@ -39,6 +41,8 @@ public sealed class ExploreTests : IDisposable
     [InlineData("exclusive-vs-reclaim", "lock", "random")]
     [InlineData("owner-filter", "on", "random")]
     [InlineData("eviction", "unlocked", "random")]
+    [InlineData("exclusivity", "on", "random")]
+    [InlineData("exclusivity", "on", "pct")]
     public void Fixed_variants_are_clear(string target, string variant, string strategy)
     {
         var outcome = Explore(target, variant, 150, strategy);
@@ -91,7 +95,7 @@ public sealed class ExploreTests : IDisposable
     {
         var (code, output, _) = CliTests.Testbed("list");
         Assert.Equal(0, code);
-        foreach (var line in new[] { "swap-fault             legacy / locked: seed 001", "exclusive-vs-reclaim   trylock / lock: seed 000", "owner-filter           off / on: seed 002", "eviction               holding / unlocked: seed 004" })
+        foreach (var line in new[] { "swap-fault             legacy / locked: seed 001", "exclusive-vs-reclaim   trylock / lock: seed 000", "owner-filter           off / on: seed 002", "eviction               holding / unlocked: seed 004", "exclusivity            off / on: CPU and device atomics" })
         {
             Assert.Contains(line, output);
         }

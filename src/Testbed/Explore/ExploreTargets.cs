@@ -4,7 +4,7 @@ namespace Testbed.Explore;
 public static class ExploreTargets
 {
     /// <summary>Every target's name, in the order <c>explore all</c> runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["swap-fault", "exclusive-vs-reclaim", "owner-filter", "eviction"];
+    public static IReadOnlyList<string> Names { get; } = ["swap-fault", "exclusive-vs-reclaim", "owner-filter", "eviction", "exclusivity"];
 
     /// <summary>The target called <paramref name="name"/> (null if none), with <paramref name="threads"/> where it takes a thread count.</summary>
     public static ExploreTarget? Find(string name, int threads = 3) => name switch
@@ -13,6 +13,7 @@ public static class ExploreTargets
         "exclusive-vs-reclaim" => new ExclusiveVsReclaimTarget(),
         "owner-filter" => new OwnerFilterTarget(),
         "eviction" => new EvictionTarget(),
+        "exclusivity" => new ExclusivityTarget(),
         _ => null,
     };
 }

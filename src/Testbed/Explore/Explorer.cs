@@ -20,7 +20,13 @@ public static class Explorer
     /// <summary>Coyote scheduling steps one schedule may take before it counts as a livelock.</summary>
     public const uint MaxSteps = 20_000;
 
-    /// <summary>PCT's priority change points per schedule.</summary>
+    /// <summary>
+    /// PCT's priority change points per schedule. PCT runs in Coyote's fair mode (priorities for the
+    /// first steps, then fair choices): the model's TLB shootdown spins until every other CPU context
+    /// has quiesced, as the kernel waits for its IPIs, and strict priorities starve the other context
+    /// forever (found: exclusivity/on hit the step bound at schedule 110 of seed 1, one operation
+    /// alternating a volatile read and a SpinWait for 20,000 steps).
+    /// </summary>
     public const uint PctChangePoints = 10;
 
     /// <summary>Whether this assembly is the Coyote-rewritten copy.</summary>
@@ -61,7 +67,7 @@ public static class Explorer
             .WithTelemetryEnabled(false)
             .WithVerbosityEnabled(VerbosityLevel.None)
             .WithConsoleLoggingEnabled(false);
-        config = request.Strategy == "pct" ? config.WithPrioritizationStrategy(false, PctChangePoints) : config.WithRandomStrategy();
+        config = request.Strategy == "pct" ? config.WithPrioritizationStrategy(true, PctChangePoints) : config.WithRandomStrategy();
         if (request.Trace is not null)
         {
             config = config.WithReproducibleTrace(request.Trace);

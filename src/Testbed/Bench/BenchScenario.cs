@@ -15,7 +15,7 @@ namespace Testbed.Bench;
 public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpuCpu = null) : IScenario
 {
     /// <summary>Every probe's name (the per-accelerator ones once).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-launch", "kernel-atomics", "pingpong"];
+    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-launch", "kernel-atomics", "pingpong", "explore"];
 
     /// <summary>Whether the filter leaves any probe to run.</summary>
     public bool Matches => Names.Any(Selected);
@@ -55,6 +55,7 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
         new KernelAtomicsProbe(cpu),
         .. others.Select(d => new KernelAtomicsProbe(d)),
         new PingpongProbe(),
+        new ExploreProbe(),
     ];
 
     /// <inheritdoc/>

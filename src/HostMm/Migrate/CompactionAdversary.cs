@@ -22,6 +22,8 @@ public sealed class CompactionAdversary : IDisposable
     private long _locked;
     private long _migrated;
     private long _busy;
+    private ulong _current;
+    private ulong _holding;
     private readonly Action _onLocked;
 
     /// <summary>Starts sweeping <c>[start, end)</c> of <paramref name="mm"/>.</summary>
@@ -32,7 +34,11 @@ public sealed class CompactionAdversary : IDisposable
         _start = start & ~mm.PageMask;
         _end = end;
         HoldTime = holdTime;
-        _onLocked = () => Interlocked.Increment(ref _locked);
+        _onLocked = () =>
+        {
+            Volatile.Write(ref _holding, _current);
+            Interlocked.Increment(ref _locked);
+        };
         _thread = new Thread(Run) { IsBackground = true, Name = "compaction adversary" };
         _thread.Start();
     }
@@ -48,6 +54,9 @@ public sealed class CompactionAdversary : IDisposable
 
     /// <summary>Folios it found locked by someone else.</summary>
     public long Busy => Interlocked.Read(ref _busy);
+
+    /// <summary>The address of the page whose folio the adversary holds locked right now; 0 between folios.</summary>
+    public ulong Holding => Volatile.Read(ref _holding);
 
     /// <summary>Stops the sweep and waits for the thread.</summary>
     public void Dispose()
@@ -69,7 +78,10 @@ public sealed class CompactionAdversary : IDisposable
 
     private void Compact(ulong va)
     {
-        switch (CompactPage(_mm, va, HoldTime, _onLocked))
+        _current = va;
+        var result = CompactPage(_mm, va, HoldTime, _onLocked);
+        Volatile.Write(ref _holding, 0);
+        switch (result)
         {
             case CompactionResult.Busy:
                 Interlocked.Increment(ref _busy);

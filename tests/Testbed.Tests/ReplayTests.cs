@@ -70,6 +70,25 @@ public sealed class ReplayTests
         Assert.Equal((7L, FaultAccess.Write), (batch.Page(2), batch.Access(2)));
     }
 
+    /// <summary>
+    /// The stall window counts replays only: a first launch that takes longer than the window (here a
+    /// window of 100 ns, shorter than any launch) is not a stall, as long as every replay advances. The
+    /// window used to open before the first launch, so a cold first launch on a loaded machine ended a
+    /// healthy run with -EBUSY before any fault was serviced (seen in a fresh-clone CI run).
+    /// </summary>
+    [Fact]
+    public void The_stall_window_opens_with_the_first_replay()
+    {
+        const int Pages = 8;
+        using var t = new DriverFixture(AcceleratorKind.Cpu);
+        var va = t.Map(Pages);
+        var mirror = t.Mirror(va, Pages, options: new MirrorOptions { DevicePages = 16, ChunkPages = 16, ReplayStallTimeout = TimeSpan.FromTicks(1) });
+        var data = Enumerable.Range(1, Pages * t.WordsPerPage).ToArray();
+
+        Assert.True(Errno.Ok == mirror.Write(va, data), mirror.LastError);
+        Assert.Equal(data, t.CpuRead(va, data.Length));
+    }
+
     [Fact]
     public void A_run_whose_faults_are_never_serviced_ends_with_ebusy_instead_of_replaying_forever()
     {

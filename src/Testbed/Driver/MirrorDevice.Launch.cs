@@ -179,11 +179,20 @@ public sealed partial class MirrorDevice
     {
         var header = _controlHost.AsSpan(0, DeviceMirror.ControlFaults);
         var stallTicks = (long)(Options.ReplayStallTimeout.TotalSeconds * Stopwatch.Frequency);
-        var checkAt = Stopwatch.GetTimestamp() + stallTicks;
+
+        // The window opens with the first replay: the first launch (on a loaded machine, with its
+        // compilation) and the service of its faults are not replays, and before any service no item
+        // could have advanced.
+        var checkAt = long.MaxValue;
         var lastProgress = 0L;
         ArrayView<int> control = _control.View;
         for (var replay = false; ; replay = true)
         {
+            if (replay && checkAt == long.MaxValue)
+            {
+                checkAt = Stopwatch.GetTimestamp() + stallTicks;
+            }
+
             Launch(launch, items, replay);
             _runner.CopyToCPU(control.SubView(0, DeviceMirror.ControlFaults), header);
             if (header[DeviceMirror.ControlItemsDone] + header[DeviceMirror.ControlItemsCancelled] == items)

@@ -66,9 +66,7 @@ public static class ExploreRun
             : $"found with {found} of {s.Seeds} seeds, first with seed {first.Seed} at schedule {first.Outcome.Schedules}: {first.Outcome.Finding}";
         if (first.Outcome is { Finding: not null })
         {
-            settings["finding"] = first.Outcome.Finding;
-            settings["finding_seed"] = $"{first.Seed}";
-            settings["replay"] = $"testbed explore --replay {Save(target, target.Buggy, s, first.Seed, first.Outcome)}";
+            Record(settings, target, target.Buggy, s, first.Seed, first.Outcome);
         }
 
         return new PolicyRun
@@ -92,9 +90,7 @@ public static class ExploreRun
         var settings = new Dictionary<string, string> { ["variant"] = target.Fixed, ["seeds"] = $"{s.Seed}" };
         if (outcome.Finding is not null)
         {
-            settings["finding"] = outcome.Finding;
-            settings["finding_seed"] = $"{s.Seed}";
-            settings["replay"] = $"testbed explore --replay {Save(target, target.Fixed, s, s.Seed, outcome)}";
+            Record(settings, target, target.Fixed, s, s.Seed, outcome);
         }
 
         return new PolicyRun
@@ -136,7 +132,8 @@ public static class ExploreRun
     private static Invariant Rewritten(ExploreOutcome outcome) =>
         new("rewritten", outcome.Rewritten, outcome.Rewritten ? "ran in the Coyote-rewritten assemblies" : "the assemblies were not rewritten: Coyote controlled nothing, so nothing was explored");
 
-    private static string Save(ExploreTarget target, string variant, ExploreSettings s, uint seed, ExploreOutcome outcome)
+    /// <summary>Writes the finding's schedule file and names the finding, its seed and the replay command in <paramref name="settings"/>.</summary>
+    private static void Record(Dictionary<string, string> settings, ExploreTarget target, string variant, ExploreSettings s, uint seed, ExploreOutcome outcome)
     {
         Directory.CreateDirectory(s.ScheduleDir);
         var path = Path.GetFullPath(Path.Combine(s.ScheduleDir, $"{target.Name}-{variant}-{s.Strategy}-seed{seed}.schedule.json"));
@@ -151,6 +148,8 @@ public static class ExploreRun
             Finding = outcome.Finding!,
             Trace = outcome.Trace!,
         }.Write(path);
-        return path;
+        settings["finding"] = outcome.Finding!;
+        settings["finding_seed"] = $"{seed}";
+        settings["replay"] = $"testbed explore --replay {path}";
     }
 }

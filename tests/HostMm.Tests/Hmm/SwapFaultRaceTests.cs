@@ -31,7 +31,9 @@ public sealed class SwapFaultRaceTests
 
     private static TestThread<bool>[] Faulters(MmFixture t, ulong a, Action done)
     {
-        using var go = new ManualResetEventSlim();
+        // Not disposed here: a thread may reach its Wait after this method returned (a disposed
+        // event made one fault throw ObjectDisposedException in a CI run). Set, it holds no handle.
+        var go = new ManualResetEventSlim();
         var threads = Enumerable.Range(0, Threads).Select(_ => TestThread.Run(() =>
         {
             using var cpu = new CpuContext(t.Mm);

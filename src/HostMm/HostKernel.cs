@@ -22,6 +22,7 @@ public sealed class HostKernel : IDisposable
         Sync = new SyncDomain(options.ValidateLocks);
         SwapFaultLocking = options.SwapFaultLocking;
         ExclusiveLocking = options.ExclusiveLocking;
+        TransparentHugepage = options.TransparentHugepage;
         Memory = new PhysicalMemory(Sync, options.MemoryBytes, options.PageSize);
         ZeroPage = Memory.AllocFolio() ?? throw new ArgumentOutOfRangeException(nameof(options), "HostKernel: no memory for the zero page.");
         ZeroPage.IsZeroPage = true;
@@ -32,6 +33,9 @@ public sealed class HostKernel : IDisposable
 
     /// <summary>How <c>MakeDeviceExclusive</c> locks the folio (settable, to compare the fix with the -EBUSY it replaced).</summary>
     public Exclusive.ExclusiveLocking ExclusiveLocking { get; set; }
+
+    /// <summary>Where anonymous faults may map transparent huge pages (settable, like the sysfs file).</summary>
+    public TransparentHugepage TransparentHugepage { get; set; }
 
     /// <summary>The lock validator and scheduler seam every model lock reports to.</summary>
     public SyncDomain Sync { get; }

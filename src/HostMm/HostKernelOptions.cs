@@ -15,6 +15,9 @@ public sealed record HostKernelOptions
     /// <summary>How <c>MakeDeviceExclusive</c> locks the folio (default: the fixed kernel's <see cref="Exclusive.ExclusiveLocking.LockKillable"/>).</summary>
     public Exclusive.ExclusiveLocking ExclusiveLocking { get; init; } = Exclusive.ExclusiveLocking.LockKillable;
 
+    /// <summary>Where anonymous faults may map transparent huge pages (default <see cref="Mm.TransparentHugepage.Madvise"/>).</summary>
+    public Mm.TransparentHugepage TransparentHugepage { get; init; } = Mm.TransparentHugepage.Madvise;
+
     /// <summary>Whether the lock validator checks lock order. On in tests and debug runs, off in benchmarks.</summary>
     public bool ValidateLocks { get; init; } = true;
 }

@@ -5,7 +5,8 @@ namespace Testbed.HostMm.Cpu;
 
 /// <summary>
 /// One CPU running in an address space: the only way scenario threads touch memory. Each access
-/// translates the virtual address through a per-context software TLB; a miss walks the page table
+/// translates the virtual address through a per-context software TLB (64 entries of 4 KiB and 8 of
+/// 2 MiB, for transparent huge pages mapped by a PMD entry); a miss walks the page table
 /// like the hardware walker (setting the accessed and dirty bits), and a walk that finds no
 /// usable PTE enters the fault handler, then retries. The result of every access is an
 /// <see cref="Errno"/>: -EFAULT where a real CPU would raise SIGSEGV, -EINVAL for a misaligned atomic
@@ -23,9 +24,12 @@ namespace Testbed.HostMm.Cpu;
 public sealed unsafe partial class CpuContext : IDisposable
 {
     private const int TlbEntries = 64;
+    private const int HugeTlbEntries = 8;
     private readonly AddressSpace _mm;
     private readonly TlbEntry[] _tlb = new TlbEntry[TlbEntries];
+    private readonly TlbEntry[] _hugeTlb = new TlbEntry[HugeTlbEntries];
     private readonly int _pageShift;
+    private readonly int _hugeShift;
     private readonly ulong _offsetMask;
     private long _tlbGeneration;
     private long _inAccess;
@@ -38,6 +42,7 @@ public sealed unsafe partial class CpuContext : IDisposable
         _mm = mm;
         _pageShift = mm.PageShift;
         _offsetMask = mm.PageMask;
+        _hugeShift = System.Numerics.BitOperations.Log2(mm.PmdSize);
         mm.AttachCpu(this);
     }
 
@@ -96,6 +101,15 @@ public sealed unsafe partial class CpuContext : IDisposable
                 return Errno.Ok;
             }
 
+            var hpn = va >> _hugeShift;
+            ref var huge = ref _hugeTlb[(int)(hpn & (HugeTlbEntries - 1))];
+            if (huge.Tag == hpn + 1 && (huge.Writable || !write))
+            {
+                op.Apply(huge.Frame + (va & ((1UL << _hugeShift) - 1)));
+                Volatile.Write(ref _inAccess, 0);
+                return Errno.Ok;
+            }
+
             Volatile.Write(ref _inAccess, 0);
             var err = Fill(va, write);
             if (err != Errno.Ok)
@@ -108,6 +122,7 @@ public sealed unsafe partial class CpuContext : IDisposable
     private void FlushLocal(long generation)
     {
         Array.Clear(_tlb);
+        Array.Clear(_hugeTlb);
         _tlbGeneration = generation;
         Volatile.Write(ref _inAccess, generation);
     }
@@ -124,7 +139,27 @@ public sealed unsafe partial class CpuContext : IDisposable
         while (true)
         {
             var table = _mm.PageTable.Find(va);
-            if (table is not null)
+            if (table?.GetPmd() is { Kind: not PteKind.None } pmd)
+            {
+                if (pmd.Permits(write))
+                {
+                    var updated = pmd.WithAccess(dirty: write);
+                    if (updated != pmd && !table.TryUpdatePmdAccess(pmd, updated))
+                    {
+                        continue;
+                    }
+
+                    var hpn = va >> _hugeShift;
+                    _hugeTlb[(int)(hpn & (HugeTlbEntries - 1))] = new TlbEntry
+                    {
+                        Tag = hpn + 1,
+                        Frame = _mm.Memory.FrameAddress(updated.Pfn),
+                        Writable = updated.Write && updated.Dirty,
+                    };
+                    return Errno.Ok;
+                }
+            }
+            else if (table is not null)
             {
                 var idx = _mm.PageTable.PteIndex(va);
                 var pte = table.Get(idx);

@@ -71,4 +71,25 @@ public enum MmEvent
 
     /// <summary>CPU contexts a flush had to wait for because they were inside an access with a stale TLB.</summary>
     TlbFlushWait,
+
+    /// <summary>A write fault mapped a zeroed 2 MiB transparent huge page with one PMD entry (<c>thp_fault_alloc</c>).</summary>
+    ThpFaultAlloc,
+
+    /// <summary>A fault that could have mapped a THP found no free 2 MiB block and mapped a 4 KiB page (<c>thp_fault_fallback</c>).</summary>
+    ThpFaultFallback,
+
+    /// <summary>A huge PMD entry was split into 512 PTEs (<c>thp_split_pmd</c>).</summary>
+    ThpSplitPmd,
+
+    /// <summary>A large folio was split into order-0 folios (<c>thp_split_page</c>).</summary>
+    ThpSplitPage,
+
+    /// <summary>A split of a large folio gave up: it was locked or had references beyond its mappings (<c>thp_split_page_failed</c>).</summary>
+    ThpSplitPageFailed,
+
+    /// <summary>A THP migrated whole to or from device memory (<c>thp_migration_success</c>).</summary>
+    ThpMigrationSuccess,
+
+    /// <summary>A THP selected for migration was split because no 2 MiB destination was given (<c>thp_migration_split</c>).</summary>
+    ThpMigrationSplit,
 }

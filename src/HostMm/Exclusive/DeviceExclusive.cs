@@ -165,7 +165,8 @@ public static class DeviceExclusive
     /// <summary>
     /// <c>get_user_page_vma_remote(FOLL_GET | FOLL_WRITE)</c>: faults until the PTE maps a page
     /// writable, then returns its folio with a reference and the page's own frame (a large folio
-    /// stays PTE-mapped: the frame may be a tail page).
+    /// stays PTE-mapped: the frame may be a tail page). A THP mapped by a PMD is split to PTEs first,
+    /// as <c>FOLL_SPLIT_PMD</c> does: device-exclusive entries exist only at PTE level.
     /// </summary>
     private static Errno GetUserPageWrite(AddressSpace mm, ulong addr, out Vma? vma, out Folio? page, out long pfn)
     {
@@ -183,6 +184,11 @@ public static class DeviceExclusive
             var idx = mm.PageTable.PteIndex(addr);
             using (table.Ptl.Enter())
             {
+                if (table.GetPmd().Kind == PteKind.Present)
+                {
+                    mm.SplitHugePmd(table, addr);
+                }
+
                 var pte = table.Get(idx);
                 if (pte.Kind == PteKind.Present && pte.Write)
                 {

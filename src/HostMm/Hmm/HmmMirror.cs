@@ -1,4 +1,5 @@
 using Testbed.HostMm.Diagnostics;
+using Testbed.HostMm.Memory;
 using Testbed.HostMm.Migrate;
 using Testbed.HostMm.Mm;
 
@@ -114,17 +115,69 @@ public static class HmmMirror
                 continue;
             }
 
-            for (; addr < vmaEnd; addr += page)
+            while (addr < vmaEnd)
             {
-                var err = HandlePte(range, mm, vma, addr, vmaEnd, ref last);
+                var pmdEnd = mm.PageTable.PmdAddrEnd(addr, vmaEnd);
+                var pmd = mm.GetPmd(addr);
+                var err = pmd.Kind != PteKind.None
+                    ? HandlePmd(range, mm, vma, addr, pmdEnd, pmd, ref last)
+                    : HandlePte(range, mm, vma, addr, vmaEnd, ref last);
                 if (err != Errno.Ok)
                 {
                     return err;
                 }
+
+                addr = pmd.Kind != PteKind.None ? pmdEnd : addr + page;
             }
         }
 
         return Errno.Ok;
+    }
+
+    /// <summary>
+    /// <c>hmm_vma_handle_pmd()</c> for <c>[addr, end)</c> under one huge PMD entry: a present THP (or a
+    /// device-private one of <see cref="HmmRange.DevPrivateOwner"/>) is reported page by page with
+    /// order 9 (<see cref="HmmPfn.Order"/>), so a driver can map it with one large device entry;
+    /// anything the request needs that the PMD lacks is faulted, as for PTEs.
+    /// </summary>
+    private static Errno HandlePmd(HmmRange range, AddressSpace mm, Vma vma, ulong addr, ulong end, Pte pmd, ref ulong last)
+    {
+        ulong cpuFlags;
+        switch (pmd.Kind)
+        {
+            case PteKind.Present:
+                cpuFlags = pmd.ProtNone ? 0 : HmmPfn.Valid | (pmd.Write ? HmmPfn.Write : 0);
+                break;
+            case PteKind.DevicePrivate when mm.Memory.PfnToFolio(pmd.Pfn).Pgmap!.Owner == range.DevPrivateOwner:
+                cpuFlags = HmmPfn.Valid | (pmd.Write ? HmmPfn.Write : 0);
+                break;
+            default:
+                cpuFlags = 0;
+                break;
+        }
+
+        var required = pmd.Kind == PteKind.DevicePrivate && cpuFlags != 0 ? 0 : RangeNeedFault(range, addr, end, cpuFlags);
+        if (required == 0)
+        {
+            var first = (addr - range.Start) >> mm.PageShift;
+            var offset = (long)((addr & (mm.PmdSize - 1)) >> mm.PageShift);
+            var order = (ulong)PhysicalMemory.MaxOrder << HmmPfn.OrderShift;
+            for (var i = 0UL; i < (end - addr) >> mm.PageShift; i++)
+            {
+                range.HmmPfns[first + i] = cpuFlags == 0 ? 0 : (ulong)(pmd.Pfn + offset + (long)i) | cpuFlags | order;
+            }
+
+            return Errno.Ok;
+        }
+
+        if (pmd.Kind == PteKind.Migration)
+        {
+            last = addr;
+            MigrationEntries.Wait(mm, addr);
+            return Errno.EBUSY;
+        }
+
+        return Fault(mm, vma, addr, end, required, ref last);
     }
 
     /// <summary><c>hmm_vma_handle_pte()</c> for the page at <paramref name="addr"/>.</summary>
@@ -198,6 +251,11 @@ public static class HmmMirror
             if (mm.HandleMmFault(vma, a, write ? FaultFlags.Write : FaultFlags.None) != Errno.Ok)
             {
                 return Errno.EFAULT;
+            }
+
+            if (mm.GetPmd(a).Permits(write))
+            {
+                break;
             }
         }
 

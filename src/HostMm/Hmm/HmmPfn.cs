@@ -32,6 +32,6 @@ public static class HmmPfn
     /// <summary>The frame number of an output entry.</summary>
     public static long ToPfn(ulong entry) => (long)(entry & ~Flags);
 
-    /// <summary><c>hmm_pfn_to_map_order()</c>: log2 of the pages the CPU maps with one entry there (always 0: the model has no PMD mappings).</summary>
+    /// <summary><c>hmm_pfn_to_map_order()</c>: log2 of the pages the CPU maps with one entry there (9 under a huge PMD, else 0).</summary>
     public static int Order(ulong entry) => (int)((entry >> OrderShift) & 0x1F);
 }

@@ -19,6 +19,7 @@ namespace Testbed.HostMm.Memory;
 public sealed unsafe class DevPagemap
 {
     private readonly Folio[] _folios;
+    private readonly Folio[] _memmap;
     private readonly byte* _cpuBase;
 
     internal DevPagemap(PhysicalMemory memory, PageKind kind, long pfnBase, int nrPages, object owner, IDevPagemapOps ops, byte* cpuBase)
@@ -35,6 +36,8 @@ public sealed unsafe class DevPagemap
         {
             _folios[i] = new Folio(memory, pfnBase + i, this);
         }
+
+        _memmap = (Folio[])_folios.Clone();
     }
 
     /// <summary><see cref="PageKind.DevicePrivate"/> or <see cref="PageKind.DeviceCoherent"/>.</summary>
@@ -55,8 +58,8 @@ public sealed unsafe class DevPagemap
     /// <summary>Bytes per frame.</summary>
     public int PageSize { get; }
 
-    /// <summary>Frames holding a reference (in use by the driver or mapped).</summary>
-    public int FramesInUse => _folios.Count(f => !f.IsFree);
+    /// <summary>Frames in use by the driver or mapped: those of folios holding a reference (a large folio counts all its frames).</summary>
+    public int FramesInUse => _folios.Where(f => !f.IsFree).Sum(f => f.NrPages);
 
     /// <summary>Whether <paramref name="pfn"/> belongs to this pagemap.</summary>
     public bool Contains(long pfn) => pfn >= PfnBase && pfn < PfnBase + NrPages;
@@ -76,22 +79,49 @@ public sealed unsafe class DevPagemap
     private void ThrowOutside(long pfn) =>
         throw new ArgumentOutOfRangeException(nameof(pfn), pfn, $"DevPagemap: pfn outside [{PfnBase}, {PfnBase + NrPages}).");
 
-    /// <summary>The descriptor of frame <paramref name="pfn"/>, which the caller knows is in the pagemap (<see cref="Contains"/>).</summary>
-    internal Folio FolioAt(long pfn) => _folios[pfn - PfnBase];
+    /// <summary>The folio holding frame <paramref name="pfn"/> (its head for a tail of a large folio), which the caller knows is in the pagemap (<see cref="Contains"/>).</summary>
+    internal Folio FolioAt(long pfn) => _memmap[pfn - PfnBase];
 
     /// <summary>
-    /// <c>zone_device_folio_init()</c>: the driver takes a free device frame for use; it gets one
+    /// <c>zone_device_folio_init()</c>: the driver takes free device frames for use, one frame or a
+    /// naturally aligned run of 2^<paramref name="order"/> (a device THP, order 9); the folio gets one
     /// reference and comes back locked, as migration destinations must be.
     /// </summary>
-    public void ZoneDeviceFolioInit(Folio folio)
+    public void ZoneDeviceFolioInit(Folio folio, int order = 0)
     {
-        if (folio.Pgmap != this || !folio.IsFree)
+        var first = folio.Pfn - PfnBase;
+        if (folio.Pgmap != this || order < 0 || order > PhysicalMemory.MaxOrder || (first & ((1L << order) - 1)) != 0 ||
+            first + (1L << order) > NrPages || Enumerable.Range(0, 1 << order).Any(i => !_memmap[first + i].IsFree || _memmap[first + i] != _folios[first + i]))
         {
-            VmBug.OnFolio("ZoneDeviceFolioInit", folio.Pfn, "is not a free frame of this pagemap.");
+            VmBug.OnFolio("ZoneDeviceFolioInit", folio.Pfn, $"is not the first of 2^{order} free, aligned frames of this pagemap.");
         }
 
-        folio.Prepare(0, locked: true);
+        for (var i = 1; i < 1 << order; i++)
+        {
+            _memmap[first + i] = folio;
+        }
+
+        folio.Prepare(order, locked: true);
     }
+
+    /// <summary>
+    /// The last reference to <paramref name="folio"/> went: a large folio's tail frames get their own
+    /// descriptors back, then the driver's <see cref="IDevPagemapOps.FolioFree"/> takes the folio
+    /// (whose <see cref="Folio.NrPages"/> frames are all free again).
+    /// </summary>
+    internal void Release(Folio folio)
+    {
+        var first = folio.Pfn - PfnBase;
+        for (var i = 1; i < folio.NrPages; i++)
+        {
+            _memmap[first + i] = _folios[first + i];
+        }
+
+        Ops.FolioFree(folio);
+    }
+
+    /// <summary>A tail frame of a large folio being split gets its own descriptor back (see <see cref="PhysicalMemory.SplitUnmapped"/>).</summary>
+    internal Folio Detach(long pfn) => _memmap[pfn - PfnBase] = _folios[pfn - PfnBase];
 
     /// <summary>The CPU address of a device-coherent frame.</summary>
     internal byte* CpuAddress(long pfn) => Kind == PageKind.DeviceCoherent

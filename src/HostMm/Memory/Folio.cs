@@ -124,7 +124,7 @@ public sealed unsafe partial class Folio
         {
             if (Pgmap is { } pgmap)
             {
-                pgmap.Ops.FolioFree(this);
+                pgmap.Release(this);
             }
             else
             {
@@ -229,6 +229,39 @@ public sealed unsafe partial class Folio
         if (Interlocked.Decrement(ref _mapCount) < 0)
         {
             VmBug.OnFolio("Folio.RemoveMap", Pfn, "mapcount underflow.");
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="n"/> references and as many mappings at once: a huge PMD became
+    /// <paramref name="n"/> + 1 PTEs (<c>__split_huge_pmd_locked()</c>), each holding what the PMD held.
+    /// The caller holds the PTL of the PMD, which holds one of each already.
+    /// </summary>
+    internal void AddMappedRefs(int n)
+    {
+        Interlocked.Add(ref _refCount, n);
+        Interlocked.Add(ref _mapCount, n);
+    }
+
+    /// <summary>
+    /// Turns this head of a large folio into an order-0 folio, keeping its references, lock and
+    /// metadata; the caller (<see cref="PhysicalMemory.SplitUnmapped"/>) makes the tails folios of their own.
+    /// </summary>
+    internal void ShrinkToHead() => Order = 0;
+
+    /// <summary>
+    /// Makes a free tail descriptor of a large folio being split an order-0 folio of its own: locked,
+    /// one reference (the splitter's), and the head's reverse-map owner, dirty bit and index plus
+    /// <paramref name="offset"/> (<c>__split_folio_to_order()</c>).
+    /// </summary>
+    internal void PrepareTail(Folio head, int offset)
+    {
+        Prepare(0, locked: true);
+        Mapping = head.Mapping;
+        Index = head.Index + offset;
+        if (head.Dirty)
+        {
+            _dirty = 1;
         }
     }
 

@@ -69,7 +69,7 @@ internal struct FolioBatch
 
             if (folio.Pgmap is { } pgmap)
             {
-                pgmap.Ops.FolioFree(folio);
+                pgmap.Release(folio);
             }
             else
             {

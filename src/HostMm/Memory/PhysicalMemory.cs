@@ -243,6 +243,30 @@ public sealed unsafe class PhysicalMemory : IDisposable
     }
 
     /// <summary>
+    /// The descriptor half of <c>split_folio()</c> (<c>__split_unmapped_folio()</c>): the large folio
+    /// <paramref name="folio"/>, locked and mapped by nothing but migration entries, becomes
+    /// <see cref="Folio.NrPages"/> order-0 folios. The head keeps its references and lock; every tail
+    /// comes back locked with one reference, which the caller owns. Works on system RAM and on
+    /// device frames alike.
+    /// </summary>
+    internal void SplitUnmapped(Folio folio)
+    {
+        if (folio.Order == 0 || !folio.IsLocked || folio.MapCount != 0)
+        {
+            VmBug.OnFolio("SplitUnmapped", folio.Pfn, "is not a locked, unmapped large folio.");
+        }
+
+        var n = folio.NrPages;
+        for (var i = 1; i < n; i++)
+        {
+            var tail = folio.Pgmap is { } pgmap ? pgmap.Detach(folio.Pfn + i) : _memmap[folio.Pfn + i] = _descriptors[folio.Pfn + i];
+            tail.PrepareTail(folio, i);
+        }
+
+        folio.ShrinkToHead();
+    }
+
+    /// <summary>
     /// Returns folios whose refcount dropped to zero to the buddy allocator under one hold of the
     /// zone lock (<c>free_unref_folios()</c>); tail frames get their own descriptors back.
     /// </summary>

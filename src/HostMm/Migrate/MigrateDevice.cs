@@ -20,8 +20,9 @@ namespace Testbed.HostMm.Migrate;
 /// collect, a folio still mapped after <c>try_to_migrate</c>, references beyond the migration's
 /// own, the fault page's and the mappings' (<c>migrate_vma_check_page</c>, then again in
 /// <c>folio_migrate_mapping</c>), a missing destination, and a destination that cannot be
-/// installed (not anonymous, or the PTE changed). Large folios are never split: the model maps no
-/// THP, so <see cref="MigrateVmaFlags.SelectCompound"/> has nothing to act on.
+/// installed (not anonymous, or the PTE changed). Transparent huge pages move whole with
+/// <see cref="MigrateVmaFlags.SelectCompound"/> when the driver gives a 2 MiB destination, and are
+/// split otherwise (see <c>Collect</c> and <c>Pages</c>).
 /// <para>Collect takes no reference of its own on a page it locks: the reference of the PTE it
 /// replaces with a migration entry becomes the migration's, under the PTE lock and the folio lock.
 /// The kernel takes one before the trylock and drops the PTE's after, because it must hold the
@@ -137,8 +138,11 @@ public static class MigrateDevice
     /// <summary>
     /// <c>migrate_device_range()</c>: selects device frames <c>[startPfn, startPfn + npages)</c> of
     /// one pagemap for migration to system memory, without any VMA: each is referenced and locked,
-    /// then unmapped from every address space through the reverse map. Needs no mmap lock. The
-    /// caller must not hold a lock its own invalidate callback takes (seed 004).
+    /// then unmapped from every address space through the reverse map. A device THP is selected
+    /// whole, at its head, as one <see cref="MigratePfn.Compound"/> entry (its tail frames' entries
+    /// stay empty, or are filled when the driver gives small destinations); one the range does not
+    /// hold whole is left alone. Needs no mmap lock. The caller must not hold a lock its own
+    /// invalidate callback takes (seed 004).
     /// </summary>
     /// <returns>-EINVAL: the frames are not all in one device pagemap, or <paramref name="src"/> is too short.</returns>
     public static Errno MigrateDeviceRange(HostKernel kernel, ulong[] src, long startPfn, long npages)
@@ -153,7 +157,12 @@ public static class MigrateDevice
 
         for (var i = 0; i < npages; i++)
         {
-            src[i] = MigrateDevicePfnLock(pagemap.PfnToFolio(startPfn + i));
+            var folio = pagemap.PfnToFolio(startPfn + i);
+            src[i] = folio.Pfn != startPfn + i || i + folio.NrPages > npages ? 0 : MigrateDevicePfnLock(folio);
+            if (src[i] != 0 && folio.Order > 0)
+            {
+                src[i] |= MigratePfn.Compound;
+            }
         }
 
         MigrateDeviceUnmap(kernel, src, npages);
@@ -180,80 +189,227 @@ public static class MigrateDevice
     private static Folio? PageOf(HostKernel kernel, ulong entry) =>
         MigratePfn.ToPfn(entry) is var pfn and >= 0 ? kernel.Memory.PfnToFolio(pfn) : null;
 
-    /// <summary><c>migrate_vma_collect()</c> with <c>migrate_vma_collect_pmd</c> and the hole callback.</summary>
+    /// <summary>
+    /// <c>migrate_vma_collect()</c> with <c>migrate_vma_collect_pmd</c> and the hole callback. With
+    /// <see cref="MigrateVmaFlags.SelectCompound"/>, a selected THP mapped by a PMD the range covers
+    /// whole is collected as one <see cref="MigratePfn.Compound"/> entry (and an empty span of an
+    /// anonymous VMA offered as one), followed by 511 empty entries the driver fills if it falls back
+    /// to small pages; otherwise such a PMD is split and its pages collected one by one. A PTE-mapped
+    /// large folio is split first (<c>migrate_vma_split_folio()</c>) and the walk resumes where it was.
+    /// </summary>
     private static void Collect(MigrateVma args)
     {
         var vma = args.Vma!;
         var mm = vma.Mm;
-        var lockedFault = LockedFault(args);
-        var counters = mm.Kernel.Counters;
+        var compound = (args.Flags & MigrateVmaFlags.SelectCompound) != 0;
         mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, args.Start, args.End, MmuNotifierEvent.Migrate, args.PgmapOwner));
+        var unsplittable = ulong.MaxValue;
         for (var va = args.Start; va < args.End;)
         {
             var tableEnd = mm.PageTable.PmdAddrEnd(va, args.End);
+            var whole = compound && tableEnd - va == mm.PmdSize;
             var table = mm.PageTable.Find(va);
             if (table is null)
             {
-                for (; va < tableEnd; va += (ulong)mm.PageSize)
+                if (whole && vma.IsAnonymous)
                 {
-                    Record(args, vma.IsAnonymous ? MigratePfn.Migrate : 0, collected: vma.IsAnonymous);
+                    RecordCompound(args, MigratePfn.Migrate | MigratePfn.Compound);
+                }
+                else
+                {
+                    for (; va < tableEnd; va += (ulong)mm.PageSize)
+                    {
+                        Record(args, vma.IsAnonymous ? MigratePfn.Migrate : 0, collected: vma.IsAnonymous);
+                    }
                 }
 
+                va = tableEnd;
                 continue;
             }
 
+            Folio? large;
             using (table.Ptl.Enter())
             {
-                var unmapped = false;
-                for (; va < tableEnd; va += (ulong)mm.PageSize)
+                if (CollectPmd(args, table, va, whole))
                 {
-                    var idx = mm.PageTable.PteIndex(va);
-                    var pte = table.Get(idx);
-                    var (mpfn, folio) = Select(args, pte);
-                    if (folio is null)
-                    {
-                        Record(args, mpfn, collected: mpfn != 0);
-                        continue;
-                    }
-
-                    if (folio.IsMaybeDmaPinned)
-                    {
-                        counters.Count(MmEvent.MigrateFailPinned);
-                        Record(args, 0, collected: false);
-                        continue;
-                    }
-
-                    if (folio != lockedFault && !folio.TryLockOrFallBack())
-                    {
-                        // The kernel's reference from before its trylock: whoever holds the lock
-                        // may see it in a reference check (and fail a migration of its own).
-                        folio.Get();
-                        folio.Put();
-                        counters.Count(MmEvent.MigrateFailLocked);
-                        Record(args, 0, collected: false);
-                        continue;
-                    }
-
-                    table.Set(idx, Pte.Migration(pte.Pfn, (mpfn & MigratePfn.Write) != 0));
-                    if (pte.Dirty)
-                    {
-                        folio.MarkDirty();
-                    }
-
-                    folio.RemoveMapLocked();
-                    unmapped |= pte.Kind == PteKind.Present;
-                    Record(args, mpfn, collected: true);
+                    va = tableEnd;
+                    continue;
                 }
 
-                if (unmapped)
+                large = CollectPtes(args, table, ref va, tableEnd, unsplittable);
+            }
+
+            if (large is not null)
+            {
+                if (SplitCollected(args, large) != Errno.Ok)
                 {
-                    mm.FlushTlbRange(args.Start, args.End);
+                    unsplittable = va;
                 }
             }
         }
 
         mm.Notifiers.InvalidateRangeEnd();
         args.End = args.Start + ((ulong)args.Npages << mm.PageShift);
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_collect_huge_pmd()</c> under the table's lock: true when the PMD entry (or an
+    /// empty span, for a compound request) was recorded whole; false when the span must be walked
+    /// PTE by PTE, a selected PMD the range does not cover whole having been split.
+    /// </summary>
+    private static bool CollectPmd(MigrateVma args, PteTable table, ulong va, bool whole)
+    {
+        var vma = args.Vma!;
+        var mm = vma.Mm;
+        var pmd = table.GetPmd();
+        if (pmd.Kind == PteKind.None)
+        {
+            if (!whole || !vma.IsAnonymous || !table.IsEmpty())
+            {
+                return false;
+            }
+
+            RecordCompound(args, MigratePfn.Migrate | MigratePfn.Compound);
+            return true;
+        }
+
+        var (mpfn, folio) = Select(args, pmd);
+        if (folio is null)
+        {
+            for (var a = va; a < mm.PageTable.PmdAddrEnd(va, args.End); a += (ulong)mm.PageSize)
+            {
+                Record(args, 0, collected: false);
+            }
+
+            return true;
+        }
+
+        if (!whole)
+        {
+            mm.SplitHugePmd(table, va);
+            return false;
+        }
+
+        if (folio.IsMaybeDmaPinned || (folio != LockedFault(args) && !folio.TryLockOrFallBack()))
+        {
+            mm.Kernel.Counters.Count(folio.IsMaybeDmaPinned ? MmEvent.MigrateFailPinned : MmEvent.MigrateFailLocked);
+            RecordCompound(args, 0);
+            return true;
+        }
+
+        table.SetPmd(Pte.Migration(pmd.Pfn, pmd.Write));
+        if (pmd.Dirty)
+        {
+            folio.MarkDirty();
+        }
+
+        folio.RemoveMapLocked();
+        if (pmd.Kind == PteKind.Present)
+        {
+            mm.FlushTlbRange(va, va + mm.PmdSize);
+        }
+
+        RecordCompound(args, mpfn | MigratePfn.Compound);
+        return true;
+    }
+
+    /// <summary>
+    /// The PTE walk of <c>migrate_vma_collect_pmd()</c> from <paramref name="va"/> to
+    /// <paramref name="tableEnd"/> under the table's lock. Stops at a page of a large folio and
+    /// returns that folio with a reference, for the caller to split without the lock, leaving
+    /// <paramref name="va"/> at it — unless it is at <paramref name="unsplittable"/>, where a split
+    /// already failed: that page is skipped.
+    /// </summary>
+    private static Folio? CollectPtes(MigrateVma args, PteTable table, ref ulong va, ulong tableEnd, ulong unsplittable)
+    {
+        var mm = args.Vma!.Mm;
+        var lockedFault = LockedFault(args);
+        var counters = mm.Kernel.Counters;
+        var unmapped = false;
+        var first = va;
+        Folio? large = null;
+        for (; va < tableEnd; va += (ulong)mm.PageSize)
+        {
+            var idx = mm.PageTable.PteIndex(va);
+            var pte = table.Get(idx);
+            var (mpfn, folio) = Select(args, pte);
+            if (folio is null)
+            {
+                Record(args, mpfn, collected: mpfn != 0);
+                continue;
+            }
+
+            if (folio.Order > 0)
+            {
+                if (va != unsplittable)
+                {
+                    folio.Get();
+                    large = folio;
+                    break;
+                }
+
+                Record(args, 0, collected: false);
+                continue;
+            }
+
+            if (folio.IsMaybeDmaPinned)
+            {
+                counters.Count(MmEvent.MigrateFailPinned);
+                Record(args, 0, collected: false);
+                continue;
+            }
+
+            if (folio != lockedFault && !folio.TryLockOrFallBack())
+            {
+                // The kernel's reference from before its trylock: whoever holds the lock
+                // may see it in a reference check (and fail a migration of its own).
+                folio.Get();
+                folio.Put();
+                counters.Count(MmEvent.MigrateFailLocked);
+                Record(args, 0, collected: false);
+                continue;
+            }
+
+            table.Set(idx, Pte.Migration(pte.Pfn, (mpfn & MigratePfn.Write) != 0));
+            if (pte.Dirty)
+            {
+                folio.MarkDirty();
+            }
+
+            folio.RemoveMapLocked();
+            unmapped |= pte.Kind == PteKind.Present;
+            Record(args, mpfn, collected: true);
+        }
+
+        if (unmapped)
+        {
+            mm.FlushTlbRange(first, va);
+        }
+
+        return large;
+    }
+
+    /// <summary>
+    /// <c>migrate_vma_split_folio()</c>: splits the PTE-mapped large folio collect stopped at (holding
+    /// a reference on it) with the folio lock — already held if it is the fault page — and drops the
+    /// reference. -EBUSY when the lock or the split failed.
+    /// </summary>
+    private static Errno SplitCollected(MigrateVma args, Folio folio)
+    {
+        var kernel = args.Vma!.Mm.Kernel;
+        var lockedFault = LockedFault(args);
+        var err = Errno.EBUSY;
+        if (folio == lockedFault || folio.TryLockOrFallBack())
+        {
+            err = AddressSpace.SplitFolio(kernel, folio, extraRefs: folio == args.FaultPage ? 1 : 0);
+            if (folio != lockedFault)
+            {
+                folio.Unlock();
+            }
+        }
+
+        folio.Put();
+        return err;
     }
 
     /// <summary>
@@ -297,12 +453,22 @@ public static class MigrateDevice
                 return (0, null);
         }
 
-        if (folio.Order > 0 || folio.Mapping is null)
+        if (folio.Mapping is null)
         {
             return (0, null);
         }
 
         return (MigratePfn.Make(pte.Pfn) | MigratePfn.Migrate | (pte.Write ? MigratePfn.Write : 0), folio);
+    }
+
+    /// <summary>One entry for a whole PMD span (collected unless 0), then an empty one for each of its other pages.</summary>
+    private static void RecordCompound(MigrateVma args, ulong mpfn)
+    {
+        Record(args, mpfn, collected: mpfn != 0);
+        for (var i = 1; i < PteTable.Entries; i++)
+        {
+            Record(args, 0, collected: false);
+        }
     }
 
     private static void Record(MigrateVma args, ulong mpfn, bool collected)
@@ -373,16 +539,16 @@ public static class MigrateDevice
     /// </summary>
     private static bool CheckPage(Folio folio, Folio? faultPage)
     {
-        if (folio.Order > 0)
-        {
-            return false;
-        }
-
         var extra = 1 + (folio == faultPage ? 1 : 0) + (folio.Mapping is ShmemObject ? 1 : 0);
         return folio.RefCount - extra <= folio.MapCount;
     }
 
-    /// <summary><c>__migrate_device_pages()</c>.</summary>
+    /// <summary>
+    /// <c>__migrate_device_pages()</c>. A <see cref="MigratePfn.Compound"/> source whose destination is
+    /// a small page (the driver had no 2 MiB folio) is split first (<c>migrate_vma_split_unmapped_folio()</c>):
+    /// a THP into 512 locked order-0 sources, an empty span into 512 empty entries, each migrated on
+    /// its own to the destinations the driver gave.
+    /// </summary>
     private static void Pages(HostKernel kernel, ulong[] src, ulong[] dst, long npages, MigrateVma? migrate)
     {
         var notified = false;
@@ -396,6 +562,11 @@ public static class MigrateDevice
 
             var newFolio = PageOf(kernel, dst[i])!;
             var folio = PageOf(kernel, src[i]);
+            if ((src[i] & (MigratePfn.Compound | MigratePfn.Migrate)) == (MigratePfn.Compound | MigratePfn.Migrate) && newFolio.Order == 0)
+            {
+                SplitSource(kernel, src, i, folio);
+            }
+
             if (folio is null)
             {
                 if ((src[i] & MigratePfn.Migrate) == 0)
@@ -421,7 +592,7 @@ public static class MigrateDevice
             }
 
             var extra = migrate?.FaultPage == folio ? 1 : 0;
-            if (!folio.IsAnon || folio.RefCount != 1 + extra)
+            if (!folio.IsAnon || folio.RefCount != 1 + extra || folio.Order != newFolio.Order)
             {
                 kernel.Counters.Count(MmEvent.MigrateFailRefs);
                 src[i] &= ~MigratePfn.Migrate;
@@ -443,9 +614,40 @@ public static class MigrateDevice
     }
 
     /// <summary>
+    /// The split of a compound source at <paramref name="i"/> whose destination is a small page: a
+    /// THP (locked, unmapped, mapped only by migration entries) has its migration PMDs split and
+    /// becomes 512 order-0 folios, each locked with the migration's reference and entered in
+    /// <paramref name="src"/>; an empty span becomes 512 empty entries.
+    /// </summary>
+    private static void SplitSource(HostKernel kernel, ulong[] src, int i, Folio? folio)
+    {
+        var flags = src[i] & (MigratePfn.Migrate | MigratePfn.Write);
+        src[i] &= ~MigratePfn.Compound;
+        if (folio is null)
+        {
+            for (var j = 1; j < PteTable.Entries; j++)
+            {
+                src[i + j] = MigratePfn.Migrate;
+            }
+
+            return;
+        }
+
+        MigrationEntries.SplitMigrationPmds(folio);
+        kernel.Memory.SplitUnmapped(folio);
+        for (var j = 1; j < PteTable.Entries; j++)
+        {
+            src[i + j] = MigratePfn.Make(folio.Pfn + j) | flags;
+        }
+
+        kernel.Counters.Count(MmEvent.ThpMigrationSplit);
+    }
+
+    /// <summary>
     /// <c>migrate_vma_insert_page()</c>: maps a new page where setup found an empty or zero-page entry,
-    /// as <c>do_anonymous_page</c> would; clears <see cref="MigratePfn.Migrate"/> if the VMA is not
-    /// anonymous or the entry is no longer empty.
+    /// as <c>do_anonymous_page</c> would — a 2 MiB destination with one PMD entry over an empty span
+    /// (<c>migrate_vma_insert_huge_pmd_page()</c>); clears <see cref="MigratePfn.Migrate"/> if the VMA
+    /// is not anonymous or the entry (or span) is no longer empty.
     /// </summary>
     private static void InsertPage(MigrateVma migrate, ulong addr, Folio folio, ref ulong srcEntry)
     {
@@ -466,13 +668,14 @@ public static class MigrateDevice
         {
             var orig = table.Get(idx);
             var overZeroPage = orig.Kind == PteKind.Present && orig.Pfn == mm.Kernel.ZeroPage.Pfn;
-            if (mm.IsDead || (orig.Kind != PteKind.None && !overZeroPage))
+            if (mm.IsDead || table.GetPmd().Kind != PteKind.None || (orig.Kind != PteKind.None && !overZeroPage) ||
+                (folio.Order > 0 && !table.IsEmpty()))
             {
                 srcEntry &= ~MigratePfn.Migrate;
                 return;
             }
 
-            mm.Rss.Add(false, 1);
+            mm.Rss.Add(false, folio.NrPages);
             folio.Mapping = vma.AnonVma;
             folio.Index = vma.LinearPageIndex(addr);
             folio.Get();
@@ -483,8 +686,16 @@ public static class MigrateDevice
                 mm.FlushTlbRange(addr, addr + (ulong)mm.PageSize);
             }
 
-            table.Set(idx, entry);
-            srcEntry = MigratePfn.Migrate;
+            if (folio.Order > 0)
+            {
+                table.SetPmd(entry);
+            }
+            else
+            {
+                table.Set(idx, entry);
+            }
+
+            srcEntry = MigratePfn.Migrate | (srcEntry & MigratePfn.Compound);
         }
     }
 
@@ -505,7 +716,7 @@ public static class MigrateDevice
     {
         var puts = default(FolioBatch);
         var ptl = default(PtlHold);
-        long toDevice = 0, toRam = 0;
+        long toDevice = 0, toRam = 0, thps = 0;
         for (var i = 0; i < npages; i++)
         {
             var dstFolio = PageOf(kernel, dst[i]);
@@ -516,7 +727,7 @@ public static class MigrateDevice
                 {
                     if ((src[i] & MigratePfn.Migrate) != 0)
                     {
-                        CountMove(null, dstFolio, ref toDevice, ref toRam);
+                        CountMove(null, dstFolio, ref toDevice, ref toRam, ref thps);
                     }
 
                     dstFolio.Unlock();
@@ -540,7 +751,7 @@ public static class MigrateDevice
             var given = MigrationEntries.RemoveMigrationPtes(srcFolio, dstFolio, ref ptl, giveReference: true);
             if (dstFolio != srcFolio)
             {
-                CountMove(srcFolio, dstFolio, ref toDevice, ref toRam);
+                CountMove(srcFolio, dstFolio, ref toDevice, ref toRam, ref thps);
                 if (srcFolio != lockedFault)
                 {
                     puts.UnlockPut(srcFolio);
@@ -566,14 +777,16 @@ public static class MigrateDevice
         puts.Release();
         kernel.Counters.Count(MmEvent.MigratedToDevice, toDevice);
         kernel.Counters.Count(MmEvent.MigratedToRam, toRam);
+        kernel.Counters.Count(MmEvent.ThpMigrationSuccess, thps);
     }
 
-    private static void CountMove(Folio? src, Folio dst, ref long toDevice, ref long toRam)
+    private static void CountMove(Folio? src, Folio dst, ref long toDevice, ref long toRam, ref long thps)
     {
         var device = dst.Kind != PageKind.System;
         if (src is null || (src.Kind == PageKind.System) == device)
         {
-            (device ? ref toDevice : ref toRam)++;
+            (device ? ref toDevice : ref toRam) += dst.NrPages;
+            thps += dst.Order > 0 ? 1 : 0;
         }
     }
 }

@@ -16,7 +16,11 @@ public static class MigratePfn
     /// <summary>The source was mapped writable.</summary>
     public const ulong Write = 1 << 3;
 
-    /// <summary>The source is a large folio (not migrated as one by this model: it has no PMD mappings).</summary>
+    /// <summary>
+    /// <c>MIGRATE_PFN_COMPOUND</c>: in <see cref="MigrateVma.Src"/>, a THP (or an empty 2 MiB span)
+    /// collected whole, its other 511 entries empty; in <see cref="MigrateVma.Dst"/>, a 2 MiB
+    /// destination for it. A driver without one fills the 512 entries with small pages instead.
+    /// </summary>
     public const ulong Compound = 1 << 4;
 
     /// <summary>How far the frame number is shifted.</summary>

@@ -15,52 +15,104 @@ namespace Testbed.HostMm.Migrate;
 internal static class MigrationEntries
 {
     /// <summary>
-    /// <c>try_to_migrate()</c>: for every PTE that maps <paramref name="folio"/> (present or
-    /// device-private) fires a <see cref="MmuNotifierEvent.Clear"/> invalidation, installs a migration
-    /// entry keeping the write permission, flushes the TLB if the PTE was present, drops the mapping
-    /// and its reference. The caller holds the folio lock and a reference.
+    /// <c>try_to_migrate()</c>: for every entry that maps <paramref name="folio"/> (present or
+    /// device-private; each page of a large folio, or its PMD) fires a <see cref="MmuNotifierEvent.Clear"/>
+    /// invalidation, installs a migration entry keeping the write permission, flushes the TLB if
+    /// the entry was present, drops the mapping and its reference. With <paramref name="splitPmd"/>
+    /// (<c>TTU_SPLIT_HUGE_PMD</c>) a PMD mapping is split first and its PTEs migrated one by one.
+    /// The caller holds the folio lock and a reference.
     /// </summary>
-    public static void TryToMigrate(Folio folio)
+    public static void TryToMigrate(Folio folio, bool splitPmd = false)
     {
         foreach (var (vma, address) in Rmap.Mappings(folio))
         {
             var mm = vma.Mm;
-            if (mm.PageTable.Find(address) is not { } table)
+            var end = Math.Min(vma.End, address + ((ulong)folio.NrPages << mm.PageShift));
+            var first = Math.Max(vma.Start, address);
+            if (mm.PageTable.Find(first) is not { } table0 || (folio.Order == 0 && !Maps(table0.Get(mm.PageTable.PteIndex(first)), folio.Pfn)))
             {
                 continue;
             }
 
-            var idx = mm.PageTable.PteIndex(address);
-            if (!Maps(table.Get(idx), folio))
+            mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, first, end, MmuNotifierEvent.Clear));
+            var hold = default(PtlHold);
+            var flush = false;
+            if (HugeMapping(mm, ref hold, folio, address, vma, PteKind.Present, PteKind.DevicePrivate) is { } table)
             {
-                continue;
-            }
-
-            var range = new MmuNotifierRange(mm, address, address + (ulong)mm.PageSize, MmuNotifierEvent.Clear);
-            mm.Notifiers.InvalidateRangeStart(range);
-            using (table.Ptl.Enter())
-            {
-                var pte = table.Get(idx);
-                if (Maps(pte, folio))
+                if (!splitPmd)
                 {
-                    table.Set(idx, Pte.Migration(pte.Pfn, pte.Write));
-                    if (pte.Kind == PteKind.Present)
-                    {
-                        mm.FlushTlbRange(address, address + (ulong)mm.PageSize);
-                    }
+                    var pmd = table.GetPmd();
+                    table.SetPmd(Pte.Migration(pmd.Pfn, pmd.Write));
+                    Unmapped(mm, folio, pmd, address, end);
+                    hold.Release();
+                    mm.Notifiers.InvalidateRangeEnd();
+                    continue;
+                }
 
-                    if (pte.Dirty)
-                    {
-                        folio.MarkDirty();
-                    }
+                mm.SplitHugePmd(table, address);
+            }
 
-                    folio.RemoveMap();
-                    folio.Put();
+            for (var a = first; a < end; a += (ulong)mm.PageSize)
+            {
+                if (hold.Enter(mm.PageTable, a) is not { } pt)
+                {
+                    continue;
+                }
+
+                var idx = mm.PageTable.PteIndex(a);
+                var pte = pt.Get(idx);
+                if (Maps(pte, folio.Pfn + (long)((a - address) >> mm.PageShift)))
+                {
+                    pt.Set(idx, Pte.Migration(pte.Pfn, pte.Write));
+                    flush |= pte.Kind == PteKind.Present;
+                    Unmapped(mm, folio, pte, 0, 0);
                 }
             }
 
+            if (flush)
+            {
+                mm.FlushTlbRange(first, end);
+            }
+
+            hold.Release();
             mm.Notifiers.InvalidateRangeEnd();
         }
+    }
+
+    private static bool Maps(Pte pte, long pfn) =>
+        (pte.Kind == PteKind.Present || pte.Kind == PteKind.DevicePrivate) && pte.Pfn == pfn;
+
+    /// <summary>What replacing a mapping of <paramref name="folio"/> by a migration entry leaves to do: the flush of a present PMD (<paramref name="start"/> to <paramref name="end"/>), the dirty bit, the mapping and its reference.</summary>
+    private static void Unmapped(AddressSpace mm, Folio folio, Pte old, ulong start, ulong end)
+    {
+        if (old.Kind == PteKind.Present && end > start)
+        {
+            mm.FlushTlbRange(start, end);
+        }
+
+        if (old.Dirty)
+        {
+            folio.MarkDirty();
+        }
+
+        folio.RemoveMap();
+        folio.Put();
+    }
+
+    /// <summary>
+    /// The PTE table (its lock held in <paramref name="hold"/>) whose PMD entry maps the large
+    /// <paramref name="folio"/> whole at <paramref name="address"/> with an entry of one of the given
+    /// kinds, or null when no PMD does (an order-0 folio never has one).
+    /// </summary>
+    private static PteTable? HugeMapping(AddressSpace mm, ref PtlHold hold, Folio folio, ulong address, Vma vma, PteKind kind, PteKind orKind)
+    {
+        if (folio.Order == 0 || address < vma.Start || hold.Enter(mm.PageTable, address) is not { } table)
+        {
+            return null;
+        }
+
+        var pmd = table.GetPmd();
+        return (pmd.Kind == kind || pmd.Kind == orKind) && pmd.Pfn == folio.Pfn ? table : null;
     }
 
     /// <summary>
@@ -86,7 +138,9 @@ internal static class MigrationEntries
     /// A <paramref name="dst"/> other than <paramref name="src"/> must be a folio the caller just
     /// allocated and holds locked, mapped nowhere: its first mapping is counted with a plain store
     /// (<see cref="Folio.AddFirstMap"/>), the rest atomically, since once the PTL of the first is let
-    /// go a fork may copy it.
+    /// go a fork may copy it. A large <paramref name="src"/> migrated whole maps <paramref name="dst"/>
+    /// (of the same order) where it was mapped: with one PMD entry where a migration PMD is, page by
+    /// page where migration PTEs are.
     /// </summary>
     public static bool RemoveMigrationPtes(Folio src, Folio dst, ref PtlHold hold, bool giveReference)
     {
@@ -95,43 +149,89 @@ internal static class MigrationEntries
         foreach (var (vma, address) in Rmap.Mappings(src))
         {
             var mm = vma.Mm;
-            if (hold.Enter(mm.PageTable, address) is not { } table)
+            if (HugeMapping(mm, ref hold, src, address, vma, PteKind.Migration, PteKind.Migration) is { } table)
             {
+                if (dst.Order != src.Order)
+                {
+                    VmBug.OnFolio("RemoveMigrationPtes", dst.Pfn, $"has order {dst.Order}, not the order {src.Order} of the THP it replaces.");
+                }
+
+                var pmd = table.GetPmd();
+                Mapped(dst, src, ref given, ref first, giveReference);
+                table.SetPmd(Entry(dst, dst.Pfn, pmd.Write));
                 continue;
             }
 
-            var idx = mm.PageTable.PteIndex(address);
-            var pte = table.Get(idx);
-            if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn)
+            var end = Math.Min(vma.End, address + ((ulong)src.NrPages << mm.PageShift));
+            for (var a = Math.Max(vma.Start, address); a < end; a += (ulong)mm.PageSize)
             {
-                continue;
-            }
+                if (hold.Enter(mm.PageTable, a) is not { } pt)
+                {
+                    continue;
+                }
 
-            if (giveReference && !given)
-            {
-                given = true;
-            }
-            else
-            {
-                dst.Get();
-            }
+                var idx = mm.PageTable.PteIndex(a);
+                var pte = pt.Get(idx);
+                var offset = (long)((a - address) >> mm.PageShift);
+                if (pte.Kind != PteKind.Migration || pte.Pfn != src.Pfn + offset)
+                {
+                    continue;
+                }
 
-            if (dst != src && first)
-            {
-                dst.AddFirstMap();
+                Mapped(dst, src, ref given, ref first, giveReference);
+                pt.Set(idx, Entry(dst, dst.Pfn + offset, pte.Write));
             }
-            else
-            {
-                dst.AddMap();
-            }
-
-            first = false;
-            table.Set(idx, dst.Kind == PageKind.DevicePrivate
-                ? Pte.DevicePrivate(dst.Pfn, pte.Write)
-                : Pte.Present(dst.Pfn, pte.Write, dirty: pte.Write));
         }
 
         return given;
+    }
+
+    /// <summary>The reference and mapcount a new mapping of <paramref name="dst"/> holds (see <see cref="RemoveMigrationPtes(Folio, Folio, ref PtlHold, bool)"/>).</summary>
+    private static void Mapped(Folio dst, Folio src, ref bool given, ref bool first, bool giveReference)
+    {
+        if (giveReference && !given)
+        {
+            given = true;
+        }
+        else
+        {
+            dst.Get();
+        }
+
+        if (dst != src && first)
+        {
+            dst.AddFirstMap();
+        }
+        else
+        {
+            dst.AddMap();
+        }
+
+        first = false;
+    }
+
+    /// <summary>The entry mapping frame <paramref name="pfn"/> of <paramref name="dst"/>: device-private for device-private memory, present otherwise.</summary>
+    private static Pte Entry(Folio dst, long pfn, bool write) => dst.Kind == PageKind.DevicePrivate
+        ? Pte.DevicePrivate(pfn, write)
+        : Pte.Present(pfn, write, dirty: write);
+
+    /// <summary>
+    /// Splits every migration PMD of the locked, unmapped THP <paramref name="folio"/> into 512
+    /// migration PTEs, so that its pages can become folios of their own (a compound migration
+    /// falling back to small pages).
+    /// </summary>
+    public static void SplitMigrationPmds(Folio folio)
+    {
+        foreach (var (vma, address) in Rmap.Mappings(folio))
+        {
+            var hold = default(PtlHold);
+            if (HugeMapping(vma.Mm, ref hold, folio, address, vma, PteKind.Migration, PteKind.Migration) is { } table)
+            {
+                vma.Mm.SplitHugePmd(table, address);
+            }
+
+            hold.Release();
+        }
     }
 
     /// <summary>
@@ -150,7 +250,7 @@ internal static class MigrationEntries
         }
 
         table.Ptl.Acquire();
-        var pte = table.Get(mm.PageTable.PteIndex(va));
+        var pte = table.GetPmd() is { Kind: not PteKind.None } pmd ? pmd : table.Get(mm.PageTable.PteIndex(va));
         if (pte.Kind != PteKind.Migration)
         {
             table.Ptl.Release();
@@ -159,7 +259,4 @@ internal static class MigrationEntries
 
         mm.Memory.PfnToFolio(pte.Pfn).WaitUnlockedReleasing(table.Ptl);
     }
-
-    private static bool Maps(Pte pte, Folio folio) =>
-        (pte.Kind == PteKind.Present || pte.Kind == PteKind.DevicePrivate) && pte.Pfn == folio.Pfn;
 }

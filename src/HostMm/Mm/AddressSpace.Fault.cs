@@ -35,7 +35,9 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
-    /// <c>handle_mm_fault()</c> (mm/memory.c) for an access <paramref name="vma"/> permits: an empty
+    /// <c>handle_mm_fault()</c> (mm/memory.c) for an access <paramref name="vma"/> permits: a huge PMD
+    /// entry is handled at its level (<c>HugePmdFault</c>); a write to an empty span of a VMA that
+    /// allows THP maps a 2 MiB folio with one PMD entry (<c>do_huge_pmd_anonymous_page</c>); an empty
     /// private PTE gets the zero page on a read and a fresh zeroed page on a write
     /// (<c>do_anonymous_page</c>), an empty shared PTE gets the shmem object's page, and a write
     /// to a read-only present PTE goes to <c>DoWpPage</c>, a device-private entry to
@@ -50,10 +52,17 @@ public sealed partial class AddressSpace
         var write = (flags & FaultFlags.Write) != 0;
         var va = addr & ~PageMask;
         var table = PageTable.FindOrAlloc(va);
+        if (table.GetPmd() is { Kind: not PteKind.None } pmd)
+        {
+            return HugePmdFault(vma, table, va, pmd, flags);
+        }
+
         var idx = PageTable.PteIndex(va);
         var pte = table.Get(idx);
         switch (pte.Kind)
         {
+            case PteKind.None when write && ThpAllowed(vma, va) && table.IsEmpty() && DoHugePmdAnonymousPage(vma, table, va):
+                return Errno.Ok;
             case PteKind.None:
                 return vma.IsShared ? DoSharedFault(vma, table, idx, va)
                     : write ? DoAnonymousPage(vma, table, idx, va) : DoZeroPage(table, idx);
@@ -77,7 +86,7 @@ public sealed partial class AddressSpace
     {
         using (table.Ptl.Enter())
         {
-            if (table.Get(idx).Kind == PteKind.None)
+            if (table.Get(idx).Kind == PteKind.None && table.GetPmd().Kind == PteKind.None)
             {
                 table.Set(idx, Pte.Present(Kernel.ZeroPage.Pfn, write: false));
                 Kernel.Counters.Count(MmEvent.FaultZeroPage);
@@ -118,12 +127,13 @@ public sealed partial class AddressSpace
 
     /// <summary>
     /// Maps <paramref name="folio"/> (whose reference becomes the mapping's) if the PTE is still empty
-    /// under its lock; otherwise another thread won the fault and the folio is dropped.
+    /// under its lock and no huge PMD took the span; otherwise another thread won the fault and the
+    /// folio is dropped.
     /// </summary>
     private Errno InstallIfNone(PteTable table, int idx, Folio folio, Pte pte, bool shmem, MmEvent counted)
     {
         table.Ptl.Acquire();
-        if (table.Get(idx).Kind != PteKind.None)
+        if (table.Get(idx).Kind != PteKind.None || table.GetPmd().Kind != PteKind.None)
         {
             table.Ptl.Release();
             folio.Put();

@@ -34,7 +34,7 @@ public sealed partial class AddressSpace
             var writeProtected = false;
             foreach (var vma in _vmas)
             {
-                var childVma = new Vma(copy, vma.Start, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.PgOff);
+                var childVma = new Vma(copy, vma.Start, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.PgOff) { HugePage = vma.HugePage };
                 vma.Rmap.Link(childVma);
                 copy._vmas.Add(childVma);
                 if (vma.IsShared)
@@ -96,6 +96,15 @@ public sealed partial class AddressSpace
                 using (dst.Ptl.Enter())
                 using (src.Ptl.Enter(subclass: 1))
                 {
+                    if (src.GetPmd() is { Kind: not PteKind.None } pmd)
+                    {
+                        var copied = CopyEntry(child, pmd, PteTable.Entries, ref writeProtected);
+                        src.SetPmd(copied);
+                        dst.SetPmd(copied);
+                        va = tableEnd;
+                        continue;
+                    }
+
                     for (var a = va; a < tableEnd; a += (ulong)PageSize)
                     {
                         var idx = PageTable.PteIndex(a);
@@ -115,33 +124,9 @@ public sealed partial class AddressSpace
                             pte = src.Get(idx);
                         }
 
-                        switch (pte.Kind)
-                        {
-                            case PteKind.Present or PteKind.DevicePrivate:
-                                var folio = Memory.PfnToFolio(pte.Pfn);
-                                if (!folio.IsZeroPage)
-                                {
-                                    folio.Get();
-                                    folio.AddMap();
-                                    child.Rss.Add(false, 1);
-                                }
-
-                                break;
-                            default:
-                                child.Rss.Add(false, 1);
-                                break;
-                        }
-
-                        if (pte.Write)
-                        {
-                            // Copy-on-write: the parent's entry loses write too. Only a present one
-                            // can be in a TLB; device-private and migration entries need no flush.
-                            writeProtected |= pte.Kind == PteKind.Present;
-                            pte = pte.WithoutWrite();
-                            src.Set(idx, pte);
-                        }
-
-                        dst.Set(idx, pte);
+                        var copied = CopyEntry(child, pte, 1, ref writeProtected);
+                        src.Set(idx, copied);
+                        dst.Set(idx, copied);
                     }
                 }
             }
@@ -150,5 +135,36 @@ public sealed partial class AddressSpace
         }
 
         return Errno.Ok;
+    }
+
+    /// <summary>
+    /// One entry mapping <paramref name="pages"/> pages (a PTE, or a huge PMD as <c>copy_huge_pmd()</c>
+    /// copies it) shared copy-on-write: a present or device-private folio gains a reference and a
+    /// mapping, the child's RSS grows, and a writable entry comes back read-only, for both sides.
+    /// </summary>
+    private static Pte CopyEntry(AddressSpace child, Pte pte, int pages, ref bool writeProtected)
+    {
+        if (pte.Kind is PteKind.Present or PteKind.DevicePrivate)
+        {
+            var folio = child.Memory.PfnToFolio(pte.Pfn);
+            if (folio.IsZeroPage)
+            {
+                return pte;
+            }
+
+            folio.Get();
+            folio.AddMap();
+        }
+
+        child.Rss.Add(false, pages);
+        if (!pte.Write)
+        {
+            return pte;
+        }
+
+        // Copy-on-write: the parent's entry loses write too. Only a present one can be in a TLB;
+        // device-private and migration entries need no flush.
+        writeProtected |= pte.Kind == PteKind.Present;
+        return pte.WithoutWrite();
     }
 }

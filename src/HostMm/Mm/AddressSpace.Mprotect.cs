@@ -63,7 +63,11 @@ public sealed partial class AddressSpace
         }
     }
 
-    /// <summary><c>change_pte_range()</c>: applies <paramref name="prot"/> to present PTEs; true if any lost a permission.</summary>
+    /// <summary>
+    /// <c>change_pte_range()</c>: applies <paramref name="prot"/> to the entries of the VMA; true if a
+    /// present one lost a permission. A huge PMD is changed as one entry (<c>change_huge_pmd()</c>):
+    /// the VMA split before this already split any PMD the range cuts.
+    /// </summary>
     private bool ChangePteRange(Vma vma, Prot prot)
     {
         var downgraded = false;
@@ -74,25 +78,20 @@ public sealed partial class AddressSpace
             {
                 using (table.Ptl.Enter())
                 {
-                    for (var a = va; a < tableEnd; a += (ulong)PageSize)
+                    if (table.GetPmd() is { Kind: not PteKind.None } pmd)
                     {
-                        var idx = PageTable.PteIndex(a);
-                        var pte = table.Get(idx);
-                        if (pte.Kind == PteKind.None)
+                        table.SetPmd(ChangeEntry(pmd, prot, ref downgraded));
+                    }
+                    else
+                    {
+                        for (var a = va; a < tableEnd; a += (ulong)PageSize)
                         {
-                            continue;
-                        }
-
-                        var updated = (prot & Prot.Write) == 0 ? pte.WithoutWrite() : pte;
-                        if (pte.Kind == PteKind.Present)
-                        {
-                            updated = updated.WithProtNone(prot == Prot.None);
-                        }
-
-                        if (updated != pte)
-                        {
-                            table.Set(idx, updated);
-                            downgraded |= pte.Kind == PteKind.Present && ((pte.Write && !updated.Write) || (!pte.ProtNone && updated.ProtNone));
+                            var idx = PageTable.PteIndex(a);
+                            var pte = table.Get(idx);
+                            if (pte.Kind != PteKind.None)
+                            {
+                                table.Set(idx, ChangeEntry(pte, prot, ref downgraded));
+                            }
                         }
                     }
                 }
@@ -102,5 +101,18 @@ public sealed partial class AddressSpace
         }
 
         return downgraded;
+    }
+
+    /// <summary>One entry under <paramref name="prot"/>: write permission dropped if it forbids writes, <c>PROT_NONE</c> set or cleared on a present entry; <paramref name="downgraded"/> records a present entry that lost a permission.</summary>
+    private static Pte ChangeEntry(Pte pte, Prot prot, ref bool downgraded)
+    {
+        var updated = (prot & Prot.Write) == 0 ? pte.WithoutWrite() : pte;
+        if (pte.Kind == PteKind.Present)
+        {
+            updated = updated.WithProtNone(prot == Prot.None);
+            downgraded |= (pte.Write && !updated.Write) || (!pte.ProtNone && updated.ProtNone);
+        }
+
+        return updated;
     }
 }

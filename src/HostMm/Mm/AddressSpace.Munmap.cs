@@ -69,7 +69,9 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>zap_pte_range()</c>: clears every PTE of <paramref name="vma"/> in <c>[start, end)</c>
     /// under its page-table lock, moves dirty bits to the folios, drops the mappings and hands the
-    /// references to <paramref name="tlb"/>, which releases them after the flush.
+    /// references to <paramref name="tlb"/>, which releases them after the flush. A huge PMD the
+    /// range covers whole is cleared as one entry (<c>zap_huge_pmd()</c>); one it covers in part is
+    /// split first and only its PTEs in the range go (<c>zap_pmd_range()</c>).
     /// </summary>
     internal void ZapPteRange(Vma vma, ulong start, ulong end, MmuGather tlb)
     {
@@ -81,6 +83,19 @@ public sealed partial class AddressSpace
             {
                 using (table.Ptl.Enter())
                 {
+                    if (table.GetPmd() is { Kind: not PteKind.None } pmd)
+                    {
+                        if (tableEnd - va == PmdSize)
+                        {
+                            table.SetPmd(Pte.None);
+                            ZapPte(vma, va, pmd, tlb, PteTable.Entries);
+                            va = tableEnd;
+                            continue;
+                        }
+
+                        SplitHugePmd(table, va);
+                    }
+
                     for (var a = va; a < tableEnd; a += (ulong)PageSize)
                     {
                         var idx = PageTable.PteIndex(a);
@@ -101,11 +116,12 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
-    /// Drops what a cleared PTE held: a present page's mapping (its reference is released after the
-    /// flush; the zero page holds none), a device-private or device-exclusive page's mapping, or
-    /// nothing but the RSS count for a migration entry (migration holds its own reference).
+    /// Drops what a cleared entry mapping <paramref name="pages"/> pages (a PTE, or a huge PMD) held: a
+    /// present page's mapping (its reference is released after the flush; the zero page holds none),
+    /// a device-private or device-exclusive page's mapping, or nothing but the RSS count for a
+    /// migration entry (migration holds its own reference).
     /// </summary>
-    private void ZapPte(Vma vma, ulong va, Pte pte, MmuGather tlb)
+    private void ZapPte(Vma vma, ulong va, Pte pte, MmuGather tlb, int pages = 1)
     {
         switch (pte.Kind)
         {
@@ -123,17 +139,17 @@ public sealed partial class AddressSpace
                 }
 
                 folio.RemoveMap();
-                Rss.Add(vma.IsShared, -1);
-                tlb.RemovedPresent(va, folio);
+                Rss.Add(vma.IsShared, -pages);
+                tlb.RemovedPresent(va, folio, pages);
                 return;
             case PteKind.DevicePrivate or PteKind.DeviceExclusive:
                 var mapped = Memory.PfnToFolio(pte.Pfn);
                 mapped.RemoveMap();
-                Rss.Add(false, -1);
+                Rss.Add(false, -pages);
                 tlb.Removed(mapped);
                 return;
             default:
-                Rss.Add(false, -1);
+                Rss.Add(false, -pages);
                 return;
         }
     }

@@ -15,13 +15,14 @@ public sealed partial class AddressSpace
     /// <c>migrate_to_ram</c> with the page unlocked, so concurrent faults make each other's
     /// migrations fail with extra references (seed 001). Caller holds the mmap lock for read.
     /// </summary>
+    /// <remarks>A device-private PMD (<paramref name="idx"/> is <see cref="PteTable.PmdSlot"/>) is served the same way: the fault page is the device THP, which the driver brings back whole or split (<c>do_huge_pmd_device_private()</c>).</remarks>
     /// <returns>Whatever <c>migrate_to_ram</c> returns; the access is retried after <see cref="Errno.Ok"/>.</returns>
     private Errno DoSwapPage(Vma vma, PteTable table, int idx, ulong va, Pte orig, FaultFlags flags)
     {
         var folio = Memory.PfnToFolio(orig.Pfn);
         var locked = Kernel.SwapFaultLocking == SwapFaultLocking.Locked;
         table.Ptl.Acquire();
-        if (table.Get(idx) != orig)
+        if (table.GetEntry(idx) != orig)
         {
             table.Ptl.Release();
             Kernel.Counters.Count(MmEvent.FaultSpurious);

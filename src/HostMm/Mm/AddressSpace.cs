@@ -85,7 +85,7 @@ public sealed partial class AddressSpace : IDisposable
         MmapLock.DownRead();
         try
         {
-            return [.. _vmas.Select(v => new Vma(this, v.Start, v.End, v.Prot, v.Shmem, v.AnonVma, v.PgOff))];
+            return [.. _vmas.Select(v => new Vma(this, v.Start, v.End, v.Prot, v.Shmem, v.AnonVma, v.PgOff) { HugePage = v.HugePage })];
         }
         finally
         {
@@ -102,6 +102,13 @@ public sealed partial class AddressSpace : IDisposable
         var table = PageTable.Find(addr);
         return table?.Get(PageTable.PteIndex(addr)) ?? Pte.None;
     }
+
+    /// <summary>
+    /// The PMD entry of the 2 MiB span holding <paramref name="addr"/>, read as the walker would (no
+    /// lock): none unless a transparent huge page (or a migration or device-private entry for one)
+    /// maps the whole span.
+    /// </summary>
+    public Pte GetPmd(ulong addr) => PageTable.Find(addr)?.GetPmd() ?? Pte.None;
 
     /// <summary><c>exit_mmap()</c>: releases every notifier's interest, unmaps everything and frees every page.</summary>
     public void Dispose()
@@ -176,7 +183,10 @@ public sealed partial class AddressSpace : IDisposable
         return cur >= end;
     }
 
-    /// <summary><c>split_vma()</c>: makes <paramref name="addr"/> a VMA boundary. Caller holds the mmap lock for write.</summary>
+    /// <summary>
+    /// <c>split_vma()</c>: makes <paramref name="addr"/> a VMA boundary, first splitting a huge PMD the
+    /// boundary would cut (<c>vma_adjust_trans_huge()</c>). Caller holds the mmap lock for write.
+    /// </summary>
     private void SplitVmaAt(ulong addr)
     {
         var i = IndexOfVmaEndingAfter(addr);
@@ -186,7 +196,8 @@ public sealed partial class AddressSpace : IDisposable
         }
 
         var vma = _vmas[i];
-        var tail = new Vma(this, addr, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.LinearPageIndex(addr));
+        SplitHugePmdAt(addr);
+        var tail = new Vma(this, addr, vma.End, vma.Prot, vma.Shmem, vma.AnonVma, vma.LinearPageIndex(addr)) { HugePage = vma.HugePage };
         vma.Rmap.Link(tail);
         vma.End = addr;
         _vmas.Insert(i + 1, tail);

@@ -15,12 +15,12 @@ internal sealed class MmuGather(AddressSpace mm)
     private ulong _start = ulong.MaxValue;
     private ulong _end;
 
-    /// <summary>Records that a present PTE for <paramref name="va"/> was cleared, and the mapping reference to drop, if any.</summary>
-    public void RemovedPresent(ulong va, Folio? mappingReference)
+    /// <summary>Records that a present entry mapping <paramref name="pages"/> pages at <paramref name="va"/> (a PTE, or a huge PMD) was cleared, and the mapping reference to drop, if any.</summary>
+    public void RemovedPresent(ulong va, Folio? mappingReference, int pages = 1)
     {
         _needFlush = true;
         _start = Math.Min(_start, va);
-        _end = Math.Max(_end, va + (ulong)mm.PageSize);
+        _end = Math.Max(_end, va + ((ulong)pages * (ulong)mm.PageSize));
         if (mappingReference is not null)
         {
             _folios.Add(mappingReference);

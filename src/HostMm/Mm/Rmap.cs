@@ -21,7 +21,12 @@ internal static class Rmap
         _ => [],
     });
 
-    /// <summary>One walk: the VMAs linked when it started, and the address of the folio in each that covers it.</summary>
+    /// <summary>
+    /// One walk: the VMAs linked when it started, and the address of the folio's first page in each
+    /// VMA its pages overlap. For a large folio that address may lie before the VMA's start (a split
+    /// VMA holds only some of its pages): callers skip the pages outside the VMA, as
+    /// <c>page_vma_mapped_walk()</c> does.
+    /// </summary>
     public struct Walk(Folio folio, Vma[] vmas)
     {
         private int _next = -1;
@@ -32,24 +37,21 @@ internal static class Rmap
         /// <summary>The walk itself is its enumerator.</summary>
         public readonly Walk GetEnumerator() => this;
 
-        /// <summary>Advances to the next VMA that covers the folio's index.</summary>
+        /// <summary>Advances to the next VMA that covers one of the folio's pages.</summary>
         public bool MoveNext()
         {
             while (++_next < vmas.Length)
             {
                 var vma = vmas[_next];
-                var offset = folio.Index - vma.PgOff;
-                if (offset < 0)
+                var shift = vma.Mm.PageShift;
+                var vpn = (long)(vma.Start >> shift) + folio.Index - vma.PgOff;
+                if (vpn + folio.NrPages <= (long)(vma.Start >> shift) || vpn >= (long)(vma.End >> shift))
                 {
                     continue;
                 }
 
-                var address = vma.Start + ((ulong)offset << vma.Mm.PageShift);
-                if (address >= vma.Start && address < vma.End)
-                {
-                    Current = (vma, address);
-                    return true;
-                }
+                Current = (vma, (ulong)vpn << shift);
+                return true;
             }
 
             return false;

@@ -34,6 +34,9 @@ public sealed class Vma
     /// <summary>Whether the mapping is <c>MAP_SHARED</c>.</summary>
     public bool IsShared => Shmem is not null;
 
+    /// <summary>The VMA's THP flag (<c>VM_HUGEPAGE</c> / <c>VM_NOHUGEPAGE</c>), set by <see cref="AddressSpace.MadviseHugePage"/> and kept by splits and fork.</summary>
+    public HugePageAdvice HugePage { get; internal set; }
+
     /// <summary>Whether the VMA allows writes (<c>VM_WRITE</c>).</summary>
     public bool Writable => (Prot & Prot.Write) != 0;
 

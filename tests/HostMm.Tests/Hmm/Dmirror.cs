@@ -22,7 +22,8 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
     private readonly HostKernel _kernel;
     private readonly AddressSpace _mm;
     private readonly byte[] _deviceMemory;
-    private readonly Stack<Folio> _free = new();
+    private readonly bool[] _used;
+    private int _freeCount;
     private readonly MmLock _freeLock;
     private readonly Dictionary<ulong, DeviceEntry> _pt = [];
     private readonly MmuIntervalNotifier _notifier;
@@ -38,10 +39,8 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         _freeLock = new MmLock(kernel.Sync, FreeListClass);
         Assert.Equal(Errno.Ok, kernel.Memory.MemremapPages(PageKind.DevicePrivate, devicePages, Owner, this, null, out var pagemap));
         Pagemap = pagemap!;
-        for (var i = devicePages - 1; i >= 0; i--)
-        {
-            _free.Push(Pagemap.PfnToFolio(Pagemap.PfnBase + i));
-        }
+        _used = new bool[devicePages];
+        _freeCount = devicePages;
 
         Assert.Equal(Errno.Ok, mm.Notifiers.Insert(0, AddressSpace.TaskSize, this, out var notifier));
         _notifier = notifier!;
@@ -61,6 +60,15 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
     /// <summary>Whether the callback skips Migrate and Exclusive invalidations this device caused (seed 002 turns it off).</summary>
     public bool FilterOwnEvents { get; set; } = true;
 
+    /// <summary>
+    /// <c>HMM_DMIRROR_FLAG_FAIL_ALLOC</c>: the next 2 MiB allocation (device or system) fails, so the
+    /// migration falls back to 4 KiB pages and splits the THP. Cleared by that allocation.
+    /// </summary>
+    public bool FailAlloc { get; set; }
+
+    /// <summary>Pages the last <see cref="MigrateToDevice"/> or <see cref="MigrateToSystem"/> moved (hmm-tests' <c>cpages</c>, a THP counting 512).</summary>
+    public long Cpages { get; private set; }
+
     /// <summary>Exclusive mappings thrown away because the notifier sequence moved.</summary>
     public int ExclusiveRetries { get; private set; }
 
@@ -70,7 +78,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         {
             using (_freeLock.Enter())
             {
-                return _free.Count;
+                return _freeCount;
             }
         }
     }
@@ -119,12 +127,21 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
     }
 
     /// <summary>
-    /// <c>dmirror_migrate_to_device</c>: migrates <c>[start, start + pages)</c> to device memory and
-    /// maps what moved in the device page table. -EINVAL for a missing or unreadable VMA.
+    /// <c>dmirror_migrate_to_device</c>: migrates <c>[start, start + pages)</c> to device memory, THPs
+    /// whole where a 2 MiB device folio is free, and maps what moved in the device page table.
+    /// -EINVAL for a missing or unreadable VMA.
     /// </summary>
-    public Errno MigrateToDevice(ulong start, ulong pages)
+    public Errno MigrateToDevice(ulong start, ulong pages) =>
+        Migrate(start, pages, MigrateVmaFlags.SelectSystem | MigrateVmaFlags.SelectCompound, toDevice: true);
+
+    /// <summary><c>dmirror_migrate_to_system</c>: brings this device's pages in <c>[start, start + pages)</c> back to system memory, THPs whole where a 2 MiB folio is free.</summary>
+    public Errno MigrateToSystem(ulong start, ulong pages) =>
+        Migrate(start, pages, MigrateVmaFlags.SelectDevicePrivate | MigrateVmaFlags.SelectCompound, toDevice: false);
+
+    private Errno Migrate(ulong start, ulong pages, MigrateVmaFlags flags, bool toDevice)
     {
         var end = start + (pages * (ulong)_pageSize);
+        Cpages = 0;
         _mm.MmapLock.DownRead();
         try
         {
@@ -146,7 +163,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
                     Src = new ulong[n],
                     Dst = new ulong[n],
                     PgmapOwner = Owner,
-                    Flags = MigrateVmaFlags.SelectSystem,
+                    Flags = flags,
                 };
                 var err = MigrateDevice.MigrateVmaSetup(args);
                 if (err != Errno.Ok)
@@ -154,9 +171,22 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
                     return err;
                 }
 
-                AllocAndCopyToDevice(args);
+                if (toDevice)
+                {
+                    AllocAndCopyToDevice(args);
+                }
+                else
+                {
+                    AllocAndCopyToRam(args.Src, args.Dst, args.Npages, args.Start);
+                }
+
                 MigrateDevice.MigrateVmaPages(args);
-                FinalizeAndMap(args);
+                if (toDevice)
+                {
+                    FinalizeAndMap(args);
+                }
+
+                Cpages += Migrated(args);
                 MigrateDevice.MigrateVmaFinalize(args);
                 addr = next;
             }
@@ -167,6 +197,21 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         {
             _mm.MmapLock.UpRead();
         }
+    }
+
+    /// <summary><c>dmirror_successful_migrated_pages</c>: the pages whose source is still marked to migrate and has a destination, a 2 MiB one counting 512.</summary>
+    private long Migrated(MigrateVma args)
+    {
+        long n = 0;
+        for (var i = 0; i < args.Npages; i++)
+        {
+            if ((args.Src[i] & MigratePfn.Migrate) != 0 && MigratePfn.ToPfn(args.Dst[i]) is var pfn and >= 0)
+            {
+                n += _kernel.Memory.PfnToFolio(pfn).NrPages;
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Calls of <see cref="Fault"/> (hmm-tests' <c>faults</c>) and the -EBUSY retries inside them.</summary>
@@ -302,6 +347,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         var perm = folio.Kind == PageKind.DevicePrivate
             ? folio.Pgmap == Pagemap ? DmirrorProt.DevPrivateLocal : DmirrorProt.DevPrivateRemote
             : folio.IsZeroPage ? DmirrorProt.Zero : DmirrorProt.None;
+        perm |= HmmPfn.Order(entry) == PhysicalMemory.MaxOrder ? DmirrorProt.Pmd : DmirrorProt.None;
         return perm | ((entry & HmmPfn.Write) != 0 ? DmirrorProt.Write : DmirrorProt.Read);
     }
 
@@ -409,18 +455,26 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
         return Errno.Ok;
     }
 
-    /// <summary><c>dmirror_devmem_fault</c>: brings the faulting page back to system memory.</summary>
+    /// <summary>
+    /// <c>dmirror_devmem_fault</c>: brings the faulting page back to system memory — the whole
+    /// aligned 2 MiB span, as one THP or (without a free 2 MiB block) as 512 pages, when the fault
+    /// page is a device THP.
+    /// </summary>
     public Errno MigrateToRam(in VmFault vmf)
     {
+        var span = (ulong)_pageSize << vmf.Page.Order;
+        var start = Math.Max(vmf.Vma.Start, vmf.Address & ~(span - 1));
+        var end = Math.Min(vmf.Vma.End, (vmf.Address & ~(span - 1)) + span);
+        var n = (int)((end - start) / (ulong)_pageSize);
         var args = new MigrateVma
         {
             Vma = vmf.Vma,
-            Start = vmf.Address & ~(ulong)(_pageSize - 1),
-            End = (vmf.Address & ~(ulong)(_pageSize - 1)) + (ulong)_pageSize,
-            Src = new ulong[1],
-            Dst = new ulong[1],
+            Start = start,
+            End = end,
+            Src = new ulong[n],
+            Dst = new ulong[n],
             PgmapOwner = Owner,
-            Flags = MigrateVmaFlags.SelectDevicePrivate,
+            Flags = MigrateVmaFlags.SelectDevicePrivate | (vmf.Page.Order > 0 ? MigrateVmaFlags.SelectCompound : 0),
             FaultPage = vmf.Page,
         };
         if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
@@ -438,8 +492,69 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
     {
         using (_freeLock.Enter())
         {
-            _free.Push(folio);
+            var first = (int)(folio.Pfn - Pagemap.PfnBase);
+            Array.Fill(_used, false, first, folio.NrPages);
+            _freeCount += folio.NrPages;
         }
+    }
+
+    /// <summary>
+    /// A free device folio of 2^<paramref name="order"/> frames (the lowest free frame, or the lowest
+    /// free aligned 2 MiB run), taken with <see cref="DevPagemap.ZoneDeviceFolioInit"/>; null when
+    /// none is free, or when <see cref="FailAlloc"/> fails this 2 MiB allocation.
+    /// </summary>
+    private Folio? AllocDevice(int order)
+    {
+        if (order > 0 && ConsumeFailAlloc())
+        {
+            return null;
+        }
+
+        int first;
+        using (_freeLock.Enter())
+        {
+            var n = 1 << order;
+            first = -1;
+            for (var i = 0; i + n <= _used.Length && first < 0; i += n)
+            {
+                if (Array.IndexOf(_used, true, i, n) < 0)
+                {
+                    first = i;
+                }
+            }
+
+            if (first < 0)
+            {
+                return null;
+            }
+
+            Array.Fill(_used, true, first, n);
+            _freeCount -= n;
+        }
+
+        var folio = Pagemap.PfnToFolio(Pagemap.PfnBase + first);
+        Pagemap.ZoneDeviceFolioInit(folio, order);
+        return folio;
+    }
+
+    /// <summary>A system folio of 2^<paramref name="order"/> pages, locked, for a migration to RAM; null when none is free or <see cref="FailAlloc"/> fails this 2 MiB allocation.</summary>
+    private Folio? AllocSystem(int order)
+    {
+        if (order > 0 && ConsumeFailAlloc())
+        {
+            return null;
+        }
+
+        var page = _kernel.Memory.AllocFolio(order, zero: false);
+        page?.Lock();
+        return page;
+    }
+
+    private bool ConsumeFailAlloc()
+    {
+        var fail = FailAlloc;
+        FailAlloc = false;
+        return fail;
     }
 
     /// <summary>
@@ -459,7 +574,10 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
 
     private Span<byte> DeviceBytes(long pfn) => _deviceMemory.AsSpan((int)(pfn - Pagemap.PfnBase) * _pageSize, _pageSize);
 
-    /// <summary><c>dmirror_migrate_alloc_and_copy</c>.</summary>
+    /// <summary>
+    /// <c>dmirror_migrate_alloc_and_copy</c>: a device page per source page; a 2 MiB device folio for
+    /// a compound source, or (none free) 512 small pages, which makes the migration split the source.
+    /// </summary>
     private void AllocAndCopyToDevice(MigrateVma args)
     {
         for (var i = 0; i < args.Npages; i++)
@@ -469,56 +587,76 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
                 continue;
             }
 
-            Folio? dpage;
-            using (_freeLock.Enter())
+            var write = (args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable) ? MigratePfn.Write : 0;
+            var compound = (args.Src[i] & MigratePfn.Compound) != 0;
+            if (compound && AllocDevice(PhysicalMemory.MaxOrder) is { } huge)
             {
-                _free.TryPop(out dpage);
-            }
-
-            if (dpage is null)
-            {
+                CopyToDevice(args.Src[i], 0, huge.Pfn, huge.NrPages);
+                args.Dst[i] = MigratePfn.Make(huge.Pfn) | MigratePfn.Compound | write;
+                i += huge.NrPages - 1;
                 continue;
             }
 
-            Pagemap.ZoneDeviceFolioInit(dpage);
-            var bytes = DeviceBytes(dpage.Pfn);
-            if (MigratePfn.ToPfn(args.Src[i]) is var spfn and >= 0)
+            var pages = compound ? PteTable.Entries : 1;
+            for (var j = 0; j < pages; j++)
             {
-                _kernel.Memory.PfnToFolio(spfn).Bytes.CopyTo(bytes);
+                if (AllocDevice(0) is not { } dpage)
+                {
+                    continue;
+                }
+
+                CopyToDevice(args.Src[i], j, dpage.Pfn, 1);
+                args.Dst[i + j] = MigratePfn.Make(dpage.Pfn) | write;
+            }
+
+            i += pages - 1;
+        }
+    }
+
+    /// <summary>Copies <paramref name="pages"/> pages, from page <paramref name="offset"/> of the source entry (zeroes for an empty one), to device frames from <paramref name="dpfn"/>.</summary>
+    private unsafe void CopyToDevice(ulong src, int offset, long dpfn, int pages)
+    {
+        for (var j = 0; j < pages; j++)
+        {
+            var bytes = DeviceBytes(dpfn + j);
+            if (MigratePfn.ToPfn(src) is var spfn and >= 0)
+            {
+                new Span<byte>(_kernel.Memory.FrameAddress(spfn + offset + j), _pageSize).CopyTo(bytes);
             }
             else
             {
                 bytes.Clear();
             }
-
-            args.Dst[i] = MigratePfn.Make(dpage.Pfn);
-            if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
-            {
-                args.Dst[i] |= MigratePfn.Write;
-            }
         }
     }
 
-    /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved in the device page table.</summary>
+    /// <summary><c>dmirror_migrate_finalize_and_map</c>: maps what moved in the device page table, page by page.</summary>
     private void FinalizeAndMap(MigrateVma args)
     {
         using (Mutex.Enter())
         {
             for (var i = 0; i < args.Npages; i++)
             {
-                if ((args.Src[i] & MigratePfn.Migrate) == 0 || MigratePfn.ToPfn(args.Dst[i]) < 0)
+                if ((args.Src[i] & MigratePfn.Migrate) == 0 || MigratePfn.ToPfn(args.Dst[i]) is not (var dpfn and >= 0))
                 {
                     continue;
                 }
 
                 var va = args.Start + ((ulong)i * (ulong)_pageSize);
-                _pt[va / (ulong)_pageSize] = new DeviceEntry(MigratePfn.ToPfn(args.Dst[i]), (args.Dst[i] & MigratePfn.Write) != 0);
+                var n = _kernel.Memory.PfnToFolio(dpfn).NrPages;
+                for (var j = 0; j < n; j++)
+                {
+                    _pt[(va / (ulong)_pageSize) + (ulong)j] = new DeviceEntry(dpfn + j, (args.Dst[i] & MigratePfn.Write) != 0);
+                }
             }
         }
     }
 
-    /// <summary><c>dmirror_devmem_fault_alloc_and_copy</c> / eviction copy: system pages, locked, with the device bytes.</summary>
-    private void AllocAndCopyToRam(ulong[] src, ulong[] dst, long npages, ulong? start)
+    /// <summary>
+    /// <c>dmirror_devmem_fault_alloc_and_copy</c> / eviction copy: system pages, locked, with the
+    /// device bytes; a 2 MiB folio for a compound source, or 512 pages when none is free.
+    /// </summary>
+    private unsafe void AllocAndCopyToRam(ulong[] src, ulong[] dst, long npages, ulong? start)
     {
         for (var i = 0; i < npages; i++)
         {
@@ -527,20 +665,44 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
                 continue;
             }
 
-            var page = _kernel.Memory.AllocFolio(zero: false);
-            if (page is null)
+            var compound = (src[i] & MigratePfn.Compound) != 0;
+            if (compound && AllocSystem(PhysicalMemory.MaxOrder) is { } huge)
             {
+                CopyToRam(spfn, huge.Pfn, huge.NrPages, start, i);
+                dst[i] = MigratePfn.Make(huge.Pfn) | MigratePfn.Compound;
+                i += huge.NrPages - 1;
                 continue;
             }
 
-            page.Lock();
-            DeviceBytes(spfn).CopyTo(page.Bytes);
-            dst[i] = MigratePfn.Make(page.Pfn);
-            if (start is { } s)
+            var pages = compound ? PteTable.Entries : 1;
+            for (var j = 0; j < pages; j++)
             {
-                using (Mutex.Enter())
+                if (AllocSystem(0) is { } page)
                 {
-                    _pt.Remove((s / (ulong)_pageSize) + (ulong)i);
+                    CopyToRam(spfn + j, page.Pfn, 1, start, i + j);
+                    dst[i + j] = MigratePfn.Make(page.Pfn);
+                }
+            }
+
+            i += pages - 1;
+        }
+    }
+
+    /// <summary>Copies <paramref name="pages"/> device pages from <paramref name="spfn"/> to system frames from <paramref name="pfn"/> and forgets the device mappings of the entries from <paramref name="index"/>.</summary>
+    private unsafe void CopyToRam(long spfn, long pfn, int pages, ulong? start, long index)
+    {
+        for (var j = 0; j < pages; j++)
+        {
+            DeviceBytes(spfn + j).CopyTo(new Span<byte>(_kernel.Memory.FrameAddress(pfn + j), _pageSize));
+        }
+
+        if (start is { } s)
+        {
+            using (Mutex.Enter())
+            {
+                for (var j = 0; j < pages; j++)
+                {
+                    _pt.Remove((s / (ulong)_pageSize) + (ulong)index + (ulong)j);
                 }
             }
         }

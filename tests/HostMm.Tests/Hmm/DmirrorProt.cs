@@ -16,6 +16,9 @@ public enum DmirrorProt : byte
     /// <summary>Writable.</summary>
     Write = 0x02,
 
+    /// <summary>Mapped by the CPU with a PMD entry (a THP).</summary>
+    Pmd = 0x04,
+
     /// <summary>The shared zero page.</summary>
     Zero = 0x10,
 

@@ -1,3 +1,4 @@
+using Testbed.HostMm.Diagnostics;
 using Testbed.HostMm.Cpu;
 using Testbed.HostMm.Exclusive;
 using Testbed.HostMm.Memory;
@@ -7,9 +8,8 @@ using Testbed.HostMm.Mm;
 namespace Testbed.HostMm.Tests.Hmm;
 
 /// <summary>
-/// A PTE-mapped large folio (order 9). The model's faults only map order-0 pages, so the test maps
-/// one through the page table as a THP split to PTEs would be: each PTE maps its own page of the
-/// folio and holds one reference and one mapcount.
+/// A PTE-mapped large folio (order 9), mapped through the page table as a THP whose PMD was split
+/// would be: each PTE maps its own page of the folio and holds one reference and one mapcount.
 /// </summary>
 public sealed class LargeFolioTests : IDisposable
 {
@@ -62,13 +62,22 @@ public sealed class LargeFolioTests : IDisposable
     }
 
     [Fact]
-    public void Migration_does_not_collect_a_large_folio()
+    public void Migration_splits_a_pte_mapped_large_folio_and_moves_only_the_pages_asked_for()
     {
+        Assert.Equal(Errno.Ok, _t.Cpu.Write(_va + (300 * _t.PageSize) + 8, 42L));
         Assert.Equal(Errno.Ok, _dev.MigrateToDevice(_va + (5 * _t.PageSize), 2));
-        Assert.Equal(PteKind.Present, _t.Mm.GetPte(_va + (5 * _t.PageSize)).Kind);
-        Assert.Equal(_thp.Pfn + 5, _t.Mm.GetPte(_va + (5 * _t.PageSize)).Pfn);
-        Assert.Equal((512, 512), (_thp.RefCount, _thp.MapCount));
-        Assert.False(_thp.IsLocked);
+
+        Assert.Equal(1, _t.Kernel.Counters[MmEvent.ThpSplitPage]);
+        Assert.Equal(0, _thp.Order);
+        Assert.Equal(PteKind.DevicePrivate, _t.Mm.GetPte(_va + (5 * _t.PageSize)).Kind);
+        Assert.Equal(PteKind.DevicePrivate, _t.Mm.GetPte(_va + (6 * _t.PageSize)).Kind);
+        var tail = _t.Kernel.Memory.PfnToFolio(_thp.Pfn + 300);
+        Assert.NotSame(_thp, tail);
+        Assert.Equal((0, 1, 1, false), (tail.Order, tail.RefCount, tail.MapCount, tail.IsLocked));
+        Assert.Equal(_thp.Pfn + 300, _t.Mm.GetPte(_va + (300 * _t.PageSize)).Pfn);
+        Assert.Equal((1, 1, false), (_thp.RefCount, _thp.MapCount, _thp.IsLocked));
+        Assert.Equal(Errno.Ok, _t.Cpu.Read(_va + (300 * _t.PageSize) + 8, out long back));
+        Assert.Equal(42L, back);
     }
 
     [Fact]

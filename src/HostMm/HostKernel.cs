@@ -86,7 +86,8 @@ public sealed class HostKernel : IDisposable
     /// The teardown audit: call it once every address space is disposed (before <see cref="Dispose"/>).
     /// It reports address spaces still alive, system frames still allocated, device pagemaps still
     /// registered (with their frames in use), interval notifiers never removed, an unbalanced zero
-    /// page, folios freed while still mapped, and the lock validator's report.
+    /// page, folios freed while still mapped, frames left pointing at a freed or split large folio,
+    /// and the lock validator's report. A leaked THP counts all its 512 frames.
     /// </summary>
     public TeardownAudit Audit() => new()
     {
@@ -97,6 +98,7 @@ public sealed class HostKernel : IDisposable
         LiveNotifiers = LiveNotifiers,
         ZeroPageRefCountDrift = ZeroPage.RefCount - 1,
         BadPages = Memory.BadPages.Count,
+        CompoundErrors = Memory.CompoundErrors(),
         BadPageReports = Memory.BadPages.Reports,
         Lockdep = Sync.Validator.Report,
     };

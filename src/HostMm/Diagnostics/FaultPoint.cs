@@ -23,4 +23,7 @@ public enum FaultPoint
 
     /// <summary>A driver's copy to or from device memory: the destination is freed and the page stays where it is.</summary>
     DeviceCopy,
+
+    /// <summary>The 2 MiB allocation of a THP fault: the fault falls back to a 4 KiB page (<c>thp_fault_fallback</c>).</summary>
+    ThpAlloc,
 }

@@ -31,6 +31,9 @@ public sealed class TeardownAudit
     /// <summary>Folios freed while still mapped (see <see cref="BadPageLog"/>).</summary>
     public required long BadPages { get; init; }
 
+    /// <summary>Frames whose compound head is free or does not cover them (a large folio freed or split without its tails; see <see cref="Memory.PhysicalMemory.CompoundErrors"/>).</summary>
+    public required long CompoundErrors { get; init; }
+
     /// <summary>The first bad-page reports.</summary>
     public required IReadOnlyList<string> BadPageReports { get; init; }
 
@@ -49,13 +52,14 @@ public sealed class TeardownAudit
             Add(lines, LiveNotifiers, "interval notifier(s) never removed");
             Add(lines, ZeroPageRefCountDrift, "unbalanced reference(s) on the zero page");
             Add(lines, BadPages, "folio(s) freed while still mapped");
+            Add(lines, CompoundErrors, "frame(s) left pointing at a freed or split large folio");
             lines.AddRange(BadPageReports);
             return lines;
         }
     }
 
     /// <summary>Every frame free, every pagemap unregistered, no bad free, the zero page balanced.</summary>
-    public bool FramesBalanced => LeakedFrames == 0 && RegisteredPagemaps == 0 && BadPages == 0 && ZeroPageRefCountDrift == 0;
+    public bool FramesBalanced => LeakedFrames == 0 && RegisteredPagemaps == 0 && BadPages == 0 && ZeroPageRefCountDrift == 0 && CompoundErrors == 0;
 
     /// <summary>Nothing leaked and the validator is silent.</summary>
     public bool Clean => Lockdep is null && Leaks.Count == 0;

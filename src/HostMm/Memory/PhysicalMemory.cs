@@ -243,6 +243,33 @@ public sealed unsafe class PhysicalMemory : IDisposable
     }
 
     /// <summary>
+    /// Frames, system and device, whose folio is not a live large folio covering them: a tail frame
+    /// left pointing at a head that was freed or split without giving the tails their own
+    /// descriptors back. Zero in a consistent model; counted by the teardown audit.
+    /// </summary>
+    public long CompoundErrors()
+    {
+        long errors = 0;
+        for (var pfn = 0L; pfn < TotalFrames; pfn++)
+        {
+            errors += CompoundError(_memmap[pfn], pfn) ? 1 : 0;
+        }
+
+        foreach (var map in Pagemaps)
+        {
+            for (var pfn = map.PfnBase; pfn < map.PfnBase + map.NrPages; pfn++)
+            {
+                errors += CompoundError(map.FolioAt(pfn), pfn) ? 1 : 0;
+            }
+        }
+
+        return errors;
+    }
+
+    private static bool CompoundError(Folio folio, long pfn) =>
+        folio.Pfn != pfn && (folio.IsFree || pfn >= folio.Pfn + folio.NrPages);
+
+    /// <summary>
     /// The descriptor half of <c>split_folio()</c> (<c>__split_unmapped_folio()</c>): the large folio
     /// <paramref name="folio"/>, locked and mapped by nothing but migration entries, becomes
     /// <see cref="Folio.NrPages"/> order-0 folios. The head keeps its references and lock; every tail

@@ -94,11 +94,12 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>do_huge_pmd_anonymous_page()</c> for a write: allocates a zeroed order-9 folio outside the
     /// lock and maps it with one writable PMD entry if the span is still empty. Returns false, having
-    /// mapped nothing, when no 2 MiB block is free; the caller falls back to a 4 KiB page.
+    /// mapped nothing, when no 2 MiB block is free (or <see cref="FaultPoint.ThpAlloc"/> says so);
+    /// the caller falls back to a 4 KiB page.
     /// </summary>
     private bool DoHugePmdAnonymousPage(Vma vma, PteTable table, ulong va)
     {
-        var folio = Memory.AllocFolio(PhysicalMemory.MaxOrder);
+        var folio = Kernel.FaultInjection.ShouldFail(FaultPoint.ThpAlloc) ? null : Memory.AllocFolio(PhysicalMemory.MaxOrder);
         if (folio is null)
         {
             Kernel.Counters.Count(MmEvent.ThpFaultFallback);

@@ -52,6 +52,35 @@ public sealed class TeardownAuditTests
     }
 
     [Fact]
+    public void A_leaked_thp_counts_all_its_frames_and_a_large_folio_freed_without_its_tails_is_reported()
+    {
+        var kernel = new HostKernel(new HostKernelOptions { MemoryBytes = 8L << 20 });
+        var mm = kernel.CreateAddressSpace();
+        Assert.Equal(Errno.Ok, mm.Mmap(0, 4L << 20, Prot.ReadWrite, MmapFlags.Private, out var a));
+        var huge = (a + (2UL << 20) - 1) & ~((2UL << 20) - 1);
+        Assert.Equal(Errno.Ok, mm.MadviseHugePage(huge, 2UL << 20, HugePageAdvice.HugePage));
+        Folio thp;
+        using (var cpu = new CpuContext(mm))
+        {
+            Assert.Equal(Errno.Ok, cpu.Write(huge, 1L));
+            thp = kernel.Memory.PfnToFolio(mm.GetPmd(huge).Pfn);
+            thp.Get();
+        }
+
+        mm.Dispose();
+        Assert.Equal(512, kernel.Audit().LeakedFrames);
+        Assert.Equal(0, kernel.Audit().CompoundErrors);
+
+        thp.ShrinkToHead();
+        thp.Put();
+        var audit = kernel.Audit();
+        kernel.Dispose();
+        Assert.Equal(511, audit.CompoundErrors);
+        Assert.False(audit.FramesBalanced);
+        Assert.Contains(audit.Leaks, l => l.StartsWith("511 frame(s) left pointing at a freed or split large folio", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_frame_nobody_freed_is_reported()
     {
         using var kernel = new HostKernel(new HostKernelOptions { MemoryBytes = 4L << 20 });

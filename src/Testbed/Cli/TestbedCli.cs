@@ -101,8 +101,10 @@ public static class TestbedCli
         var rounds = CliOptions.Count("--rounds", "rounds of device work", 1, 100_000);
         var coherence = new Option<string?>("--coherence") { Description = "the link: coherent, or noncoherent (emulated in kernel code where the hardware's link is coherent)" };
         coherence.AcceptOnlyFromAmong("coherent", "noncoherent");
+        // An option several scenarios take (--thp) is one CLI option, owned by all of them.
         var scenarioOptions = ScenarioCatalog.All.SelectMany(s => s.Options.Select(o => (Scenario: s, Option: o)))
-            .Select(x => (x.Scenario, x.Option, Cli: new Option<string?>($"--{x.Option.Name}") { Description = $"{x.Scenario.Name}: {x.Option.Description} (default {x.Option.Default})" }))
+            .GroupBy(x => x.Option)
+            .Select(g => (Owners: g.Select(x => x.Scenario).ToArray(), Option: g.Key, Cli: new Option<string?>($"--{g.Key.Name}") { Description = $"{string.Join(", ", g.Select(x => x.Scenario.Name))}: {g.Key.Description} (default {g.Key.Default})" }))
             .ToList();
         var run = new Command("run", "run one scenario") { scenario, accelerator, ilgpuCpu, policy, pages, threads, rounds, seed, size, coherence, json, html, stall };
         foreach (var (_, option, cli) in scenarioOptions)
@@ -129,15 +131,15 @@ public static class TestbedCli
             }
 
             var options = new Dictionary<string, string>();
-            foreach (var (owner, option, cli) in scenarioOptions)
+            foreach (var (owners, option, cli) in scenarioOptions)
             {
                 var value = r.GetValue(cli);
-                if (value is not null && owner != chosen)
+                if (value is not null && !owners.Contains(chosen))
                 {
-                    throw new ScenarioInputException($"--{option.Name} applies to {owner.Name} only, not {chosen.Name}");
+                    throw new ScenarioInputException($"--{option.Name} applies to {string.Join(" and ", owners.Select(o => o.Name))} only, not {chosen.Name}");
                 }
 
-                if (owner == chosen)
+                if (owners.Contains(chosen))
                 {
                     options[option.Name] = value ?? option.Default;
                 }

@@ -71,6 +71,18 @@ internal sealed unsafe class DeviceMemory
     /// <summary>Frames not in use.</summary>
     public int FreePages => Volatile.Read(ref _freeCount);
 
+    /// <summary>Whether some chunk has every frame free (room for a 2 MiB device folio, <see cref="AllocHuge"/>).</summary>
+    public bool HasFreeChunk
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _free.Any(f => f.Count == ChunkPages);
+            }
+        }
+    }
+
     /// <summary>
     /// Allocates <paramref name="pages"/> frames of <paramref name="kind"/> on <paramref name="runner"/>'s
     /// accelerator and registers them with <paramref name="memory"/>: -EINVAL from <c>MemremapPages</c>,
@@ -193,17 +205,61 @@ internal sealed unsafe class DeviceMemory
         return taken;
     }
 
+    /// <summary>
+    /// A 2 MiB device folio (order 9), taken with <c>ZoneDeviceFolioInit</c> (one reference, locked):
+    /// the frames of a chunk with every frame free — the least recently stamped one, so fresh chunks
+    /// go first. Returns its first frame, or -1 when no chunk is wholly free or the allocation failed
+    /// (<see cref="FaultPoint.DeviceAlloc"/>). Chunks must be 512 pages.
+    /// </summary>
+    public long AllocHuge()
+    {
+        if (_memory.FaultInjection.ShouldFail(FaultPoint.DeviceAlloc))
+        {
+            return -1;
+        }
+
+        int chunk;
+        lock (_lock)
+        {
+            chunk = -1;
+            for (var c = 0; c < _free.Length; c++)
+            {
+                if (_free[c].Count == ChunkPages && (chunk < 0 || _stamp[c] < _stamp[chunk]))
+                {
+                    chunk = c;
+                }
+            }
+
+            if (chunk < 0)
+            {
+                return -1;
+            }
+
+            _free[chunk].Clear();
+            _stamp[chunk] = ++_clock;
+            _freeCount -= ChunkPages;
+        }
+
+        var first = (long)chunk * ChunkPages;
+        Pagemap.ZoneDeviceFolioInit(Folio(first), HostMm.Memory.PhysicalMemory.MaxOrder);
+        return first;
+    }
+
     /// <summary>The folio of frame <paramref name="frame"/>.</summary>
     public Folio Folio(long frame) => Pagemap.PfnToFolio(Pagemap.PfnBase + frame);
 
-    /// <summary><c>folio_free</c>: the frame is free again.</summary>
+    /// <summary><c>folio_free</c>: the folio's frames (one, or 512 for a 2 MiB folio) are free again.</summary>
     public void Free(Folio folio)
     {
-        var frame = (int)FrameOf(folio.Pfn);
+        var first = (int)FrameOf(folio.Pfn);
         lock (_lock)
         {
-            _free[frame / ChunkPages].Push(frame);
-            _freeCount++;
+            for (var frame = first + folio.NrPages - 1; frame >= first; frame--)
+            {
+                _free[frame / ChunkPages].Push(frame);
+            }
+
+            _freeCount += folio.NrPages;
         }
     }
 

@@ -7,12 +7,14 @@ namespace Testbed.Driver;
 public sealed partial class MirrorDevice
 {
     /// <summary>
-    /// Evicts chunks until <paramref name="pages"/> frames are free or nothing more can be evicted.
-    /// Called with no driver lock held: eviction's invalidations take the mutex (seed 004).
+    /// Evicts chunks until <paramref name="pages"/> frames are free — and, with
+    /// <paramref name="wholeChunk"/>, one chunk is wholly free for a 2 MiB device folio — or nothing
+    /// more can be evicted. Called with no driver lock held: eviction's invalidations take the mutex
+    /// (seed 004).
     /// </summary>
-    private void EnsureFreePages(int pages)
+    private void EnsureFreePages(int pages, bool wholeChunk = false)
     {
-        for (var tries = 0; tries < _memory.Chunks && _memory.FreePages < pages; tries++)
+        for (var tries = 0; tries < _memory.Chunks && (_memory.FreePages < pages || (wholeChunk && !_memory.HasFreeChunk)); tries++)
         {
             var victim = _memory.VictimChunk();
             if (victim < 0 || EvictChunk(victim) == 0)
@@ -67,7 +69,7 @@ public sealed partial class MirrorDevice
         var moved = 0L;
         for (var i = 0; i < n; i++)
         {
-            moved += (src[i] & MigratePfn.Migrate) != 0 && MigratePfn.ToPfn(dst[i]) >= 0 ? 1 : 0;
+            moved += (src[i] & MigratePfn.Migrate) != 0 && MigratePfn.ToPfn(dst[i]) >= 0 ? PagesOf(dst[i]) : 0;
         }
 
         MigrateDevice.MigrateDeviceFinalize(_kernel, src, dst, n);

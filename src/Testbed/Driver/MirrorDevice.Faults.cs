@@ -209,7 +209,8 @@ public sealed partial class MirrorDevice
     }
 
     /// <summary>
-    /// Migrates the run to the device and maps it, one chunk's worth of pages at a time: under
+    /// Migrates the run to the device and maps it — with <see cref="MirrorOptions.Thp"/>, the whole
+    /// 2 MiB block around it — one chunk's worth of pages at a time: under
     /// oversubscription a later piece may evict an earlier one, whose pages then fault again and
     /// migrate back (the thrashing UVM shows), instead of being mapped remotely from where the
     /// eviction left them.
@@ -225,6 +226,18 @@ public sealed partial class MirrorDevice
     /// </remarks>
     private Errno MigrateAndMap(long page, int count, FaultAccess access)
     {
+        if (Options.Thp)
+        {
+            // The whole 2 MiB block moves and is mapped, so that a THP backing it moves as one folio
+            // and its other pages do not fault again; a run never crosses a block (ServiceFaults cuts
+            // runs at block boundaries).
+            var first = page - (page % RangeBlockPages);
+            var n = (int)Math.Min(RangeBlockPages, Pages - first);
+            _movedHere.AsSpan(0, n).Clear();
+            MigrateToDevice(first, n, user: false);
+            return MapRange(first, n, access, _movedHere.AsSpan(0, n));
+        }
+
         for (var done = 0; done < count;)
         {
             var n = Math.Min(count - done, _memory.ChunkPages);

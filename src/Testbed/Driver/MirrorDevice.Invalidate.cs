@@ -110,7 +110,7 @@ public sealed partial class MirrorDevice
             {
                 if ((src[i] & MigratePfn.Migrate) != 0)
                 {
-                    _pt.Zap(page + i, page + i + 1);
+                    _pt.Zap(page + i, page + i + PagesOf(src[i]));
                 }
             }
 

@@ -12,6 +12,7 @@ public sealed partial class MirrorDevice
 {
     private readonly MigrateVma _migrate = new() { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] };
     private readonly long[] _migrateFrames = new long[RangeBlockPages];
+    private readonly long[] _fallbackFrames = new long[RangeBlockPages];
     private readonly int[] _pageMigrations;
 
     /// <summary>When each page last migrated (<see cref="Stopwatch"/> ticks; 0: never), for <see cref="MirrorCounters.Stays"/>.</summary>
@@ -24,6 +25,10 @@ public sealed partial class MirrorDevice
     /// </summary>
     [ThreadStatic]
     private static MigrateVma? t_ramMigrate;
+
+    /// <summary>The 2 MiB migration of <see cref="MigrateToRam"/> for a CPU fault on a device THP, one per CPU thread.</summary>
+    [ThreadStatic]
+    private static MigrateVma? t_hugeRamMigrate;
 
     /// <summary>
     /// The processor id of the device whose migration is bringing pages back from other devices'
@@ -169,9 +174,21 @@ public sealed partial class MirrorDevice
     {
         var faultedIn = false;
         var covered = 0L;
+        var need = count;
+        if (Options.Thp)
+        {
+            // A whole block is asked for, some of it possibly here already: make room for the rest
+            // only (a chunk wholly free when all of it comes, for a THP), or do nothing.
+            need = NotHere(page, count);
+            if (need == 0)
+            {
+                return count;
+            }
+        }
+
         for (var attempt = 0; attempt < Policy.MigrateTries; attempt++)
         {
-            EnsureFreePages(count);
+            EnsureFreePages(need, wholeChunk: need == RangeBlockPages && Options.Thp);
             var (collected, moved, npages) = MigrateBlock(page, count, attempt, user);
             covered = npages;
             if (moved == npages || npages == 0)
@@ -188,6 +205,21 @@ public sealed partial class MirrorDevice
         }
 
         return covered;
+    }
+
+    /// <summary>How many of the <paramref name="count"/> pages from <paramref name="page"/> this device's page table does not map to its own memory.</summary>
+    private int NotHere(long page, int count)
+    {
+        var n = 0;
+        using (Mutex.Enter())
+        {
+            for (var p = page; p < page + count; p++)
+            {
+                n += DevicePte.IsDevice(_pt[p]) ? 0 : 1;
+            }
+        }
+
+        return n;
     }
 
     /// <summary>
@@ -232,7 +264,7 @@ public sealed partial class MirrorDevice
             args.Start = start;
             args.End = Math.Min(AddressOf(page + count), vma.End);
             args.PgmapOwner = Owner;
-            args.Flags = MigrateVmaFlags.SelectSystem;
+            args.Flags = MigrateVmaFlags.SelectSystem | (Options.Thp ? MigrateVmaFlags.SelectCompound : 0);
             args.FaultPage = null;
             if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
             {
@@ -252,16 +284,16 @@ public sealed partial class MirrorDevice
             MigrateDevice.MigrateVmaFinalize(args);
             for (var i = 0; i < args.Npages; i++)
             {
-                if (Moved(args, i))
+                for (var p = page + i; p < page + i + MovedPages(args, i); p++)
                 {
-                    _movedHere[(page + i) % RangeBlockPages] = true;
+                    _movedHere[p % RangeBlockPages] = true;
                     if (user)
                     {
-                        Policy.OnUserMigrated(page + i, Options.ProcessorId, now);
+                        Policy.OnUserMigrated(p, Options.ProcessorId, now);
                     }
                     else
                     {
-                        Policy.OnMigrated(page + i, Options.ProcessorId, now, attempt);
+                        Policy.OnMigrated(p, Options.ProcessorId, now, attempt);
                     }
                 }
             }
@@ -278,6 +310,12 @@ public sealed partial class MirrorDevice
 
     private static bool Moved(MigrateVma args, int i) => (args.Src[i] & MigratePfn.Migrate) != 0 && MigratePfn.ToPfn(args.Dst[i]) >= 0;
 
+    /// <summary>How many pages entry <paramref name="i"/> moved: 0, 1, or 512 for a 2 MiB destination (<see cref="MigratePfn.Compound"/>).</summary>
+    private static int MovedPages(MigrateVma args, int i) => !Moved(args, i) ? 0 : PagesOf(args.Dst[i]);
+
+    /// <summary>The pages a <c>MigratePfn</c> entry stands for: 512 for a compound one, else 1.</summary>
+    private static int PagesOf(ulong entry) => (entry & MigratePfn.Compound) != 0 ? RangeBlockPages : 1;
+
     /// <summary>
     /// <c>migrate_to_ram</c> (<see cref="IDevPagemapOps"/>): a CPU touched one of this device's
     /// private pages, or another device is staging it through system memory on its way there
@@ -289,13 +327,16 @@ public sealed partial class MirrorDevice
     /// </summary>
     public Errno MigrateToRam(in VmFault vmf)
     {
-        var address = vmf.Address & ~(ulong)(_pageSize - 1);
+        var fault = vmf.Address & ~(ulong)(_pageSize - 1);
+        var span = (ulong)_pageSize * (ulong)vmf.Page.NrPages;
+        var address = Math.Max(vmf.Vma.Start, vmf.Address & ~(span - 1));
+        var end = Math.Min(vmf.Vma.End, (vmf.Address & ~(span - 1)) + span);
         var page = PageOf(address);
-        var inRange = address >= Start && page < Pages;
+        var inRange = address >= Start && PageOf(end - 1) < Pages;
         var stagingFor = t_stagingFor;
         var decision = !inRange ? Policies.CpuFaultDecision.MigrateNow
-            : stagingFor != 0 ? Policy.OnStagingFault(stagingFor, page, Stopwatch.GetTimestamp())
-            : Policy.OnCpuFault(page, Stopwatch.GetTimestamp());
+            : stagingFor != 0 ? Policy.OnStagingFault(stagingFor, PageOf(fault), Stopwatch.GetTimestamp())
+            : Policy.OnCpuFault(PageOf(fault), Stopwatch.GetTimestamp());
         if (stagingFor == 0)
         {
             Counters.CpuFault(deferred: !decision.Migrate);
@@ -312,16 +353,18 @@ public sealed partial class MirrorDevice
 
         var rangeLock = Options.SerializeMigrations && inRange ? RangeLock(page) : null;
         rangeLock?.Acquire();
-        var args = t_ramMigrate ??= new MigrateVma { Src = new ulong[1], Dst = new ulong[1] };
+        var huge = vmf.Page.Order > 0;
+        var args = huge
+            ? t_hugeRamMigrate ??= new MigrateVma { Src = new ulong[RangeBlockPages], Dst = new ulong[RangeBlockPages] }
+            : t_ramMigrate ??= new MigrateVma { Src = new ulong[1], Dst = new ulong[1] };
         try
         {
             args.Vma = vmf.Vma;
             args.Start = address;
-            args.End = address + (ulong)_pageSize;
-            args.Src[0] = 0;
-            args.Dst[0] = 0;
+            args.End = end;
+            Array.Clear(args.Dst);
             args.PgmapOwner = Owner;
-            args.Flags = MigrateVmaFlags.SelectDevicePrivate;
+            args.Flags = MigrateVmaFlags.SelectDevicePrivate | (huge ? MigrateVmaFlags.SelectCompound : 0);
             args.FaultPage = vmf.Page;
             if (MigrateDevice.MigrateVmaSetup(args) != Errno.Ok)
             {
@@ -330,16 +373,23 @@ public sealed partial class MirrorDevice
 
             if (args.Cpages > 0 && inRange)
             {
-                ZapAndWait(page, args.Src);
+                ZapAndWait(page, args.Src.AsSpan(0, (int)args.Npages));
             }
 
             var noMemory = CopyToRam(args.Src, args.Dst, args.Npages) > 0;
             MigrateDevice.MigrateVmaPages(args);
-            var moved = Moved(args, 0);
             var now = Stopwatch.GetTimestamp();
-            if (moved && inRange && CountMove(page, now) is var stay and >= 0)
+            var moved = 0L;
+            for (var i = 0; i < args.Npages; i++)
             {
-                Counters.Stay(stay);
+                for (var p = page + i; p < page + i + MovedPages(args, i); p++)
+                {
+                    moved++;
+                    if (inRange && CountMove(p, now) is var stay and >= 0)
+                    {
+                        Counters.Stay(stay);
+                    }
+                }
             }
 
             MigrateDevice.MigrateVmaFinalize(args);
@@ -347,23 +397,36 @@ public sealed partial class MirrorDevice
             {
                 // nouveau's migrate_to_ram answers a failed alloc_page_vma with VM_FAULT_SIGBUS: the
                 // page stays on the device, and retrying the fault would only spin.
-                return Fail(Errno.ENOMEM, $"migrate_to_ram of 0x{address:x}: no free system page ({_kernel.Memory.TotalFrames} frames of {_pageSize / 1024} KiB, all in use)");
+                return Fail(Errno.ENOMEM, $"migrate_to_ram of 0x{fault:x}: no free system page ({_kernel.Memory.TotalFrames} frames of {_pageSize / 1024} KiB, all in use)");
             }
 
-            if (moved)
+            if (moved > 0)
             {
-                Counters.MigratedToRam(1);
-                if (stagingFor != 0)
+                Counters.MigratedToRam(moved);
+            }
+
+            for (var i = 0; i < args.Npages; i++)
+            {
+                for (var p = page + i; p < page + i + MovedPages(args, i); p++)
                 {
-                    Counters.Staged();
-                    if (inRange)
+                    if (stagingFor != 0)
                     {
-                        Policy.OnStaged(page, stagingFor, now);
+                        Counters.Staged();
                     }
-                }
-                else if (inRange)
-                {
-                    Policy.OnMigrated(page, 0, now, 0);
+
+                    if (!inRange)
+                    {
+                        continue;
+                    }
+
+                    if (stagingFor != 0)
+                    {
+                        Policy.OnStaged(p, stagingFor, now);
+                    }
+                    else
+                    {
+                        Policy.OnMigrated(p, 0, now, 0);
+                    }
                 }
             }
 
@@ -392,39 +455,125 @@ public sealed partial class MirrorDevice
     /// </summary>
     private unsafe void CopyToDevice(MigrateVma args)
     {
-        var frames = _migrateFrames.AsSpan(0, (int)args.Cpages);
+        var compound = 0;
+        for (var i = 0; i < args.Npages; i++)
+        {
+            compound += (args.Src[i] & (MigratePfn.Migrate | MigratePfn.Compound)) == (MigratePfn.Migrate | MigratePfn.Compound) ? 1 : 0;
+        }
+
+        var frames = _migrateFrames.AsSpan(0, (int)args.Cpages - compound);
         _memory.Alloc(frames);
         var run = default(CopyRun);
         for (int i = 0, next = 0; i < args.Npages; i++)
         {
-            if ((args.Src[i] & MigratePfn.Migrate) == 0 || frames[next++] is not (var frame and >= 0))
+            if ((args.Src[i] & MigratePfn.Migrate) == 0)
             {
                 continue;
             }
 
-            if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
-            {
-                var dpage = _memory.Folio(frame);
-                dpage.Unlock();
-                dpage.Put();
-                continue;
-            }
-
-            var spfn = MigratePfn.ToPfn(args.Src[i]) is var pfn and >= 0 ? pfn : _kernel.ZeroPage.Pfn;
-            if (!run.Extend(spfn, frame))
+            var write = (args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable) ? MigratePfn.Write : 0;
+            if ((args.Src[i] & MigratePfn.Compound) != 0)
             {
                 CopyRunToDevice(run);
-                run = new CopyRun(spfn, frame);
+                run = default;
+                CopyCompoundToDevice(args, i, write);
+                i += RangeBlockPages - 1;
+                continue;
             }
 
-            args.Dst[i] = MigratePfn.Make(_memory.Pagemap.PfnBase + frame);
-            if ((args.Src[i] & MigratePfn.Write) != 0 || (MigratePfn.ToPfn(args.Src[i]) < 0 && args.Vma!.Writable))
+            if (frames[next++] is not (var frame and >= 0) || !CopyPageToDevice(args.Src[i], 0, frame, ref run))
             {
-                args.Dst[i] |= MigratePfn.Write;
+                continue;
             }
+
+            args.Dst[i] = MigratePfn.Make(_memory.Pagemap.PfnBase + frame) | write;
         }
 
         CopyRunToDevice(run);
+    }
+
+    /// <summary>
+    /// A compound source at <paramref name="i"/>: one 2 MiB device folio filled with one copy when a
+    /// chunk is wholly free; else 512 frames, one per page (the migration then splits the source), or
+    /// nothing if even those are short.
+    /// </summary>
+    private void CopyCompoundToDevice(MigrateVma args, int i, ulong write)
+    {
+        var huge = _memory.AllocHuge();
+        if (huge >= 0)
+        {
+            var run = default(CopyRun);
+            if (!CopyPagesToDevice(args.Src[i], huge, ref run))
+            {
+                return;
+            }
+
+            CopyRunToDevice(run);
+            args.Dst[i] = MigratePfn.Make(_memory.Pagemap.PfnBase + huge) | MigratePfn.Compound | write;
+            return;
+        }
+
+        var frames = _fallbackFrames.AsSpan();
+        _memory.Alloc(frames);
+        var small = default(CopyRun);
+        for (var j = 0; j < RangeBlockPages; j++)
+        {
+            if (frames[j] >= 0 && CopyPageToDevice(args.Src[i], j, frames[j], ref small))
+            {
+                args.Dst[i + j] = MigratePfn.Make(_memory.Pagemap.PfnBase + frames[j]) | write;
+            }
+        }
+
+        CopyRunToDevice(small);
+    }
+
+    /// <summary>The 512 pages of a compound source into the device folio from <paramref name="frame"/>, as one run (a THP) or page by page from the zero page (an empty span); false, the folio freed, when the copy failed.</summary>
+    private bool CopyPagesToDevice(ulong src, long frame, ref CopyRun run)
+    {
+        if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+        {
+            var dpage = _memory.Folio(frame);
+            dpage.Unlock();
+            dpage.Put();
+            return false;
+        }
+
+        for (var j = 0; j < RangeBlockPages; j++)
+        {
+            var spfn = MigratePfn.ToPfn(src) is var pfn and >= 0 ? pfn + j : _kernel.ZeroPage.Pfn;
+            if (!run.Extend(spfn, frame + j))
+            {
+                CopyRunToDevice(run);
+                run = new CopyRun(spfn, frame + j);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Adds page <paramref name="offset"/> of source entry <paramref name="src"/> (the zero page for an
+    /// empty one) to the copy run into <paramref name="frame"/>; false, the frame freed, when the copy
+    /// failed (<see cref="FaultPoint.DeviceCopy"/>).
+    /// </summary>
+    private bool CopyPageToDevice(ulong src, int offset, long frame, ref CopyRun run)
+    {
+        if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+        {
+            var dpage = _memory.Folio(frame);
+            dpage.Unlock();
+            dpage.Put();
+            return false;
+        }
+
+        var spfn = MigratePfn.ToPfn(src) is var pfn and >= 0 ? pfn + offset : _kernel.ZeroPage.Pfn;
+        if (!run.Extend(spfn, frame))
+        {
+            CopyRunToDevice(run);
+            run = new CopyRun(spfn, frame);
+        }
+
+        return true;
     }
 
     /// <summary>Copies one run of pages from system memory into device memory (timed: <see cref="MirrorCounters.CopyToDeviceTime"/>).</summary>
@@ -478,11 +627,15 @@ public sealed partial class MirrorDevice
                 }
 
                 var write = (args.Dst[i] & MigratePfn.Write) != 0;
-                _pt.Set(page + i, DevicePte.Make(_memory.FrameOf(MigratePfn.ToPfn(args.Dst[i])), device: true, write, atomic: write));
-                moved++;
-                if (CountMove(page + i, now) is var stay and >= 0)
+                var frame = _memory.FrameOf(MigratePfn.ToPfn(args.Dst[i]));
+                for (var j = 0; j < PagesOf(args.Dst[i]); j++)
                 {
-                    stays[MirrorCounters.StayBucket(stay)]++;
+                    _pt.Set(page + i + j, DevicePte.Make(frame + j, device: true, write, atomic: write));
+                    moved++;
+                    if (CountMove(page + i + j, now) is var stay and >= 0)
+                    {
+                        stays[MirrorCounters.StayBucket(stay)]++;
+                    }
                 }
             }
         }
@@ -509,25 +662,47 @@ public sealed partial class MirrorDevice
                 continue;
             }
 
-            var page = _kernel.Memory.AllocFolio(zero: false);
-            if (page is null)
+            var pages = PagesOf(src[i]);
+            if (pages > 1 && _kernel.Memory.AllocFolio(PhysicalMemory.MaxOrder, zero: false) is { } huge)
             {
-                noMemory++;
+                dst[i] = CopyFolioToRam(huge, spfn) ? MigratePfn.Make(huge.Pfn) | MigratePfn.Compound : 0;
+                i += pages - 1;
                 continue;
             }
 
-            page.Lock();
-            if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+            for (var j = 0; j < pages; j++)
             {
-                page.Unlock();
-                page.Put();
-                continue;
+                if (_kernel.Memory.AllocFolio(zero: false) is not { } page)
+                {
+                    noMemory++;
+                    continue;
+                }
+
+                if (CopyFolioToRam(page, spfn + j))
+                {
+                    dst[i + j] = MigratePfn.Make(page.Pfn);
+                }
             }
 
-            _runner.CopyToCPU(_memory.Frame(_memory.FrameOf(spfn)), new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), WordsPerPage));
-            dst[i] = MigratePfn.Make(page.Pfn);
+            i += pages - 1;
         }
 
         return noMemory;
+    }
+
+    /// <summary>Locks <paramref name="page"/> (a fresh system folio) and fills it through the accelerator from the device frames from <paramref name="spfn"/>; false, the folio freed, when the copy failed (<see cref="FaultPoint.DeviceCopy"/>).</summary>
+    private unsafe bool CopyFolioToRam(Folio page, long spfn)
+    {
+        page.Lock();
+        if (_kernel.FaultInjection.ShouldFail(FaultPoint.DeviceCopy))
+        {
+            page.Unlock();
+            page.Put();
+            return false;
+        }
+
+        var words = page.NrPages * WordsPerPage;
+        _runner.CopyToCPU(_memory.Words.SubView(_memory.FrameOf(spfn) * WordsPerPage, words), new Span<int>(_kernel.Memory.FrameAddress(page.Pfn), words));
+        return true;
     }
 }

@@ -12,6 +12,14 @@ public sealed record MirrorOptions
     /// <summary>Pages per chunk, the unit of eviction (UVM's 2 MiB root chunk: 512 pages of 4 KiB).</summary>
     public int ChunkPages { get; init; } = 512;
 
+    /// <summary>
+    /// 2 MiB device folios (UVM's big pages, AMD's 2 MiB granularity): migrations select compound
+    /// pages (<c>MIGRATE_VMA_SELECT_COMPOUND</c>), a THP moves whole into a 2 MiB device folio — a whole
+    /// free chunk — and back into a THP, falling back to 4 KiB frames (splitting it) when none is free;
+    /// and a device fault that migrates migrates the whole aligned 2 MiB block. Needs 512-page chunks.
+    /// </summary>
+    public bool Thp { get; init; }
+
     /// <summary>Faults serviced per batch after coalescing (UVM's default fault batch, 256).</summary>
     public int FaultBatchSize { get; init; } = 256;
 
@@ -65,6 +73,7 @@ public sealed record MirrorOptions
     public string? Validate() =>
         DevicePages <= 0 ? "device pages must be positive"
         : ChunkPages <= 0 || DevicePages % ChunkPages != 0 ? $"device pages ({DevicePages}) must be a positive multiple of chunk pages ({ChunkPages})"
+        : Thp && ChunkPages != MirrorDevice.RangeBlockPages ? $"THP needs chunks of {MirrorDevice.RangeBlockPages} pages, one 2 MiB device folio each (chunk pages: {ChunkPages})"
         : FaultBatchSize <= 0 ? "fault batch size must be positive"
         : FaultBufferCapacity <= 0 ? "fault buffer capacity must be positive"
         : OpsPerLaunch <= 0 ? "ops per launch must be positive"

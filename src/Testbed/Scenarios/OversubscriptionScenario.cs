@@ -33,7 +33,7 @@ public sealed class OversubscriptionScenario : IScenario
         ArgumentNullException.ThrowIfNull(settings);
         var ratios = ScenarioOption.Split(settings.Options.GetValueOrDefault(Options[0].Name, Options[0].Default));
         var largest = ratios.Select(r => double.TryParse(r, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : 0).DefaultIfEmpty(1).Max();
-        return new((long)Math.Ceiling(largest * DevicePagesOf(settings)), 28L << 10);
+        return new((long)Math.Ceiling(largest * (ThpOption.AnyOn(settings) ? ThpDevicePages(DevicePagesOf(settings)) : DevicePagesOf(settings))), 28L << 10);
     }
 
     private static int DevicePagesOf(ScenarioSettings s) => s.Pick(s.Pages, 128, 1024);
@@ -45,6 +45,7 @@ public sealed class OversubscriptionScenario : IScenario
             ScenarioOption.Split(v).FirstOrDefault(x => !double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) || !(r >= 0.05 && r <= 8)) is { } bad
                 ? $"'{bad}' is not a ratio between 0.05 and 8"
                 : null),
+        ThpOption.Option,
     ];
 
     /// <inheritdoc/>
@@ -60,25 +61,32 @@ public sealed class OversubscriptionScenario : IScenario
         }
 
         var ratios = ScenarioOption.Split(context.Option("ratios")).Select(r => double.Parse(r, CultureInfo.InvariantCulture)).ToList();
-        var runs = ratios.Select(r => RunOne(context, r, devicePages, rounds)).ToList();
+        var thps = ThpOption.Values(context);
+        var runs = (from thp in thps
+                    from r in ratios
+                    select RunOne(context, r, thp ? ThpDevicePages(devicePages) : devicePages, rounds, thp, thps.Length > 1)).ToList();
         return new ScenarioResult(Name, new Dictionary<string, string>
         {
             ["device_pages"] = $"{devicePages}",
             ["rounds"] = $"{rounds}",
             ["ratios"] = context.Option("ratios"),
+            ["thp"] = context.Option(ThpOption.Option),
             ["x_axis"] = "ratio",
             ["curves"] = "ops_per_s,evictions",
         }, runs);
     }
 
-    private static PolicyRun RunOne(ScenarioContext context, double ratio, int devicePages, int rounds)
+    /// <summary>Device memory under <c>--thp on</c>: whole 2 MiB chunks, at least two so that one can be evicted while the other fills.</summary>
+    private static int ThpDevicePages(int devicePages) => Math.Max(2 * MirrorDevice.RangeBlockPages, ThpOption.Blocks(devicePages));
+
+    private static PolicyRun RunOne(ScenarioContext context, double ratio, int devicePages, int rounds, bool thp, bool named)
     {
-        var name = $"ratio={ratio.ToString(CultureInfo.InvariantCulture)}";
+        var name = $"ratio={ratio.ToString(CultureInfo.InvariantCulture)}" + (named ? $" thp={(thp ? "on" : "off")}" : "");
         context.Status($"oversubscription: {name}");
         var pages = Math.Max(1, (int)Math.Ceiling(ratio * devicePages));
         using var rig = new ScenarioRig(context, context.Settings.Coherence, SystemMemory.For(pages));
-        var va = rig.Map(pages);
-        var mirror = rig.Mirror(va, pages, new MigratePolicy(), new MirrorOptions { DevicePages = devicePages, ChunkPages = devicePages / 8 });
+        var va = rig.Map(pages, thp);
+        var mirror = rig.Mirror(va, pages, new MigratePolicy(), new MirrorOptions { DevicePages = devicePages, ChunkPages = thp ? MirrorDevice.RangeBlockPages : devicePages / 8, Thp = thp });
         var wpp = rig.WordsPerPage;
         var words = pages * wpp;
         var expected = new long[words];
@@ -132,18 +140,24 @@ public sealed class OversubscriptionScenario : IScenario
             data = WordCheck.Compare("data_intact", expected, rig.CpuRead(cpu, va, words), wpp);
         }
 
+        var metrics = new Dictionary<string, Metric>
+        {
+            ["ops_per_s"] = new(work.TotalOps * rounds / elapsed, "ops/s"),
+            ["evictions"] = new(mirror.Counters.EvictedPages, "pages"),
+            ["migrations"] = new(mirror.Counters.Migrations, "count"),
+            ["gpu_faults"] = new(mirror.Counters.GpuFaults, "count"),
+        };
+        if (thp)
+        {
+            rig.AddThpMetrics(metrics);
+        }
+
         return new PolicyRun
         {
             Name = name,
             Policy = "migrate",
             Settings = settings,
-            Metrics = new Dictionary<string, Metric>
-            {
-                ["ops_per_s"] = new(work.TotalOps * rounds / elapsed, "ops/s"),
-                ["evictions"] = new(mirror.Counters.EvictedPages, "pages"),
-                ["migrations"] = new(mirror.Counters.Migrations, "count"),
-                ["gpu_faults"] = new(mirror.Counters.GpuFaults, "count"),
-            },
+            Metrics = metrics,
             Invariants = [data, progress, .. rig.TearDown()],
         };
     }

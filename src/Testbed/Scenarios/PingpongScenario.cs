@@ -55,13 +55,13 @@ public sealed class PingpongScenario : IScenario
     {
         ArgumentNullException.ThrowIfNull(settings);
         var devices = int.TryParse(settings.Options.GetValueOrDefault(Devices.Name, Devices.Default), CultureInfo.InvariantCulture, out var d) ? d : 1;
-        return new(PagesOf(settings), (20L + (10L * devices)) << 10);
+        return new(ThpOption.AnyOn(settings) ? ThpOption.Blocks(PagesOf(settings)) : PagesOf(settings), (20L + (10L * devices)) << 10);
     }
 
     private static int PagesOf(ScenarioSettings s) => s.Pick(s.Pages, 32, 512);
 
     /// <inheritdoc/>
-    public IReadOnlyList<ScenarioOption> Options { get; } = [Mode, Devices];
+    public IReadOnlyList<ScenarioOption> Options { get; } = [Mode, Devices, ThpOption.Option];
 
     /// <summary><c>--devices N</c>: how many devices mirror the pages (1 to 4), each on its own accelerator, sharing the policy.</summary>
     public static ScenarioOption Devices { get; } = new(
@@ -84,14 +84,16 @@ public sealed class PingpongScenario : IScenario
         var policies = s.Policies ?? DefaultPolicies;
         var modes = ScenarioOption.Split(context.Option(Mode));
         var devices = int.Parse(context.Option(Devices), CultureInfo.InvariantCulture);
+        var thps = ThpOption.Values(context);
         if (devices > 1 && policies.Contains("coherent"))
         {
             throw new ScenarioInputException($"pingpong --devices {devices}: policy 'coherent' needs one device (a device cannot map another's coherent memory: this model has no peer mappings)");
         }
 
-        var runs = (from mode in modes
+        var runs = (from thp in thps
+                    from mode in modes
                     from policy in policies
-                    select RunPolicy(context, policy, modes.Length > 1 ? $"{policy} mode={mode}" : policy, mode == "concurrent", pages, threads, rounds, devices)).ToList();
+                    select RunPolicy(context, policy, VariantName(policy, mode, modes.Length > 1, thp, thps.Length > 1), mode == "concurrent", thp ? ThpOption.Blocks(pages) : pages, threads, rounds, devices, thp)).ToList();
         return new ScenarioResult(Name, new Dictionary<string, string>
         {
             ["pages"] = $"{pages}",
@@ -101,17 +103,21 @@ public sealed class PingpongScenario : IScenario
             ["policies"] = string.Join(',', policies),
             ["mode"] = string.Join(',', modes),
             ["devices"] = $"{devices}",
+            ["thp"] = context.Option(ThpOption.Option),
         }, runs);
     }
 
-    private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds, int devices)
+    private static string VariantName(string policy, string mode, bool modes, bool thp, bool thps) =>
+        policy + (modes ? $" mode={mode}" : "") + (thps ? $" thp={(thp ? "on" : "off")}" : "");
+
+    private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds, int devices, bool thp)
     {
         context.Status($"pingpong: {name}");
         using var rig = new ScenarioRig(context, context.Settings.Coherence, SystemMemory.For(pages));
         var policy = ResidencyPolicies.Create(policyName, pages) ?? throw new ScenarioInputException($"unknown policy '{policyName}'");
-        var va = rig.Map(pages);
-        var chunk = 16;
-        var options = new MirrorOptions { DevicePages = 2 * ((pages + chunk - 1) / chunk * chunk), ChunkPages = chunk };
+        var va = rig.Map(pages, thp);
+        var chunk = thp ? MirrorDevice.RangeBlockPages : 16;
+        var options = new MirrorOptions { DevicePages = 2 * ((pages + chunk - 1) / chunk * chunk), ChunkPages = chunk, Thp = thp };
         var mirrors = Enumerable.Range(0, devices)
             .Select(d => rig.Mirror(va, pages, policy, options with { ProcessorId = d + 1 }, d == 0 ? null : rig.AddRunner()))
             .ToArray();
@@ -234,6 +240,11 @@ public sealed class PingpongScenario : IScenario
         using (var cpu = new CpuContext(rig.Mm))
         {
             totals = WordCheck.Compare("totals_exact", expected, rig.CpuRead(cpu, va, words), wpp);
+        }
+
+        if (thp)
+        {
+            rig.AddThpMetrics(metrics);
         }
 
         return new PolicyRun

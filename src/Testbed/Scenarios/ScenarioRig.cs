@@ -1,3 +1,4 @@
+using Testbed.HostMm.Diagnostics;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
@@ -67,6 +68,42 @@ public sealed class ScenarioRig : IDisposable
     {
         Check(Mm.Mmap(0, (ulong)pages * (ulong)PageSize, Prot.ReadWrite, MmapFlags.Private, out var addr), "mmap");
         return addr;
+    }
+
+    /// <summary>
+    /// <see cref="Map(long)"/> for <c>--thp</c>: with <paramref name="thp"/>, the mapping starts on a 2 MiB
+    /// boundary (the slack of a larger mmap is unmapped) and gets <c>MADV_HUGEPAGE</c>, so that its
+    /// aligned 2 MiB spans fault in as transparent huge pages.
+    /// </summary>
+    public ulong Map(long pages, bool thp)
+    {
+        if (!thp)
+        {
+            return Map(pages);
+        }
+
+        var huge = Mm.PmdSize;
+        var len = (ulong)pages * (ulong)PageSize;
+        Check(Mm.Mmap(0, len + huge, Prot.ReadWrite, MmapFlags.Private, out var addr), "mmap");
+        var start = (addr + huge - 1) & ~(huge - 1);
+        Check(start > addr ? Mm.Munmap(addr, start - addr) : Errno.Ok, "munmap");
+        Check(Mm.Munmap(start + len, addr + len + huge - (start + len)), "munmap");
+        Check(Mm.MadviseHugePage(start, len, HugePageAdvice.HugePage), "madvise(MADV_HUGEPAGE)");
+        return start;
+    }
+
+    /// <summary>
+    /// The THP counts of the run so far, for <c>--thp on</c>: <c>thp_faults</c> (THPs a CPU write
+    /// fault mapped), <c>thp_migrations</c> (THPs moved whole between system and device memory) and
+    /// <c>thp_splits</c> (THPs split because no 2 MiB destination was free, or to move part of one).
+    /// </summary>
+    public void AddThpMetrics(IDictionary<string, Metric> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var c = Kernel.Counters;
+        metrics["thp_faults"] = new(c[MmEvent.ThpFaultAlloc], "count");
+        metrics["thp_migrations"] = new(c[MmEvent.ThpMigrationSuccess], "count");
+        metrics["thp_splits"] = new(c[MmEvent.ThpMigrationSplit] + c[MmEvent.ThpSplitPage], "count");
     }
 
     /// <summary>

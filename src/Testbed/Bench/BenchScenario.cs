@@ -15,7 +15,7 @@ namespace Testbed.Bench;
 public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpuCpu = null) : IScenario
 {
     /// <summary>Every probe's name (the per-accelerator ones once).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "kernel-launch", "kernel-atomics", "pingpong", "explore"];
+    public static IReadOnlyList<string> Names { get; } = ["cpu-access", "first-touch", "swap-fault", "migrate-vma", "hmm-range-fault", "fault-batch", "thp", "kernel-launch", "kernel-atomics", "pingpong", "explore"];
 
     /// <summary>Whether the filter leaves any probe to run.</summary>
     public bool Matches => Names.Any(Selected);
@@ -50,6 +50,7 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
         .. others.Select(d => new MigrateVmaProbe(d)),
         new HmmRangeFaultProbe(),
         new FaultBatchProbe(),
+        new ThpProbe(),
         new LaunchProbe(cpu),
         .. others.Select(d => new LaunchProbe(d)),
         new KernelAtomicsProbe(cpu),

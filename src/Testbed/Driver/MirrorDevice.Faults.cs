@@ -233,6 +233,12 @@ public sealed partial class MirrorDevice
             // runs at block boundaries).
             var first = page - (page % RangeBlockPages);
             var n = (int)Math.Min(RangeBlockPages, Pages - first);
+            if (NotHere(page, count) == 0)
+            {
+                // Faults recorded before an earlier batch of this launch moved and mapped the block.
+                return MapRange(page, count, access);
+            }
+
             _movedHere.AsSpan(0, n).Clear();
             MigrateToDevice(first, n, user: false);
             return MapRange(first, n, access, _movedHere.AsSpan(0, n));

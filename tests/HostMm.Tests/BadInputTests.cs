@@ -165,7 +165,7 @@ public sealed class BadInputTests
             Mm.MmapLock.DownRead();
             try
             {
-                return DeviceExclusive.MakeDeviceExclusive(Mm, addr, Device.Owner, out _);
+                return DeviceExclusive.MakeDeviceExclusive(Mm, addr, Device.Owner, out _, out _);
             }
             finally
             {

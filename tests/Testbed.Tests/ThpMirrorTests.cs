@@ -106,6 +106,23 @@ public sealed class ThpMirrorTests
     }
 
     [Fact]
+    public void Device_atomics_on_a_page_of_a_thp_land_on_that_page()
+    {
+        using var t = new DriverFixture(AcceleratorKind.Cpu, nonCoherent: true, memoryBytes: 48L << 20);
+        var va = MapThp(t, Block);
+        var shadow = Pattern(t, Block);
+        t.CpuWrite(va, shadow);
+        var mirror = t.Mirror(va, Block, new ExclusivePolicy(), Options(2 * Block));
+
+        var work = DeviceWork.Adds(items: 16, opsPerItem: 4, firstWord: 5 * t.WordsPerPage, span: 40 * t.WordsPerPage, stride: t.WordsPerPage + 3, value: 9);
+        Assert.Equal(Errno.Ok, mirror.Run(work));
+        Add(shadow, work);
+
+        Assert.True(mirror.Counters.ExclusiveGrants > 0);
+        Assert.Equal(shadow, t.CpuRead(va, shadow.Length));
+    }
+
+    [Fact]
     public void Thp_needs_chunks_of_one_2mib_block()
     {
         var problem = new MirrorOptions { DevicePages = 64, ChunkPages = 16, Thp = true }.Validate();

@@ -20,8 +20,10 @@ public static class DeviceExclusive
     /// <paramref name="owner"/> (which the caller's own callback must filter out, seed 002), checks
     /// the PTE still maps that folio writable (retrying from the fault if not), clears and flushes it
     /// and installs a device-exclusive entry. On success <paramref name="folio"/> is returned locked
-    /// and referenced: the caller maps it into its device under its notifier lock, then unlocks and
-    /// puts it. The caller holds the mmap lock for read.
+    /// and referenced, with <paramref name="pfn"/>, the frame of the page at <paramref name="addr"/>
+    /// (a tail page's own frame when the folio is large, as the kernel returns the page): the caller
+    /// maps that frame into its device under its notifier lock, then unlocks and puts the folio. The
+    /// caller holds the mmap lock for read.
     /// </summary>
     /// <returns>
     /// -EFAULT: no VMA, or a VMA that is not writable. -EOPNOTSUPP: the page is not anonymous (a
@@ -29,11 +31,12 @@ public static class DeviceExclusive
     /// -EBUSY is also injected at <see cref="FaultPoint.Busy"/>. -EINTR: <paramref name="fatalSignal"/> ended the killable wait. -ENOMEM: the fault could not
     /// allocate.
     /// </returns>
-    public static Errno MakeDeviceExclusive(AddressSpace mm, ulong addr, object owner, out Folio? folio, CancellationToken fatalSignal = default)
+    public static Errno MakeDeviceExclusive(AddressSpace mm, ulong addr, object owner, out Folio? folio, out long pfn, CancellationToken fatalSignal = default)
     {
         ArgumentNullException.ThrowIfNull(mm);
         ArgumentNullException.ThrowIfNull(owner);
         folio = null;
+        pfn = -1;
         addr &= ~mm.PageMask;
         if (mm.Kernel.FaultInjection.ShouldFail(FaultPoint.Busy))
         {
@@ -43,7 +46,7 @@ public static class DeviceExclusive
 
         while (true)
         {
-            var err = GetUserPageWrite(mm, addr, out var vma, out var page, out var pfn);
+            var err = GetUserPageWrite(mm, addr, out var vma, out var page, out pfn);
             if (err != Errno.Ok)
             {
                 return err;

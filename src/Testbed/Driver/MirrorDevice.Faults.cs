@@ -228,9 +228,10 @@ public sealed partial class MirrorDevice
     {
         if (Options.Thp)
         {
-            // The whole 2 MiB block moves and is mapped, so that a THP backing it moves as one folio
-            // and its other pages do not fault again; a run never crosses a block (ServiceFaults cuts
-            // runs at block boundaries).
+            // The whole 2 MiB block moves, so that a THP backing it moves as one folio; only the run
+            // is mapped (a page of the block the run did not touch may be a hole, whose error is not
+            // the run's), and the block's other pages, when they fault, find themselves here. A run
+            // never crosses a block (ServiceFaults cuts runs at block boundaries).
             var first = page - (page % RangeBlockPages);
             var n = (int)Math.Min(RangeBlockPages, Pages - first);
             if (NotHere(page, count) == 0)
@@ -241,7 +242,7 @@ public sealed partial class MirrorDevice
 
             _movedHere.AsSpan(0, n).Clear();
             MigrateToDevice(first, n, user: false);
-            return MapRange(first, n, access, _movedHere.AsSpan(0, n));
+            return MapRange(page, count, access, _movedHere.AsSpan((int)(page - first), count));
         }
 
         for (var done = 0; done < count;)
@@ -490,7 +491,7 @@ public sealed partial class MirrorDevice
             var seq = notifier.ReadBegin();
             _mm.MmapLock.DownRead();
             ops.BeginConversion();
-            var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
+            var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio, out var pfn);
             ops.EndConversion();
             _mm.MmapLock.UpRead();
             if (err == Errno.EBUSY)
@@ -510,7 +511,7 @@ public sealed partial class MirrorDevice
                 mapped = !notifier.ReadRetry(seq) && _zapSeq == zapSeq;
                 if (mapped)
                 {
-                    _pt.Set(p, DevicePte.Make(folio!.Pfn, device: false, write: true, atomic: true));
+                    _pt.Set(p, DevicePte.Make(pfn, device: false, write: true, atomic: true));
                 }
             }
 

@@ -51,7 +51,7 @@ public sealed class ExclusiveVsReclaimTarget : ExploreTarget
                 }
 
                 world.Mm.MmapLock.DownRead();
-                var err = DeviceExclusive.MakeDeviceExclusive(world.Mm, va, owner, out var folio);
+                var err = DeviceExclusive.MakeDeviceExclusive(world.Mm, va, owner, out var folio, out _);
                 world.Mm.MmapLock.UpRead();
                 ExploreAssert.That(err == Errno.Ok, $"MakeDeviceExclusive returned {err} (attempt {i + 1}): the folio was locked by compaction");
                 folio!.Unlock();

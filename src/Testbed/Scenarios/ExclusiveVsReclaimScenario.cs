@@ -88,7 +88,7 @@ public sealed class ExclusiveVsReclaimScenario : IScenario
                     var p = held != 0 ? (int)((held - va) / page) : (int)(n % pages);
                     var addr = va + ((ulong)p * page);
                     rig.Mm.MmapLock.DownRead();
-                    var err = DeviceExclusive.MakeDeviceExclusive(rig.Mm, addr, mirror.Owner, out var folio);
+                    var err = DeviceExclusive.MakeDeviceExclusive(rig.Mm, addr, mirror.Owner, out var folio, out _);
                     rig.Mm.MmapLock.UpRead();
                     Interlocked.Increment(ref attempts);
                     if (err == Errno.EBUSY)

@@ -424,7 +424,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
 
                 var seq = _notifier.ReadBegin();
                 _mm.MmapLock.DownRead();
-                var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio);
+                var err = DeviceExclusive.MakeDeviceExclusive(_mm, va, Owner, out var folio, out var pfn);
                 _mm.MmapLock.UpRead();
                 if (err != Errno.Ok)
                 {
@@ -437,7 +437,7 @@ internal sealed class Dmirror : IDevPagemapOps, IMmuIntervalNotifierOps
                     mapped = !_notifier.ReadRetry(seq);
                     if (mapped)
                     {
-                        _pt[va / (ulong)_pageSize] = new DeviceEntry(folio!.Pfn, Write: true);
+                        _pt[va / (ulong)_pageSize] = new DeviceEntry(pfn, Write: true);
                     }
                 }
 

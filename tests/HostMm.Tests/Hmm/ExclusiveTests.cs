@@ -141,7 +141,7 @@ public sealed class ExclusiveTests : IDisposable
         folio.Lock();
         using var signal = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         _t.Mm.MmapLock.DownRead();
-        var err = DeviceExclusive.MakeDeviceExclusive(_t.Mm, a, _dev.Owner, out var got, signal.Token);
+        var err = DeviceExclusive.MakeDeviceExclusive(_t.Mm, a, _dev.Owner, out var got, out _, signal.Token);
         _t.Mm.MmapLock.UpRead();
         folio.Unlock();
         Assert.Equal(Errno.EINTR, err);
@@ -174,7 +174,7 @@ public sealed class ExclusiveTests : IDisposable
             for (; attempts < MinAttempts || clock.ElapsedMilliseconds < 300; attempts++)
             {
                 _t.Mm.MmapLock.DownRead();
-                var err = DeviceExclusive.MakeDeviceExclusive(_t.Mm, a, _dev.Owner, out var folio);
+                var err = DeviceExclusive.MakeDeviceExclusive(_t.Mm, a, _dev.Owner, out var folio, out _);
                 _t.Mm.MmapLock.UpRead();
                 Assert.True(err is Errno.Ok or Errno.EBUSY, $"MakeDeviceExclusive: {err}");
                 if (err == Errno.Ok)

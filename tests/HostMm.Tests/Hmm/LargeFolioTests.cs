@@ -86,7 +86,8 @@ public sealed class LargeFolioTests : IDisposable
         var va = _va + (7 * _t.PageSize);
         Assert.Equal(Errno.Ok, _t.Cpu.Write(va, 7L));
         _t.Mm.MmapLock.DownRead();
-        Assert.Equal(Errno.Ok, DeviceExclusive.MakeDeviceExclusive(_t.Mm, va, _dev.Owner, out var folio));
+        Assert.Equal(Errno.Ok, DeviceExclusive.MakeDeviceExclusive(_t.Mm, va, _dev.Owner, out var folio, out var pfn));
+        Assert.Equal(_thp.Pfn + 7, pfn);
         _t.Mm.MmapLock.UpRead();
         Assert.Same(_thp, folio);
         folio!.Unlock();

@@ -35,6 +35,16 @@ public sealed class StressTests
     }
 
     [Fact]
+    public void With_thp_on_every_word_stays_exact_through_thp_faults_splits_and_whole_thp_moves()
+    {
+        var result = Run(seed: 1, rounds: 8, settings: new ScenarioSettings { Policies = ["migrate", "exclusive"], Options = new Dictionary<string, string> { ["thp"] = "on" } });
+
+        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
+        Assert.True(result.Runs.Sum(r => r.Metrics["thp_faults"].Value + r.Metrics["thp_migrations"].Value) > 0, "no THP was mapped or moved");
+        Assert.True(result.Runs.Sum(r => r.Metrics["thp_splits"].Value) > 0, "no THP was split");
+    }
+
+    [Fact]
     public void A_word_changed_behind_the_shadow_is_caught_and_the_failure_names_the_seed()
     {
         var sabotage = new StressScenario((mm, va, phase) =>

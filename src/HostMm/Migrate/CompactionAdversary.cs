@@ -101,7 +101,7 @@ public sealed class CompactionAdversary : IDisposable
     public static CompactionResult CompactPage(AddressSpace mm, ulong va, TimeSpan hold, Action? onLocked = null)
     {
         ArgumentNullException.ThrowIfNull(mm);
-        var pte = mm.GetPte(va);
+        var pte = mm.GetPmd(va) is { Kind: not PteKind.None } pmd ? pmd : mm.GetPte(va);
         if (pte.Kind != PteKind.Present)
         {
             return CompactionResult.Skipped;
@@ -135,11 +135,11 @@ public sealed class CompactionAdversary : IDisposable
         return moved ? CompactionResult.Moved : CompactionResult.Stayed;
     }
 
-    /// <summary><c>migrate_folio()</c> of a locked, referenced folio to a fresh frame; false when it stays.</summary>
+    /// <summary><c>migrate_folio()</c> of a locked, referenced folio to fresh frames of its order (a THP moves whole, its PMD or PTEs pointed at the copy); false when it stays.</summary>
     private static bool Migrate(AddressSpace mm, Folio folio)
     {
         MigrationEntries.TryToMigrate(folio);
-        var target = folio.MapCount == 0 && folio.RefCount == 1 ? mm.Memory.AllocFolio(zero: false) : null;
+        var target = folio.MapCount == 0 && folio.RefCount == 1 ? mm.Memory.AllocFolio(folio.Order, zero: false) : null;
         if (target is null)
         {
             MigrationEntries.RemoveMigrationPtes(folio, folio);

@@ -26,6 +26,10 @@ namespace Testbed.Scenarios;
 /// the CPU and a random range through the device.
 /// </summary>
 /// <remarks>
+/// With <c>--thp on</c> the range is 2 MiB-aligned and <c>MADV_HUGEPAGE</c> (whole 2 MiB blocks, at
+/// least two) and the mirror uses 2 MiB device folios: CPU writes fault in THPs, the random
+/// mprotect/munmap/fork ranges split and share them, small migrations split them, device faults and
+/// evictions move them whole, and the compaction adversary moves them whole too.
 /// The seed fixes every operation, address and value; only the interleaving of the concurrent part
 /// varies between runs, as it would on hardware. A failure names the seed to replay it with.
 /// </remarks>
@@ -76,12 +80,18 @@ public sealed class StressScenario : IScenario
 
     /// <inheritdoc/>
     /// <remarks>Measured: up to 62 KiB a page over six phases (forks' copies, the shadow, the verification reads).</remarks>
-    public MemoryNeed Memory(ScenarioSettings settings) => new(PagesOf(settings ?? throw new ArgumentNullException(nameof(settings))), 64L << 10);
+    public MemoryNeed Memory(ScenarioSettings settings) => new(ThpOption.AnyOn(settings ?? throw new ArgumentNullException(nameof(settings))) ? ThpPages(PagesOf(settings)) : PagesOf(settings), 64L << 10);
 
     private static int PagesOf(ScenarioSettings s) => s.Pick(s.Pages, 32, 256);
 
     /// <inheritdoc/>
-    public IReadOnlyList<ScenarioOption> Options { get; } = [];
+    public IReadOnlyList<ScenarioOption> Options { get; } = [ThpOption.Option];
+
+    /// <summary>
+    /// Pages under <c>--thp on</c>: whole 2 MiB blocks, at least two, so that device memory (half the
+    /// pages) is at least one 2 MiB chunk and the device's faults still evict.
+    /// </summary>
+    private static int ThpPages(int pages) => Math.Max(2 * MirrorDevice.RangeBlockPages, ThpOption.Blocks(pages));
 
     /// <inheritdoc/>
     public ScenarioResult Run(ScenarioContext context)
@@ -97,7 +107,10 @@ public sealed class StressScenario : IScenario
         }
 
         var policies = s.Policies ?? DefaultPolicies;
-        var runs = policies.Select(p => new StressRun(context, p, pages, threads, phases, _sabotage).Execute()).ToList();
+        var thps = ThpOption.Values(context);
+        var runs = (from thp in thps
+                    from p in policies
+                    select new StressRun(context, p, thp ? ThpPages(pages) : pages, threads, phases, thp, thps.Length > 1, _sabotage).Execute()).ToList();
         return new ScenarioResult(Name, new Dictionary<string, string>
         {
             ["pages"] = $"{pages}",
@@ -105,11 +118,12 @@ public sealed class StressScenario : IScenario
             ["phases"] = $"{phases}",
             ["seed"] = $"{s.Seed}",
             ["policies"] = string.Join(',', policies),
+            ["thp"] = context.Option(ThpOption.Option),
         }, runs);
     }
 
     /// <summary>One policy's run: the rig, the shadow and the phases.</summary>
-    private sealed class StressRun(ScenarioContext context, string policyName, int pages, int threads, int phases, Action<AddressSpace, ulong, int>? sabotage)
+    private sealed class StressRun(ScenarioContext context, string policyName, int pages, int threads, int phases, bool thp, bool named, Action<AddressSpace, ulong, int>? sabotage)
     {
         private const int CpuAddsPerPhase = 2000;
         private const int DeviceItems = 64;
@@ -131,8 +145,9 @@ public sealed class StressScenario : IScenario
             context.Status($"stress: {policyName}");
             using var rig = new ScenarioRig(context, context.Settings.Coherence, SystemMemory.For(pages));
             var policy = ResidencyPolicies.Create(policyName, pages) ?? throw new ScenarioInputException($"unknown policy '{policyName}'");
-            var va = rig.Map(pages);
-            var mirror = rig.Mirror(va, pages, policy, new MirrorOptions { DevicePages = pages / 2 / ChunkPages * ChunkPages, ChunkPages = ChunkPages });
+            var va = rig.Map(pages, thp);
+            var chunk = thp ? MirrorDevice.RangeBlockPages : ChunkPages;
+            var mirror = rig.Mirror(va, pages, policy, new MirrorOptions { DevicePages = pages / 2 / chunk * chunk, ChunkPages = chunk, Thp = thp });
             var shadow = new int[pages * rig.WordsPerPage];
             var seed = context.Settings.Seed;
             var progress = ProgressWatchdog.Guard(
@@ -161,7 +176,7 @@ public sealed class StressScenario : IScenario
                 () => $"{string.Join("; ", _state.Where(x => x is not null))} ({mirror.Activity})");
             if (!progress.Held)
             {
-                return rig.Stalled(policyName, policyName, null, progress);
+                return rig.Stalled(RunName, policyName, null, progress);
             }
 
             var c = mirror.Counters;
@@ -189,15 +204,22 @@ public sealed class StressScenario : IScenario
                     : $"{_mismatches} words differed from the shadow (seed {seed}: {Replay(seed)}); first: {string.Join("; ", _firstMismatches)}");
             var replay = Replay(seed);
             var errors = new Invariant("no_errors", _failure is null, _failure is null ? "every operation succeeded" : $"{_failure} (seed {seed}: {replay})");
-            return new PolicyRun { Name = policyName, Policy = policyName, Metrics = metrics, Invariants = [oracle, errors, progress, .. teardown] };
+            if (thp)
+            {
+                rig.AddThpMetrics(metrics);
+            }
+
+            return new PolicyRun { Name = RunName, Policy = policyName, Metrics = metrics, Invariants = [oracle, errors, progress, .. teardown] };
         }
+
+        private string RunName => named ? $"{policyName} thp={(thp ? "on" : "off")}" : policyName;
 
         /// <summary>The command that replays this run: every setting that decides what it does, the accelerator, the link and the watchdog's window included.</summary>
         private string Replay(int seed)
         {
             var coherence = context.Settings.Coherence switch { LinkCoherence.Coherent => " --coherence coherent", LinkCoherence.NonCoherent => " --coherence noncoherent", _ => string.Empty };
             var stall = context.Settings.StallTimeout == new ScenarioSettings().StallTimeout ? string.Empty : $" --stall-timeout {context.Settings.StallTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            return $"replay with `testbed run stress --accelerator {context.Accelerator.Kind.Name()} --policy {policyName} --seed {seed} --pages {pages} --threads {threads} --rounds {phases}{coherence}{stall}`";
+            return $"replay with `testbed run stress --accelerator {context.Accelerator.Kind.Name()} --policy {policyName} --seed {seed} --pages {pages} --threads {threads} --rounds {phases}{coherence}{stall}{(thp ? " --thp on" : string.Empty)}`";
         }
 
         private void Phase(ScenarioRig rig, MirrorDevice mirror, ulong va, int[] shadow, int phase, Random rng)

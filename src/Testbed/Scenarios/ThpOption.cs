@@ -3,7 +3,7 @@ using Testbed.Driver;
 namespace Testbed.Scenarios;
 
 /// <summary>
-/// <c>--thp on|off</c>, taken by the scenarios that move whole ranges (pingpong, oversubscription):
+/// <c>--thp on|off</c>, taken by pingpong, oversubscription and stress:
 /// with <c>on</c> the mapping is 2 MiB-aligned and <c>MADV_HUGEPAGE</c>, so it faults in as
 /// transparent huge pages, and the mirror uses 2 MiB device folios (<see cref="MirrorOptions.Thp"/>):
 /// a page moves with its whole 2 MiB block, as one folio. A list (<c>off,on</c>) runs each as its

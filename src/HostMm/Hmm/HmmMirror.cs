@@ -23,8 +23,9 @@ public static class HmmMirror
     /// reads 0 unless a fault is required; a device-private page of
     /// <see cref="HmmRange.DevPrivateOwner"/> is reported (Valid, Write if writable) and never
     /// faulted; other device-private, device-exclusive and migration entries are faulted (a
-    /// migration entry: waited for) only when a fault is required. The caller holds the mmap lock
-    /// for read.
+    /// migration entry: waited for) only when a fault is required. A huge PMD is one entry for its
+    /// span, its pages reported with order 9 (<see cref="HmmPfn.Order"/>). The caller holds the mmap
+    /// lock for read.
     /// </summary>
     /// <returns>
     /// -EBUSY: the notifier sequence moved; read it again and retry. -EFAULT: a required fault over
@@ -234,7 +235,8 @@ public static class HmmMirror
 
     /// <summary>
     /// <c>hmm_vma_fault()</c>: faults every page of <c>[addr, end)</c> (up to the end of the current
-    /// PTE table, as the kernel does) and returns -EBUSY so the walk restarts at <paramref name="addr"/>.
+    /// PTE table, as the kernel does; stopping early once a huge PMD maps the rest, as after a THP
+    /// fault) and returns -EBUSY so the walk restarts at <paramref name="addr"/>.
     /// </summary>
     private static Errno Fault(AddressSpace mm, Vma vma, ulong addr, ulong end, int required, ref ulong last)
     {

@@ -23,9 +23,7 @@ public sealed class ThpMirrorTests
     public void A_device_fault_moves_a_thp_whole_and_a_cpu_fault_brings_it_back_whole()
     {
         using var t = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 48L << 20);
-        var va = MapThp(t, Block);
-        var shadow = Pattern(t, Block);
-        t.CpuWrite(va, shadow);
+        var (va, shadow) = FilledThps(t, Block);
         Assert.Equal(PteKind.Present, t.Mm.GetPmd(va).Kind);
         var mirror = t.Mirror(va, Block, new MigratePolicy(), Options(2 * Block));
 
@@ -49,9 +47,7 @@ public sealed class ThpMirrorTests
     public void Without_a_free_chunk_the_thp_is_split_and_moved_page_by_page()
     {
         using var t = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 48L << 20);
-        var va = MapThp(t, Block);
-        var shadow = Pattern(t, Block);
-        t.CpuWrite(va, shadow);
+        var (va, shadow) = FilledThps(t, Block);
         var mirror = t.Mirror(va, Block, new MigratePolicy(), Options(2 * Block));
         t.Kernel.FaultInjection.Arm(FaultPoint.DeviceAlloc, times: 1);
 
@@ -68,9 +64,7 @@ public sealed class ThpMirrorTests
     {
         const int Pages = 4 * Block;
         using var t = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 64L << 20);
-        var va = MapThp(t, Pages);
-        var shadow = Pattern(t, Pages);
-        t.CpuWrite(va, shadow);
+        var (va, shadow) = FilledThps(t, Pages);
         var mirror = t.Mirror(va, Pages, new MigratePolicy(), Options(2 * Block));
 
         for (var round = 0; round < 2; round++)
@@ -91,9 +85,7 @@ public sealed class ThpMirrorTests
     public void A_thp_moved_in_part_by_a_mirror_without_thp_is_split_first()
     {
         using var t = new DriverFixture(AcceleratorKind.Cpu, memoryBytes: 48L << 20);
-        var va = MapThp(t, Block);
-        var shadow = Pattern(t, Block);
-        t.CpuWrite(va, shadow);
+        var (va, shadow) = FilledThps(t, Block);
         var mirror = t.Mirror(va, Block, new MigratePolicy(), new MirrorOptions { DevicePages = 64, ChunkPages = 16 });
 
         Assert.Equal(Errno.Ok, mirror.MigrateToDevice(va + (16 * (ulong)t.PageSize), 16));
@@ -109,9 +101,7 @@ public sealed class ThpMirrorTests
     public void Device_atomics_on_a_page_of_a_thp_land_on_that_page()
     {
         using var t = new DriverFixture(AcceleratorKind.Cpu, nonCoherent: true, memoryBytes: 48L << 20);
-        var va = MapThp(t, Block);
-        var shadow = Pattern(t, Block);
-        t.CpuWrite(va, shadow);
+        var (va, shadow) = FilledThps(t, Block);
         var mirror = t.Mirror(va, Block, new ExclusivePolicy(), Options(2 * Block));
 
         var work = DeviceWork.Adds(items: 16, opsPerItem: 4, firstWord: 5 * t.WordsPerPage, span: 40 * t.WordsPerPage, stride: t.WordsPerPage + 3, value: 9);
@@ -151,6 +141,15 @@ public sealed class ThpMirrorTests
     }
 
     private static MirrorOptions Options(int devicePages) => new() { DevicePages = devicePages, ChunkPages = Block, Thp = true };
+
+    /// <summary>A 2 MiB-aligned <c>MADV_HUGEPAGE</c> range of <paramref name="pages"/> written from the CPU (so THPs back it) with a pattern, which is returned as the shadow.</summary>
+    private static (ulong Va, int[] Shadow) FilledThps(DriverFixture t, int pages)
+    {
+        var va = MapThp(t, pages);
+        var shadow = Pattern(t, pages);
+        t.CpuWrite(va, shadow);
+        return (va, shadow);
+    }
 
     private static ulong MapThp(DriverFixture t, int pages)
     {

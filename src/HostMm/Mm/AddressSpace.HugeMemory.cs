@@ -52,13 +52,11 @@ public sealed partial class AddressSpace
         MmapLock.DownWrite();
         try
         {
-            if (!FullyMapped(VmasIn(addr, end), addr, end))
+            if (!IsolateVmas(addr, end))
             {
                 return Errno.ENOMEM;
             }
 
-            SplitVmaAt(addr);
-            SplitVmaAt(end);
             foreach (var vma in VmasIn(addr, end))
             {
                 vma.HugePage = advice;

@@ -34,13 +34,11 @@ public sealed partial class AddressSpace
         MmapLock.DownWrite();
         try
         {
-            if (!FullyMapped(VmasIn(addr, end), addr, end))
+            if (!IsolateVmas(addr, end))
             {
                 return Errno.ENOMEM;
             }
 
-            SplitVmaAt(addr);
-            SplitVmaAt(end);
             Notifiers.InvalidateRangeStart(new MmuNotifierRange(this, addr, end, MmuNotifierEvent.ProtectionVma));
             var downgraded = false;
             foreach (var vma in VmasIn(addr, end))

@@ -184,6 +184,23 @@ public sealed partial class AddressSpace : IDisposable
     }
 
     /// <summary>
+    /// <c>vma_modify()</c>'s first step for a change of <c>[start, end)</c>: the range must be covered by
+    /// VMAs without a hole (false, nothing changed, when it is not), whose ends are then split so that
+    /// the change applies to whole VMAs. Caller holds the mmap lock for write.
+    /// </summary>
+    private bool IsolateVmas(ulong start, ulong end)
+    {
+        if (!FullyMapped(VmasIn(start, end), start, end))
+        {
+            return false;
+        }
+
+        SplitVmaAt(start);
+        SplitVmaAt(end);
+        return true;
+    }
+
+    /// <summary>
     /// <c>split_vma()</c>: makes <paramref name="addr"/> a VMA boundary, first splitting a huge PMD the
     /// boundary would cut (<c>vma_adjust_trans_huge()</c>). Caller holds the mmap lock for write.
     /// </summary>

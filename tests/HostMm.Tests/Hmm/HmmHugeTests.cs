@@ -86,12 +86,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_free()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
-        WriteInts(map, TwoMeg);
-
-        Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, (ulong)Npages));
-        Assert.Equal(Npages, _dev.Cpages);
-        AssertDeviceSees(map, TwoMeg, i => i);
+        var map = MigratedInts();
         Assert.Equal(PteKind.DevicePrivate, _t.Mm.GetPmd(map).Kind);
 
         // MADV_FREE: the model has no lazy free; the pages go at once, as MADV_DONTNEED drops them.
@@ -102,12 +97,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_fault()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
-        WriteInts(map, TwoMeg);
-
-        Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, (ulong)Npages));
-        Assert.Equal(Npages, _dev.Cpages);
-        AssertDeviceSees(map, TwoMeg, i => i);
+        var map = MigratedInts();
 
         AssertCpuSees(map, TwoMeg, i => i);
         Assert.Equal(PteKind.Present, _t.Mm.GetPmd(map).Kind);
@@ -209,6 +199,17 @@ public sealed class HmmHugeTests : IDisposable
         }
 
         Assert.Equal(Errno.EFAULT, _t.Cpu.Read(map + offset, out int _));
+    }
+
+    /// <summary>The prologue the huge migration cases share: a THP of ints <c>ptr[i] = i</c> migrated to the device whole-range (<c>cpages == npages</c>), as the device reads it.</summary>
+    private ulong MigratedInts()
+    {
+        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
+        WriteInts(map, TwoMeg);
+        Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, (ulong)Npages));
+        Assert.Equal(Npages, _dev.Cpages);
+        AssertDeviceSees(map, TwoMeg, i => i);
+        return map;
     }
 
     /// <summary>mmap of <paramref name="bytes"/>, then <c>MADV_HUGEPAGE</c> on the first 2 MiB-aligned <paramref name="hugeBytes"/> (default 2 MiB) inside it; returns that aligned address.</summary>

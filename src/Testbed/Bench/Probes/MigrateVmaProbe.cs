@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Testbed.Driver;
 using Testbed.Driver.Policies;
 using Testbed.HostMm.Cpu;
@@ -20,22 +19,20 @@ namespace Testbed.Bench.Probes;
 /// migration's time (<see cref="MirrorCounters.CopyToDeviceTime"/>): the copy through the
 /// accelerator, to set against the floor, and the bookkeeping around it.
 /// </summary>
-public sealed unsafe class MigrateVmaProbe(AcceleratorEntry device) : IBenchProbe
+public sealed class MigrateVmaProbe(AcceleratorEntry device) : IBenchProbe
 {
     private const int Pages = 512;
 
-    private readonly bool _memcpy = device.Kind is AcceleratorKind.Cpu or AcceleratorKind.IlgpuCpu;
+    private readonly bool _memcpy = CopyFloor.IsMemcpy(device);
 
     /// <inheritdoc/>
     public string Name => "migrate-vma";
 
     /// <inheritdoc/>
-    public string Summary { get; } = $"MigrateVma* system -> device of 2 MiB vs {FloorOf(device)} of 2 MiB";
+    public string Summary { get; } = $"MigrateVma* system -> device of 2 MiB vs {CopyFloor.Of(device)} of 2 MiB";
 
     /// <inheritdoc/>
-    public IReadOnlyList<BenchTarget> Targets { get; } = BenchSettings.Informational(device) ? [] : [new("ratio", 0.5, AtLeast: true, "x", $"of {FloorOf(device)}")];
-
-    private static string FloorOf(AcceleratorEntry device) => device.Kind is AcceleratorKind.Cpu or AcceleratorKind.IlgpuCpu ? "a memcpy" : "a plain copy to the device";
+    public IReadOnlyList<BenchTarget> Targets { get; } = BenchSettings.Informational(device) ? [] : [new("ratio", 0.5, AtLeast: true, "x", $"of {CopyFloor.Of(device)}")];
 
     /// <inheritdoc/>
     public PolicyRun Run(BenchSettings settings)
@@ -45,43 +42,28 @@ public sealed unsafe class MigrateVmaProbe(AcceleratorEntry device) : IBenchProb
         var va = rig.Map(Pages);
         var mirror = rig.Mirror(va, Pages, new MigratePolicy(), new MirrorOptions { DevicePages = Pages, ChunkPages = Pages });
         var bytes = (nuint)Pages * (nuint)rig.PageSize;
-        var from = NativeMemory.AlignedAlloc(bytes, 4096);
-        var to = NativeMemory.AlignedAlloc(bytes, 4096);
-        using var plain = _memcpy ? null : rig.Runner.Allocate1D<int>((long)bytes / sizeof(int));
+        using var floor = new CopyFloor(device, rig.Runner, bytes);
         var floors = new List<double>();
         var migrations = new List<double>();
         var deviceCopies = new List<double>();
         var allocated = 0L;
-        try
+        using (var cpu = new CpuContext(rig.Mm))
         {
-            NativeMemory.Fill(from, bytes, 1);
-            NativeMemory.Clear(to, bytes);
-            using (var cpu = new CpuContext(rig.Mm))
-            {
-                rig.CpuWrite(cpu, va, Enumerable.Range(0, Pages * rig.WordsPerPage).ToArray());
-            }
-
-            Action floor = _memcpy
-                ? () => Buffer.MemoryCopy(from, to, bytes, bytes)
-                : () => rig.Runner.CopyFromCPU(plain!.View, new ReadOnlySpan<int>(from, (int)bytes / sizeof(int)));
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (migrations.Count < 5 || (clock.Elapsed < settings.Budget && migrations.Count < 10_000))
-            {
-                floors.Add(Timing.Once(floor));
-                var err = HostMm.Errno.Ok;
-                var before = GC.GetAllocatedBytesForCurrentThread();
-                var copied = mirror.Counters.CopyToDeviceTime;
-                migrations.Add(Timing.Once(() => err = mirror.MigrateToDevice(va, Pages)));
-                allocated += GC.GetAllocatedBytesForCurrentThread() - before;
-                deviceCopies.Add((mirror.Counters.CopyToDeviceTime - copied).TotalSeconds);
-                ScenarioRig.Check(err, $"MigrateToDevice: {mirror.LastError}");
-                mirror.EvictAll();
-            }
+            rig.CpuWrite(cpu, va, Enumerable.Range(0, Pages * rig.WordsPerPage).ToArray());
         }
-        finally
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (migrations.Count < 5 || (clock.Elapsed < settings.Budget && migrations.Count < 10_000))
         {
-            NativeMemory.AlignedFree(from);
-            NativeMemory.AlignedFree(to);
+            floors.Add(Timing.Once(floor.Copy));
+            var err = HostMm.Errno.Ok;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var copied = mirror.Counters.CopyToDeviceTime;
+            migrations.Add(Timing.Once(() => err = mirror.MigrateToDevice(va, Pages)));
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            deviceCopies.Add((mirror.Counters.CopyToDeviceTime - copied).TotalSeconds);
+            ScenarioRig.Check(err, $"MigrateToDevice: {mirror.LastError}");
+            mirror.EvictAll();
         }
 
         var copy = Timing.Median(floors);
@@ -95,6 +77,6 @@ public sealed unsafe class MigrateVmaProbe(AcceleratorEntry device) : IBenchProb
             ["allocated_bytes_per_page"] = new((double)allocated / migrations.Count / Pages, "bytes"),
             ["copy_us"] = new(deviceCopy * 1e6, "us"),
             ["bookkeeping_us"] = new(Math.Max(0, migrate - deviceCopy) * 1e6, "us"),
-        }, $"2 MiB on {device.Name}: {FloorOf(device)} {copy * 1e6:0} µs, MigrateToDevice {migrate * 1e6:0} µs = the copy through the accelerator {deviceCopy * 1e6:0} µs + the rest {Math.Max(0, migrate - deviceCopy) * 1e6:0} µs (medians of {migrations.Count} batches)", rig.TearDown());
+        }, $"2 MiB on {device.Name}: {CopyFloor.Of(device)} {copy * 1e6:0} µs, MigrateToDevice {migrate * 1e6:0} µs = the copy through the accelerator {deviceCopy * 1e6:0} µs + the rest {Math.Max(0, migrate - deviceCopy) * 1e6:0} µs (medians of {migrations.Count} batches)", rig.TearDown());
     }
 }

@@ -55,6 +55,8 @@ public sealed class CliTests : IDisposable
     [InlineData("run stress --pages 20", "multiple of 8")]
     [InlineData("run pingpong --mode sideways", "'sideways' is not one of alternate, concurrent")]
     [InlineData("run exclusivity --mode concurrent", "--mode applies to pingpong only")]
+    [InlineData("run stress --thp maybe", "--thp: 'maybe' is not one of off, on")]
+    [InlineData("run exclusivity --thp on", "--thp applies to pingpong, oversubscription and stress only, not exclusivity")]
     [InlineData("run oversubscription --ratios 0.5,x", "'x' is not a ratio")]
     [InlineData("run oversubscription --pages 20", "multiple of 8")]
     [InlineData("run fault-storm --threads 1", "--threads 2 or more")]

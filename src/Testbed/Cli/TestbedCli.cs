@@ -136,7 +136,9 @@ public static class TestbedCli
                 var value = r.GetValue(cli);
                 if (value is not null && !owners.Contains(chosen))
                 {
-                    throw new ScenarioInputException($"--{option.Name} applies to {string.Join(" and ", owners.Select(o => o.Name))} only, not {chosen.Name}");
+                    var names = owners.Select(o => o.Name).ToArray();
+                    var who = names.Length == 1 ? names[0] : $"{string.Join(", ", names[..^1])} and {names[^1]}";
+                    throw new ScenarioInputException($"--{option.Name} applies to {who} only, not {chosen.Name}");
                 }
 
                 if (owners.Contains(chosen))

@@ -118,17 +118,29 @@ public static class HmmMirror
 
             while (addr < vmaEnd)
             {
+                // One walk to the PTE table per 2 MiB span: its PMD entry, or its PTEs one by one.
                 var pmdEnd = mm.PageTable.PmdAddrEnd(addr, vmaEnd);
-                var pmd = mm.GetPmd(addr);
-                var err = pmd.Kind != PteKind.None
-                    ? HandlePmd(range, mm, vma, addr, pmdEnd, pmd, ref last)
-                    : HandlePte(range, mm, vma, addr, vmaEnd, ref last);
-                if (err != Errno.Ok)
+                var table = mm.PageTable.Find(addr);
+                if (table?.GetPmd() is { Kind: not PteKind.None } pmd)
                 {
-                    return err;
+                    var err = HandlePmd(range, mm, vma, addr, pmdEnd, pmd, ref last);
+                    if (err != Errno.Ok)
+                    {
+                        return err;
+                    }
+
+                    addr = pmdEnd;
+                    continue;
                 }
 
-                addr = pmd.Kind != PteKind.None ? pmdEnd : addr + page;
+                for (; addr < pmdEnd; addr += page)
+                {
+                    var err = HandlePte(range, mm, vma, addr, vmaEnd, table?.Get(mm.PageTable.PteIndex(addr)) ?? Pte.None, ref last);
+                    if (err != Errno.Ok)
+                    {
+                        return err;
+                    }
+                }
             }
         }
 
@@ -181,12 +193,11 @@ public static class HmmMirror
         return Fault(mm, vma, addr, end, required, ref last);
     }
 
-    /// <summary><c>hmm_vma_handle_pte()</c> for the page at <paramref name="addr"/>.</summary>
-    private static Errno HandlePte(HmmRange range, AddressSpace mm, Vma vma, ulong addr, ulong end, ref ulong last)
+    /// <summary><c>hmm_vma_handle_pte()</c> for the page at <paramref name="addr"/>, whose entry the walk read as <paramref name="pte"/>.</summary>
+    private static Errno HandlePte(HmmRange range, AddressSpace mm, Vma vma, ulong addr, ulong end, Pte pte, ref ulong last)
     {
         var i = (addr - range.Start) >> mm.PageShift;
         var request = range.HmmPfns[i];
-        var pte = mm.GetPte(addr);
         int required;
         switch (pte.Kind)
         {

@@ -91,7 +91,7 @@ public sealed unsafe class DevPagemap
     {
         var first = folio.Pfn - PfnBase;
         if (folio.Pgmap != this || order < 0 || order > PhysicalMemory.MaxOrder || (first & ((1L << order) - 1)) != 0 ||
-            first + (1L << order) > NrPages || Enumerable.Range(0, 1 << order).Any(i => !_memmap[first + i].IsFree || _memmap[first + i] != _folios[first + i]))
+            first + (1L << order) > NrPages || !AllFree(first, 1 << order))
         {
             VmBug.OnFolio("ZoneDeviceFolioInit", folio.Pfn, $"is not the first of 2^{order} free, aligned frames of this pagemap.");
         }
@@ -102,6 +102,20 @@ public sealed unsafe class DevPagemap
         }
 
         folio.Prepare(order, locked: true);
+    }
+
+    /// <summary>Whether frames <c>[first, first + count)</c> are free and each its own folio (no one's tail).</summary>
+    private bool AllFree(long first, int count)
+    {
+        for (var i = first; i < first + count; i++)
+        {
+            if (!_memmap[i].IsFree || _memmap[i] != _folios[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

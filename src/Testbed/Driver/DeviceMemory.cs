@@ -78,7 +78,15 @@ internal sealed unsafe class DeviceMemory
         {
             lock (_lock)
             {
-                return _free.Any(f => f.Count == ChunkPages);
+                foreach (var chunk in _free)
+                {
+                    if (chunk.Count == ChunkPages)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
             }
         }
     }

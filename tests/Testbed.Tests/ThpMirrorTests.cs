@@ -138,6 +138,8 @@ public sealed class ThpMirrorTests
         Assert.Contains(result.Runs, r => r.Name.EndsWith("thp=off", StringComparison.Ordinal) && !r.Metrics.ContainsKey("thp_migrations"));
         Assert.All(result.Runs.Where(r => r.Name.EndsWith("thp=on", StringComparison.Ordinal)), r => Assert.True(r.Metrics["thp_migrations"].Value >= 1, r.Name));
         Assert.Equal("off,on", result.Parameters["thp"]);
+        Assert.All(result.Runs, r => Assert.Equal(r.Name.EndsWith("thp=on", StringComparison.Ordinal) ? "on" : "off", r.Settings["thp"]));
+        Assert.Contains(result.Runs, r => r.Settings["thp"] == "on" && int.Parse(r.Settings["pages"], System.Globalization.CultureInfo.InvariantCulture) % Block == 0);
     }
 
     private static MirrorOptions Options(int devicePages) => new() { DevicePages = devicePages, ChunkPages = Block, Thp = true };

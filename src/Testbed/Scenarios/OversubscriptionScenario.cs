@@ -128,7 +128,7 @@ public sealed class OversubscriptionScenario : IScenario
             () => mirror.Counters.Launches + mirror.Counters.EvictedPages,
             context.Settings.StallTimeout,
             () => $"device: round {Volatile.Read(ref round)} ({mirror.Counters.EvictedChunks} chunks evicted, {mirror.FreeDevicePages} device pages free): {mirror.Activity}");
-        var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}" };
+        var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}", ["device_pages"] = $"{devicePages}", ["thp"] = thp ? "on" : "off" };
         if (!progress.Held)
         {
             return rig.Stalled(name, "migrate", settings, progress);

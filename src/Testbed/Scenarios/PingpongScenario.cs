@@ -251,6 +251,7 @@ public sealed class PingpongScenario : IScenario
         {
             Name = name,
             Policy = policyName,
+            Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = thp ? "on" : "off" },
             Metrics = metrics,
             Invariants = [totals, progress, .. rig.TearDown()],
             Timeline = new ResidencyTimeline(times, samples),

@@ -209,7 +209,14 @@ public sealed class StressScenario : IScenario
                 rig.AddThpMetrics(metrics);
             }
 
-            return new PolicyRun { Name = RunName, Policy = policyName, Metrics = metrics, Invariants = [oracle, errors, progress, .. teardown] };
+            return new PolicyRun
+            {
+                Name = RunName,
+                Policy = policyName,
+                Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = thp ? "on" : "off" },
+                Metrics = metrics,
+                Invariants = [oracle, errors, progress, .. teardown],
+            };
         }
 
         private string RunName => named ? $"{policyName} thp={(thp ? "on" : "off")}" : policyName;

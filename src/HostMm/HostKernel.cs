@@ -26,6 +26,7 @@ public sealed class HostKernel : IDisposable
         Memory = new PhysicalMemory(Sync, options.MemoryBytes, options.PageSize);
         ZeroPage = Memory.AllocFolio() ?? throw new ArgumentOutOfRangeException(nameof(options), "HostKernel: no memory for the zero page.");
         ZeroPage.IsZeroPage = true;
+        DeferredSplit = new DeferredSplitQueue(Sync, Counters);
     }
 
     /// <summary>How <c>DoSwapPage</c> locks a device-private page (settable, to compare the fix with the livelock).</summary>
@@ -36,6 +37,16 @@ public sealed class HostKernel : IDisposable
 
     /// <summary>Where anonymous faults may map transparent huge pages (settable, like the sysfs file).</summary>
     public TransparentHugepage TransparentHugepage { get; set; }
+
+    /// <summary>Partially unmapped large folios waiting to be split (<c>deferred_split_queue</c>).</summary>
+    internal DeferredSplitQueue DeferredSplit { get; }
+
+    /// <summary>
+    /// The deferred split shrinker (<c>deferred_split_scan()</c>), run now: every large folio that lost
+    /// part of its mappings is split, and its pages nothing maps any more are freed. Runs on its own
+    /// when an anonymous fault finds no free page. Returns the frames it freed.
+    /// </summary>
+    public long ShrinkDeferredSplit() => DeferredSplit.Scan(this);
 
     /// <summary>The lock validator and scheduler seam every model lock reports to.</summary>
     public SyncDomain Sync { get; }

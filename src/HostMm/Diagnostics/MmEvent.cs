@@ -84,6 +84,9 @@ public enum MmEvent
     /// <summary>A large folio was split into order-0 folios (<c>thp_split_page</c>).</summary>
     ThpSplitPage,
 
+    /// <summary>A large folio that lost part of its mappings was queued for a deferred split (<c>thp_deferred_split_page</c>).</summary>
+    ThpDeferredSplitPage,
+
     /// <summary>A split of a large folio gave up: it was locked or had references beyond its mappings (<c>thp_split_page_failed</c>).</summary>
     ThpSplitPageFailed,
 

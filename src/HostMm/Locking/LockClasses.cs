@@ -26,4 +26,7 @@ public static class LockClasses
 
     /// <summary>The lock of a shared anonymous (shmem) object's page cache (<c>i_pages</c>).</summary>
     public static readonly LockClass ShmemPages = new("shmem->i_pages");
+
+    /// <summary><c>ds_queue-&gt;split_queue_lock</c>, guarding the deferred split queue of partially unmapped THPs (taken under a PTL).</summary>
+    public static readonly LockClass DeferredSplitQueue = new("split_queue_lock");
 }

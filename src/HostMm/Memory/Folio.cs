@@ -22,6 +22,7 @@ public sealed unsafe partial class Folio
     private int _refCount;
     private int _mapCount;
     private int _dirty;
+    private int _deferredSplit;
 
     /// <summary>A pin (<c>FOLL_PIN</c>) adds this many references, as <c>GUP_PIN_COUNTING_BIAS</c> does.</summary>
     public const int PinBias = 1024;
@@ -165,7 +166,14 @@ public sealed unsafe partial class Folio
         }
 
         Mapping = null;
+        Volatile.Write(ref _deferredSplit, 0);
     }
+
+    /// <summary>Marks the folio queued for a deferred split; false if it already was (<c>folio_test_partially_mapped()</c>).</summary>
+    internal bool TryMarkDeferredSplit() => Interlocked.CompareExchange(ref _deferredSplit, 1, 0) == 0;
+
+    /// <summary>Takes the folio off the deferred split queue's books; false if it was not on them (freed, or reused, since it was queued).</summary>
+    internal bool ClearDeferredSplit() => Interlocked.Exchange(ref _deferredSplit, 0) != 0;
 
     /// <summary><c>bad_page()</c>, out of line: the message is built only when there is one.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -282,6 +290,7 @@ public sealed unsafe partial class Folio
         Index = 0;
         _mapCount = 0;
         _dirty = 0;
+        _deferredSplit = 0;
         _locked = locked ? 1 : 0;
         Volatile.Write(ref _refCount, 1);
     }

@@ -99,7 +99,7 @@ public sealed partial class AddressSpace
     /// <summary><c>do_anonymous_page()</c> for a write: allocates a zeroed page outside the lock, maps it if the PTE is still empty.</summary>
     private Errno DoAnonymousPage(Vma vma, PteTable table, int idx, ulong va)
     {
-        var folio = Memory.AllocFolio();
+        var folio = AllocPage(zero: true);
         if (folio is null)
         {
             Kernel.Counters.Count(MmEvent.FaultOom);
@@ -111,6 +111,13 @@ public sealed partial class AddressSpace
         folio.MarkDirty();
         return InstallIfNone(table, idx, folio, Pte.Present(folio.Pfn, vma.Writable, dirty: true), shmem: false, MmEvent.FaultAnonymous);
     }
+
+    /// <summary>
+    /// An order-0 page for a fault; when none is free, the deferred split shrinker runs once (as
+    /// direct reclaim runs the shrinkers) and the allocation is tried again.
+    /// </summary>
+    private Folio? AllocPage(bool zero) =>
+        Memory.AllocFolio(zero: zero) ?? (Kernel.ShrinkDeferredSplit() > 0 ? Memory.AllocFolio(zero: zero) : null);
 
     /// <summary><c>do_shared_fault()</c> on shmem: maps the object's page (writable if the VMA is).</summary>
     private Errno DoSharedFault(Vma vma, PteTable table, int idx, ulong va)
@@ -196,7 +203,7 @@ public sealed partial class AddressSpace
     /// </summary>
     private unsafe Errno WpPageCopy(Vma vma, PteTable table, int idx, ulong va, Pte orig, Folio old)
     {
-        var copy = Memory.AllocFolio(zero: old.IsZeroPage);
+        var copy = AllocPage(zero: old.IsZeroPage);
         if (copy is null)
         {
             Kernel.Counters.Count(MmEvent.FaultOom);

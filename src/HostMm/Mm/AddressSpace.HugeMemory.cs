@@ -17,11 +17,11 @@ namespace Testbed.HostMm.Mm;
 /// only ever born from a write fault (or a compound migration into an empty span).</item>
 /// <item>Only private anonymous VMAs get THPs (no shmem THP), and no khugepaged collapses PTE
 /// tables back into a THP.</item>
-/// <item>A split PMD leaves the folio large and PTE-mapped, as the kernel does; the kernel's
-/// deferred split (the shrinker that splits partially unmapped THPs under memory pressure) is not
-/// run, so the pages of a partially unmapped THP are freed with its last mapping. A PTE-mapped
-/// large folio is split when a migration collects it (<see cref="SplitFolio"/>), as
-/// <c>migrate_vma_collect_pmd</c> splits one.</item>
+/// <item>A split PMD leaves the folio large and PTE-mapped, as the kernel does. A THP that loses
+/// part of its mappings goes on the deferred split queue, which is scanned when an anonymous fault
+/// finds no free page (the model's only memory pressure: there is no reclaim) or on demand
+/// (<see cref="HostKernel.ShrinkDeferredSplit"/>). A PTE-mapped large folio is also split when a
+/// migration collects it (<see cref="SplitFolio"/>), as <c>migrate_vma_collect_pmd</c> splits one.</item>
 /// <item>A device-exclusive entry is never made at PMD level: <c>MakeDeviceExclusive</c> splits the
 /// PMD first, as the kernel's <c>FOLL_SPLIT_PMD</c> does.</item>
 /// </list>

@@ -115,6 +115,15 @@ public sealed partial class AddressSpace
         }
     }
 
+    /// <summary>A large folio that lost a mapping and keeps others goes on the deferred split queue (<c>deferred_split_folio()</c>).</summary>
+    private void DeferSplitIfPartial(Folio folio)
+    {
+        if (folio.Order > 0 && folio.MapCount > 0)
+        {
+            Kernel.DeferredSplit.Add(folio);
+        }
+    }
+
     /// <summary>
     /// Drops what a cleared entry mapping <paramref name="pages"/> pages (a PTE, or a huge PMD) held: a
     /// present page's mapping (its reference is released after the flush; the zero page holds none),
@@ -139,12 +148,14 @@ public sealed partial class AddressSpace
                 }
 
                 folio.RemoveMap();
+                DeferSplitIfPartial(folio);
                 Rss.Add(vma.IsShared, -pages);
                 tlb.RemovedPresent(va, folio, pages);
                 return;
             case PteKind.DevicePrivate or PteKind.DeviceExclusive:
                 var mapped = Memory.PfnToFolio(pte.Pfn);
                 mapped.RemoveMap();
+                DeferSplitIfPartial(mapped);
                 Rss.Add(false, -pages);
                 tlb.Removed(mapped);
                 return;

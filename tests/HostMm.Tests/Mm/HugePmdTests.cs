@@ -112,6 +112,50 @@ public sealed class HugePmdTests : IDisposable
     }
 
     [Fact]
+    public void A_partially_unmapped_thp_waits_on_the_deferred_split_queue_until_the_shrinker_frees_its_unmapped_pages()
+    {
+        var map = FilledThp();
+        var folio = ThpAt(map);
+        var before = _t.Kernel.FramesInUse;
+
+        Assert.Equal(Errno.Ok, _t.Mm.Munmap(map + (64 * _t.PageSize), 64 * _t.PageSize));
+        Assert.Equal(1, _t.Kernel.Counters[MmEvent.ThpDeferredSplitPage]);
+        Assert.Equal(before, _t.Kernel.FramesInUse);
+
+        Assert.Equal(64, _t.Kernel.ShrinkDeferredSplit());
+
+        Assert.Equal(1, _t.Kernel.Counters[MmEvent.ThpSplitPage]);
+        Assert.Equal((0, 1, 1), (folio.Order, folio.RefCount, folio.MapCount));
+        Assert.Equal(before - 64, _t.Kernel.FramesInUse);
+        Assert.Equal(200L, ReadLong(map + (200 * _t.PageSize)));
+        Assert.Equal(0, _t.Kernel.ShrinkDeferredSplit());
+    }
+
+    [Fact]
+    public void A_fault_that_finds_no_free_page_runs_the_deferred_split_shrinker()
+    {
+        using var t = new MmFixture(memoryBytes: 8L << 20);
+        Assert.Equal(Errno.Ok, t.Mm.Mmap(0, 2 * TwoMeg, Prot.ReadWrite, MmapFlags.Private, out var addr));
+        var map = (addr + TwoMeg - 1) & ~(TwoMeg - 1);
+        Assert.Equal(Errno.Ok, t.Mm.MadviseHugePage(map, TwoMeg, HugePageAdvice.HugePage));
+        Assert.Equal(Errno.Ok, t.Cpu.Write(map, 1L));
+        Assert.Equal(PteKind.Present, t.Mm.GetPmd(map).Kind);
+        Assert.Equal(Errno.Ok, t.Mm.Munmap(map + (TwoMeg / 2), TwoMeg / 2));
+        var free = t.Kernel.Memory.FreeFrames;
+
+        Assert.Equal(Errno.Ok, t.Mm.Mmap(0, 8L << 20, Prot.ReadWrite, MmapFlags.Private, out var other));
+        var faulted = 0L;
+        while (t.Cpu.Write(other + ((ulong)faulted * t.PageSize), 1L) == Errno.Ok)
+        {
+            faulted++;
+        }
+
+        Assert.Equal(free + (long)(Pages / 2), faulted);
+        Assert.Equal(1, t.Kernel.Counters[MmEvent.ThpSplitPage]);
+        Assert.Equal(1L, ReadLong(t, map));
+    }
+
+    [Fact]
     public void Munmap_of_the_whole_span_zaps_the_pmd_without_a_split()
     {
         var map = FilledThp();
@@ -289,9 +333,11 @@ public sealed class HugePmdTests : IDisposable
 
     private Folio ThpAt(ulong va) => _t.Kernel.Memory.PfnToFolio(_t.Mm.GetPmd(va) is { Kind: not PteKind.None } pmd ? pmd.Pfn : _t.Mm.GetPte(va).Pfn);
 
-    private long ReadLong(ulong va)
+    private long ReadLong(ulong va) => ReadLong(_t, va);
+
+    private static long ReadLong(MmFixture t, ulong va)
     {
-        Assert.Equal(Errno.Ok, _t.Cpu.Read(va, out long value));
+        Assert.Equal(Errno.Ok, t.Cpu.Read(va, out long value));
         return value;
     }
 }

@@ -92,20 +92,15 @@ public sealed unsafe partial class CpuContext : IDisposable
                 FlushLocal(generation);
             }
 
-            var vpn = va >> _pageShift;
-            ref var entry = ref _tlb[(int)(vpn & (TlbEntries - 1))];
-            if (entry.Tag == vpn + 1 && (entry.Writable || !write))
+            var p = Translate(_tlb, _pageShift, va, write);
+            if (p == null)
             {
-                op.Apply(entry.Frame + (va & _offsetMask));
-                Volatile.Write(ref _inAccess, 0);
-                return Errno.Ok;
+                p = Translate(_hugeTlb, _hugeShift, va, write);
             }
 
-            var hpn = va >> _hugeShift;
-            ref var huge = ref _hugeTlb[(int)(hpn & (HugeTlbEntries - 1))];
-            if (huge.Tag == hpn + 1 && (huge.Writable || !write))
+            if (p != null)
             {
-                op.Apply(huge.Frame + (va & ((1UL << _hugeShift) - 1)));
+                op.Apply(p);
                 Volatile.Write(ref _inAccess, 0);
                 return Errno.Ok;
             }
@@ -117,6 +112,15 @@ public sealed unsafe partial class CpuContext : IDisposable
                 return err;
             }
         }
+    }
+
+    /// <summary>The address <paramref name="va"/> translates to through <paramref name="tlb"/>, whose entries map 2^<paramref name="shift"/> bytes, or null on a miss (or a read-only entry for a write).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Translate(TlbEntry[] tlb, int shift, ulong va, bool write)
+    {
+        var tag = va >> shift;
+        ref var entry = ref tlb[(int)(tag & (ulong)(tlb.Length - 1))];
+        return entry.Tag == tag + 1 && (entry.Writable || !write) ? entry.Frame + (va & ((1UL << shift) - 1)) : null;
     }
 
     private void FlushLocal(long generation)
@@ -138,31 +142,13 @@ public sealed unsafe partial class CpuContext : IDisposable
         TlbMisses++;
         while (true)
         {
-            var table = _mm.PageTable.Find(va);
-            if (table?.GetPmd() is { Kind: not PteKind.None } pmd)
+            if (_mm.PageTable.Find(va) is { } table)
             {
-                if (pmd.Permits(write))
-                {
-                    var updated = pmd.WithAccess(dirty: write);
-                    if (updated != pmd && !table.TryUpdatePmdAccess(pmd, updated))
-                    {
-                        continue;
-                    }
-
-                    var hpn = va >> _hugeShift;
-                    _hugeTlb[(int)(hpn & (HugeTlbEntries - 1))] = new TlbEntry
-                    {
-                        Tag = hpn + 1,
-                        Frame = _mm.Memory.FrameAddress(updated.Pfn),
-                        Writable = updated.Write && updated.Dirty,
-                    };
-                    return Errno.Ok;
-                }
-            }
-            else if (table is not null)
-            {
-                var idx = _mm.PageTable.PteIndex(va);
-                var pte = table.Get(idx);
+                // A huge PMD entry maps the whole span and goes into the 2 MiB TLB; else the PTE.
+                var pmd = table.GetPmd();
+                var huge = pmd.Kind != PteKind.None;
+                var idx = huge ? PteTable.PmdSlot : _mm.PageTable.PteIndex(va);
+                var pte = huge ? pmd : table.Get(idx);
                 if (pte.Permits(write))
                 {
                     var updated = pte.WithAccess(dirty: write);
@@ -171,10 +157,11 @@ public sealed unsafe partial class CpuContext : IDisposable
                         continue;
                     }
 
-                    var vpn = va >> _pageShift;
-                    _tlb[(int)(vpn & (TlbEntries - 1))] = new TlbEntry
+                    var (tlb, shift) = huge ? (_hugeTlb, _hugeShift) : (_tlb, _pageShift);
+                    var tag = va >> shift;
+                    tlb[(int)(tag & (ulong)(tlb.Length - 1))] = new TlbEntry
                     {
-                        Tag = vpn + 1,
+                        Tag = tag + 1,
                         Frame = _mm.Memory.FrameAddress(updated.Pfn),
                         Writable = updated.Write && updated.Dirty,
                     };

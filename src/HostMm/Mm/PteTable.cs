@@ -41,10 +41,6 @@ internal sealed class PteTable
     /// <summary><c>set_pmd_at()</c>; the caller holds <see cref="Ptl"/>.</summary>
     public void SetPmd(Pte pmd) => Volatile.Write(ref _pmd, pmd.Raw);
 
-    /// <summary><see cref="TryUpdateAccess"/> for the PMD entry (the walker's accessed and dirty bits on a huge mapping).</summary>
-    public bool TryUpdatePmdAccess(Pte expected, Pte updated) =>
-        Interlocked.CompareExchange(ref _pmd, updated.Raw, expected.Raw) == expected.Raw;
-
     /// <summary>Whether every PTE is empty (<c>pmd_none()</c> for the span, where the kernel would have no table).</summary>
     public bool IsEmpty()
     {
@@ -63,9 +59,10 @@ internal sealed class PteTable
     public void Set(int index, Pte pte) => Volatile.Write(ref _entries[index], pte.Raw);
 
     /// <summary>
-    /// Sets the accessed (and dirty) bits as the hardware walker does, without the lock; fails if
-    /// the entry changed since <paramref name="expected"/> was read.
+    /// Sets the accessed (and dirty) bits as the hardware walker does, without the lock, on the PTE at
+    /// <paramref name="index"/> or the PMD entry (<see cref="PmdSlot"/>); fails if the entry changed
+    /// since <paramref name="expected"/> was read.
     /// </summary>
     public bool TryUpdateAccess(int index, Pte expected, Pte updated) =>
-        Interlocked.CompareExchange(ref _entries[index], updated.Raw, expected.Raw) == expected.Raw;
+        Interlocked.CompareExchange(ref index == PmdSlot ? ref _pmd : ref _entries[index], updated.Raw, expected.Raw) == expected.Raw;
 }

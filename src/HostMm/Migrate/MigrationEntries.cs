@@ -37,7 +37,7 @@ internal static class MigrationEntries
             mm.Notifiers.InvalidateRangeStart(new MmuNotifierRange(mm, first, end, MmuNotifierEvent.Clear));
             var hold = default(PtlHold);
             var flush = false;
-            if (HugeMapping(mm, ref hold, folio, address, vma, PteKind.Present, PteKind.DevicePrivate) is { } table)
+            if (HugeMapping(mm, ref hold, folio, address, vma, migration: false) is { } table)
             {
                 if (!splitPmd)
                 {
@@ -101,10 +101,11 @@ internal static class MigrationEntries
 
     /// <summary>
     /// The PTE table (its lock held in <paramref name="hold"/>) whose PMD entry maps the large
-    /// <paramref name="folio"/> whole at <paramref name="address"/> with an entry of one of the given
-    /// kinds, or null when no PMD does (an order-0 folio never has one).
+    /// <paramref name="folio"/> whole at <paramref name="address"/> — with a migration entry if
+    /// <paramref name="migration"/>, else a present or device-private one — or null when no PMD does
+    /// (an order-0 folio never has one).
     /// </summary>
-    private static PteTable? HugeMapping(AddressSpace mm, ref PtlHold hold, Folio folio, ulong address, Vma vma, PteKind kind, PteKind orKind)
+    private static PteTable? HugeMapping(AddressSpace mm, ref PtlHold hold, Folio folio, ulong address, Vma vma, bool migration)
     {
         if (folio.Order == 0 || address < vma.Start || hold.Enter(mm.PageTable, address) is not { } table)
         {
@@ -112,7 +113,7 @@ internal static class MigrationEntries
         }
 
         var pmd = table.GetPmd();
-        return (pmd.Kind == kind || pmd.Kind == orKind) && pmd.Pfn == folio.Pfn ? table : null;
+        return (migration ? pmd.Kind == PteKind.Migration && pmd.Pfn == folio.Pfn : Maps(pmd, folio.Pfn)) ? table : null;
     }
 
     /// <summary>
@@ -149,7 +150,7 @@ internal static class MigrationEntries
         foreach (var (vma, address) in Rmap.Mappings(src))
         {
             var mm = vma.Mm;
-            if (HugeMapping(mm, ref hold, src, address, vma, PteKind.Migration, PteKind.Migration) is { } table)
+            if (HugeMapping(mm, ref hold, src, address, vma, migration: true) is { } table)
             {
                 if (dst.Order != src.Order)
                 {
@@ -225,7 +226,7 @@ internal static class MigrationEntries
         foreach (var (vma, address) in Rmap.Mappings(folio))
         {
             var hold = default(PtlHold);
-            if (HugeMapping(vma.Mm, ref hold, folio, address, vma, PteKind.Migration, PteKind.Migration) is { } table)
+            if (HugeMapping(vma.Mm, ref hold, folio, address, vma, migration: true) is { } table)
             {
                 vma.Mm.SplitHugePmd(table, address);
             }

@@ -128,7 +128,7 @@ public sealed class ThpProbe(AcceleratorEntry device) : IBenchProbe
             mirror.EvictAll();
         }
 
-        ThpCheck(rig, 2 * copies.Count, "MigrateToDevice and eviction");
+        ThpCheck(rig, HostMm.Diagnostics.MmEvent.ThpMigrationSuccess, 2 * copies.Count, "MigrateToDevice and eviction");
         return (Timing.Median(copies), Timing.Median(migrations), rig.TearDown());
     }
 
@@ -163,15 +163,14 @@ public sealed class ThpProbe(AcceleratorEntry device) : IBenchProbe
             }
         }
 
-        ThpCheck(rig, a.Count * (pages / Block), "first touch");
+        ThpCheck(rig, HostMm.Diagnostics.MmEvent.ThpFaultAlloc, a.Count * (pages / Block), "first touch");
         return (Timing.Median(a), Timing.Median(b), rig.TearDown());
     }
 
-    /// <summary>Fails the probe if the THP side did not use THPs (a fallback would compare small pages with small pages).</summary>
-    private static void ThpCheck(ScenarioRig rig, long expected, string what)
+    /// <summary>Fails the probe if the THP side did not use THPs, <paramref name="counted"/> having been counted fewer than <paramref name="expected"/> times (a fallback would compare small pages with small pages).</summary>
+    private static void ThpCheck(ScenarioRig rig, HostMm.Diagnostics.MmEvent counted, long expected, string what)
     {
-        var c = rig.Kernel.Counters;
-        var seen = what == "first touch" ? c[HostMm.Diagnostics.MmEvent.ThpFaultAlloc] : c[HostMm.Diagnostics.MmEvent.ThpMigrationSuccess];
+        var seen = rig.Kernel.Counters[counted];
         if (seen < expected)
         {
             throw new InvalidOperationException($"thp probe: {what} used {seen} THPs, expected {expected}: the THP side fell back to small pages.");

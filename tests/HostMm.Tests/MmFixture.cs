@@ -40,6 +40,20 @@ internal sealed class MmFixture : IDisposable
         return addr;
     }
 
+    /// <summary>
+    /// mmap (private) of <paramref name="bytes"/>, then <paramref name="advice"/> on the first 2 MiB-aligned
+    /// <paramref name="hugeBytes"/> (default 2 MiB) inside it; returns that aligned address, and the
+    /// mapping's own start in <paramref name="mapping"/> (to unmap it whole).
+    /// </summary>
+    public ulong MapHuge(ulong bytes, Prot prot, out ulong mapping, HugePageAdvice advice = HugePageAdvice.HugePage, ulong hugeBytes = 0)
+    {
+        var huge = Mm.PmdSize;
+        Assert.Equal(Errno.Ok, Mm.Mmap(0, bytes, prot, MmapFlags.Private, out mapping));
+        var map = (mapping + huge - 1) & ~(huge - 1);
+        Assert.Equal(Errno.Ok, Mm.MadviseHugePage(map, hugeBytes == 0 ? huge : hugeBytes, advice));
+        return map;
+    }
+
     public void Dispose()
     {
         Cpu.Dispose();

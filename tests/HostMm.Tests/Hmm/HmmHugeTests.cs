@@ -32,7 +32,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void anon_write_huge()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
         var data = Ints(TwoMeg);
 
         Assert.Equal(Errno.Ok, _dev.Write(map, MemoryMarshal.AsBytes(data.AsSpan())));
@@ -46,7 +46,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void compound()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
         WriteInts(map, TwoMeg);
 
         Assert.All(_dev.Snapshot(map, Npages), m => Assert.Equal(DmirrorProt.Write | DmirrorProt.Pmd, m));
@@ -59,7 +59,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_empty()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.Read, out _);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.Read, out _);
 
         Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, (ulong)Npages));
         Assert.Equal(Npages, _dev.Cpages);
@@ -72,7 +72,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_zero()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.Read, out _);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.Read, out _);
         Assert.Equal(Errno.Ok, _t.Cpu.Read(map, out int val));
         Assert.Equal(0, val);
 
@@ -108,7 +108,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_err()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out var oldPtr);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out var oldPtr);
         WriteInts(map, TwoMeg);
 
         // Migrate memory to device but force a THP allocation error.
@@ -124,7 +124,7 @@ public sealed class HmmHugeTests : IDisposable
 
         // Unmap and remap the region to reset things.
         Assert.Equal(Errno.Ok, _t.Mm.Munmap(oldPtr, 2 * TwoMeg));
-        map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
+        map = _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
         WriteInts(map, TwoMeg);
 
         // Migrate THP to device.
@@ -144,7 +144,7 @@ public sealed class HmmHugeTests : IDisposable
     [Fact]
     public void migrate_anon_huge_zero_err()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.Read, out var oldPtr);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.Read, out var oldPtr);
 
         // Migrate memory to device but force a THP allocation error.
         _dev.FailAlloc = true;
@@ -157,7 +157,7 @@ public sealed class HmmHugeTests : IDisposable
 
         // Unmap and remap the region to reset things.
         Assert.Equal(Errno.Ok, _t.Mm.Munmap(oldPtr, 2 * TwoMeg));
-        map = MapHuge(2 * TwoMeg, Prot.Read, out _);
+        map = _t.MapHuge(2 * TwoMeg, Prot.Read, out _);
 
         // Initialize buffer in system memory (zero THP page).
         Assert.Equal(0, ReadInt(map, 0));
@@ -178,7 +178,7 @@ public sealed class HmmHugeTests : IDisposable
     public void migrate_partial_unmap_fault(ulong offset)
     {
         var size = 2 * TwoMeg;
-        var map = MapHuge(2 * size, Prot.ReadWrite, out _, hugeBytes: size);
+        var map = _t.MapHuge(2 * size, Prot.ReadWrite, out _, hugeBytes: size);
         WriteInts(map, size);
 
         Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, size / _t.PageSize));
@@ -204,21 +204,11 @@ public sealed class HmmHugeTests : IDisposable
     /// <summary>The prologue the huge migration cases share: a THP of ints <c>ptr[i] = i</c> migrated to the device whole-range (<c>cpages == npages</c>), as the device reads it.</summary>
     private ulong MigratedInts()
     {
-        var map = MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
+        var map = _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
         WriteInts(map, TwoMeg);
         Assert.Equal(Errno.Ok, _dev.MigrateToDevice(map, (ulong)Npages));
         Assert.Equal(Npages, _dev.Cpages);
         AssertDeviceSees(map, TwoMeg, i => i);
-        return map;
-    }
-
-    /// <summary>mmap of <paramref name="bytes"/>, then <c>MADV_HUGEPAGE</c> on the first 2 MiB-aligned <paramref name="hugeBytes"/> (default 2 MiB) inside it; returns that aligned address.</summary>
-    private ulong MapHuge(ulong bytes, Prot prot, out ulong oldPtr, ulong hugeBytes = 0)
-    {
-        hugeBytes = hugeBytes == 0 ? TwoMeg : hugeBytes;
-        Assert.Equal(Errno.Ok, _t.Mm.Mmap(0, bytes, prot, MmapFlags.Private, out oldPtr));
-        var map = (oldPtr + TwoMeg - 1) & ~(TwoMeg - 1);
-        Assert.Equal(Errno.Ok, _t.Mm.MadviseHugePage(map, hugeBytes, HugePageAdvice.HugePage));
         return map;
     }
 

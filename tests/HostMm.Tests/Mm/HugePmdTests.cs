@@ -135,9 +135,7 @@ public sealed class HugePmdTests : IDisposable
     public void A_fault_that_finds_no_free_page_runs_the_deferred_split_shrinker()
     {
         using var t = new MmFixture(memoryBytes: 8L << 20);
-        Assert.Equal(Errno.Ok, t.Mm.Mmap(0, 2 * TwoMeg, Prot.ReadWrite, MmapFlags.Private, out var addr));
-        var map = (addr + TwoMeg - 1) & ~(TwoMeg - 1);
-        Assert.Equal(Errno.Ok, t.Mm.MadviseHugePage(map, TwoMeg, HugePageAdvice.HugePage));
+        var map = t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _);
         Assert.Equal(Errno.Ok, t.Cpu.Write(map, 1L));
         Assert.Equal(PteKind.Present, t.Mm.GetPmd(map).Kind);
         Assert.Equal(Errno.Ok, t.Mm.Munmap(map + (TwoMeg / 2), TwoMeg / 2));
@@ -310,13 +308,7 @@ public sealed class HugePmdTests : IDisposable
         dev.Remove();
     }
 
-    private ulong MapHuge(HugePageAdvice advice = HugePageAdvice.HugePage)
-    {
-        Assert.Equal(Errno.Ok, _t.Mm.Mmap(0, 2 * TwoMeg, Prot.ReadWrite, MmapFlags.Private, out var addr));
-        var map = (addr + TwoMeg - 1) & ~(TwoMeg - 1);
-        Assert.Equal(Errno.Ok, _t.Mm.MadviseHugePage(map, TwoMeg, advice));
-        return map;
-    }
+    private ulong MapHuge(HugePageAdvice advice = HugePageAdvice.HugePage) => _t.MapHuge(2 * TwoMeg, Prot.ReadWrite, out _, advice);
 
     /// <summary>A THP whose page p holds p in its first 8 bytes.</summary>
     private ulong FilledThp()

@@ -7,7 +7,7 @@ namespace Testbed.HostMm.Migrate;
 /// <summary>
 /// The reclaim/compaction thread real systems run behind a driver's back (kcompactd,
 /// <c>migrate_pages()</c>): it sweeps a range of an address space, trylocks each mapped anonymous
-/// folio, holds it for <see cref="HoldTime"/> (isolation and copying take time), and moves it to a
+/// folio (a large one once, not once per page), holds it for <see cref="HoldTime"/> (isolation and copying take time), and moves it to a
 /// new frame through the reverse map (<c>try_to_migrate</c>, copy, <c>remove_migration_ptes</c>),
 /// giving up, as the kernel does, on folios that stay mapped or are referenced by someone else. It
 /// is the adversary that made <c>MakeDeviceExclusive</c> with a trylock fail with -EBUSY (seed 000).
@@ -69,11 +69,34 @@ public sealed class CompactionAdversary : IDisposable
     {
         while (!_stop)
         {
-            for (var va = _start; va < _end && !_stop; va += (ulong)_mm.PageSize)
+            for (var va = _start; va < _end && !_stop; va = NextFolio(_mm, va))
             {
                 Compact(va);
             }
         }
+    }
+
+    /// <summary>
+    /// The address after the folio mapped at <paramref name="va"/>: a large folio is visited once,
+    /// as compaction steps over a compound page's tail frames, not once per page (a THP would be
+    /// locked and copied 512 times a sweep).
+    /// </summary>
+    internal static ulong NextFolio(AddressSpace mm, ulong va)
+    {
+        var page = (ulong)mm.PageSize;
+        if (mm.GetPmd(va).Kind != PteKind.None)
+        {
+            return (va & ~(mm.PmdSize - 1)) + mm.PmdSize;
+        }
+
+        var pte = mm.GetPte(va);
+        if (pte.Kind != PteKind.Present || pte.Pfn >= mm.Memory.TotalFrames)
+        {
+            return va + page;
+        }
+
+        var folio = mm.Memory.PfnToFolio(pte.Pfn);
+        return va + ((ulong)Math.Max(1, folio.NrPages - (pte.Pfn - folio.Pfn)) * page);
     }
 
     private void Compact(ulong va)

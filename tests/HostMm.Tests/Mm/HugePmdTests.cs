@@ -154,6 +154,21 @@ public sealed class HugePmdTests : IDisposable
     }
 
     [Fact]
+    public void The_compaction_sweep_visits_a_large_folio_once()
+    {
+        var map = FilledThp();
+        Assert.Equal(map + TwoMeg, Migrate.CompactionAdversary.NextFolio(_t.Mm, map + (5 * _t.PageSize)));
+
+        Assert.Equal(Errno.Ok, _t.Mm.Mprotect(map, 16 * _t.PageSize, Prot.Read));
+        Assert.Equal(map + TwoMeg, Migrate.CompactionAdversary.NextFolio(_t.Mm, map + (5 * _t.PageSize)));
+
+        var small = _t.Map(2);
+        Assert.Equal(Errno.Ok, _t.Cpu.Write(small, 1L));
+        Assert.Equal(small + _t.PageSize, Migrate.CompactionAdversary.NextFolio(_t.Mm, small));
+        Assert.Equal(small + (2 * _t.PageSize), Migrate.CompactionAdversary.NextFolio(_t.Mm, small + _t.PageSize));
+    }
+
+    [Fact]
     public void Munmap_of_the_whole_span_zaps_the_pmd_without_a_split()
     {
         var map = FilledThp();

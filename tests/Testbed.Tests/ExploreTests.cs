@@ -11,7 +11,7 @@ namespace Testbed.Tests;
 /// them the tests that bound a stall in milliseconds (fatal faults' 200 ms replay window) or need two
 /// threads to meet (exclusive-vs-reclaim at 16384 pages) failed in a fresh-clone CI run.
 /// </summary>
-[Collection(ExploreCollection.Name)]
+[Collection(AloneCollection.Name)]
 public sealed class ExploreTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("testbed-explore-");
@@ -133,12 +133,4 @@ public sealed class ExploreTests : IDisposable
             Assert.Contains($"explore --replay: {path}:", error);
         }
     }
-}
-
-/// <summary>The explorer's tests run after the parallel ones, one at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ExploreCollection
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "explore (alone)";
 }

@@ -82,26 +82,6 @@ public sealed class PingpongModeTests
     }
 
     [Fact]
-    public void Concurrent_hot_pages_thrash_under_uvm_thrashing_and_the_run_reports_it()
-    {
-        var settings = new ScenarioSettings
-        {
-            Policies = ["migrate", "uvm-thrashing"],
-            Pages = 8,
-            Threads = 2,
-            Rounds = 5000,
-            Options = new Dictionary<string, string> { ["mode"] = "concurrent" },
-        };
-        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
-
-        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
-        Assert.Equal(0, result.Runs[0].Metrics["thrashing_detected"].Value);
-        Assert.True(result.Runs[1].Metrics["thrashing_detected"].Value >= 1, "no page of 8 bounced three times within 500 µs in 5000 rounds");
-        Assert.True(result.Runs[0].Metrics["migrations"].Value > 0);
-        Assert.True(result.Runs[0].Metrics["median_stay_us"].Value >= 1, "migrate moved pages back and forth, so their stays were measured");
-    }
-
-    [Fact]
     public void Stays_between_migrations_are_counted_in_power_of_two_microsecond_buckets()
     {
         var c = new Driver.MirrorCounters();
@@ -137,5 +117,30 @@ public sealed class PingpongModeTests
         var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
         Assert.Equal("alternate", result.Parameters["mode"]);
         Assert.Equal("remote", Assert.Single(result.Runs).Name);
+    }
+}
+
+/// <summary>UVM's thrashing detection in concurrent pingpong: pages must bounce three times within its 500 µs lapse, so it runs alone.</summary>
+[Collection(AloneCollection.Name)]
+public sealed class PingpongThrashingTests
+{
+    [Fact]
+    public void Concurrent_hot_pages_thrash_under_uvm_thrashing_and_the_run_reports_it()
+    {
+        var settings = new ScenarioSettings
+        {
+            Policies = ["migrate", "uvm-thrashing"],
+            Pages = 8,
+            Threads = 2,
+            Rounds = 5000,
+            Options = new Dictionary<string, string> { ["mode"] = "concurrent" },
+        };
+        var result = new PingpongScenario().Run(new ScenarioContext(settings, Accelerators.Entry(AcceleratorKind.Cpu)));
+
+        Assert.All(result.Runs.SelectMany(r => r.Invariants), i => Assert.True(i.Held, $"{i.Name}: {i.Detail}"));
+        Assert.Equal(0, result.Runs[0].Metrics["thrashing_detected"].Value);
+        Assert.True(result.Runs[1].Metrics["thrashing_detected"].Value >= 1, "no page of 8 bounced three times within 500 µs in 5000 rounds");
+        Assert.True(result.Runs[0].Metrics["migrations"].Value > 0);
+        Assert.True(result.Runs[0].Metrics["median_stay_us"].Value >= 1, "migrate moved pages back and forth, so their stays were measured");
     }
 }

@@ -267,7 +267,7 @@ public sealed class CliTests : IDisposable
     /// accelerator passes its threads through spinning barriers, and with the parallel tests and
     /// the compaction adversary's spinning holds beside it on 2 cores, a stress run stood still for
     /// 5 s (1 of 12 runs of `run stress --policy exclusive` with two busy loops beside it; the same
-    /// run took 8-37 s under that load, and with a 120 s window none of 60 stood still past 30 s).
+    /// run took 8-37 s under that load, and with a 120 s window none of 25 ran past 20 s).
     /// A deadlock or livelock still fails the test, at 30 s.
     /// </remarks>
     [Fact]

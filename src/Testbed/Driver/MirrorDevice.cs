@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Testbed.Driver.Policies;
 using Testbed.HostMm;
 using Testbed.HostMm.Locking;
@@ -70,6 +72,8 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     private HostMm.Hmm.HmmRange _hmmRange;
     private bool _disposed;
     private string _activity = "idle";
+    private long _activitySince = Stopwatch.GetTimestamp();
+    private int _runThread;
 
     private unsafe MirrorDevice(AddressSpace mm, KernelRunner runner, ulong start, long pages, IResidencyPolicy policy, MirrorOptions options, bool sortFaultsOnDevice, DeviceMemory memory, object owner)
     {
@@ -152,11 +156,27 @@ public sealed partial class MirrorDevice : IDevPagemapOps, IMmuIntervalNotifierO
     public string? LastError => _lastError.Value;
 
     /// <summary>
-    /// What the thread running <see cref="Run"/> is doing right now ("idle" outside a run): the step
-    /// a progress watchdog reports when a run stalls, so a hang names the lock or loop it is in.
-    /// Written with string constants only, so the hot path allocates nothing.
+    /// What the thread running <see cref="Run"/> is doing right now and for how long ("idle, for 2.5 s"
+    /// outside a run): the step a progress watchdog reports when a run stalls, so a hang names the
+    /// lock or loop it is in, and a slow step (one launch of thousands of items on ILGPU's CPU
+    /// accelerator, on a loaded machine) reads as slow rather than stuck. Steps other threads take
+    /// through this device (a user's <see cref="MigrateToDevice(ulong, long)"/> or <see cref="EvictAll"/>) are not
+    /// recorded: they left their step behind after they returned, and a stall report named an
+    /// eviction that had finished. Written with string constants and a timestamp, so the hot path
+    /// allocates nothing; reading it formats the time.
     /// </summary>
-    public string Activity { get => Volatile.Read(ref _activity); private set => Volatile.Write(ref _activity, value); }
+    public string Activity
+    {
+        get => $"{Volatile.Read(ref _activity)}, for {Stopwatch.GetElapsedTime(Volatile.Read(ref _activitySince)).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s";
+        private set
+        {
+            if (Environment.CurrentManagedThreadId == Volatile.Read(ref _runThread))
+            {
+                Volatile.Write(ref _activity, value);
+                Volatile.Write(ref _activitySince, Stopwatch.GetTimestamp());
+            }
+        }
+    }
 
     /// <summary>
     /// Sets up a mirror of <paramref name="pages"/> pages from <paramref name="start"/> on

@@ -67,20 +67,36 @@ public sealed class ExclusivityTests
 
     /// <summary>
     /// Without the protocol, updates can only be lost where the policy mapped a system page for device
-    /// atomics across the link: under migrate the device always works on its own copy, so the run
-    /// checks that nothing was lost instead of demanding a race that cannot happen.
+    /// atomics across the link: under migrate the device works on its own copy, so the run checks that
+    /// nothing was lost instead of demanding a race that cannot happen. Only a page the migration could
+    /// not take at that moment (a CPU thread holding it) is mapped where it is, the fallback of an HMM
+    /// driver; on a loaded machine that happens now and then (one page, in one fresh-clone CI run),
+    /// and such a run must expect losses and say why. The claim is checked on the first run without.
     /// </summary>
     [Fact]
     public void Without_the_protocol_a_policy_that_never_maps_atomics_across_the_link_loses_nothing_and_says_so()
     {
-        var result = new ExclusivityScenario().Run(new ScenarioContext(
-            new ScenarioSettings { Policies = ["migrate", "remote"], Rounds = 5, Options = new Dictionary<string, string> { ["protocol"] = "off" } },
-            AcceleratorCatalog.Cpu));
-        var migrate = result.Runs.Single(r => r.Policy == "migrate");
-        var held = Assert.Single(migrate.Invariants, i => i.Name == "no_lost_updates");
-        Assert.True(held.Held, held.Detail);
-        Assert.Contains("the race could not happen: migrate never mapped a system page for device atomics across the link", held.Detail, StringComparison.Ordinal);
-        Assert.Contains(result.Runs.Single(r => r.Policy == "remote").Invariants, i => i.Name == "lost_updates_detected");
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = new ExclusivityScenario().Run(new ScenarioContext(
+                new ScenarioSettings { Policies = ["migrate", "remote"], Rounds = 5, Options = new Dictionary<string, string> { ["protocol"] = "off" } },
+                AcceleratorCatalog.Cpu));
+            Assert.Contains(result.Runs.Single(r => r.Policy == "remote").Invariants, i => i.Name == "lost_updates_detected");
+            var migrate = result.Runs.Single(r => r.Policy == "migrate");
+            var maps = (long)migrate.Metrics["atomic_maps_across_link"].Value;
+            if (maps > 0 && attempt < 5)
+            {
+                var expected = Assert.Single(migrate.Invariants, i => i.Name == "lost_updates_detected");
+                Assert.Contains($"{maps} system pages mapped for device atomics across the non-coherent link", expected.Detail, StringComparison.Ordinal);
+                continue;
+            }
+
+            Assert.Equal(0L, maps);
+            var held = Assert.Single(migrate.Invariants, i => i.Name == "no_lost_updates");
+            Assert.True(held.Held, held.Detail);
+            Assert.Contains("the race could not happen: migrate never mapped a system page for device atomics across the link", held.Detail, StringComparison.Ordinal);
+            return;
+        }
     }
 
     private static long LostUpdates(AcceleratorKind kind, bool protocol, bool storeFirst = false)

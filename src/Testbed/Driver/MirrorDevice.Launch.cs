@@ -162,7 +162,7 @@ public sealed partial class MirrorDevice
         _fatalPages.Clear();
         _fatalRanges.Clear();
         PrepareControl(items);
-        Volatile.Write(ref _runThread, Environment.CurrentManagedThreadId);
+        _runThread = Environment.CurrentManagedThreadId;
         try
         {
             return Replay(launch, items, totalOps);
@@ -171,7 +171,7 @@ public sealed partial class MirrorDevice
         {
             ClearFatalMarks();
             Activity = "idle";
-            Volatile.Write(ref _runThread, 0);
+            _runThread = 0;
         }
     }
 

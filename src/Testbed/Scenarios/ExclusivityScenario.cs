@@ -151,6 +151,7 @@ public sealed class ExclusivityScenario : IScenario
                 ["cpu_ops"] = new(cpuOps.Sum(), "count"),
                 ["device_ops"] = new(work.TotalOps, "count"),
                 ["exclusive_grants"] = new(mirror.Counters.ExclusiveGrants, "count"),
+                ["atomic_maps_across_link"] = new(racy, "count"),
             },
             Invariants = [check, agree, progress, .. rig.TearDown()],
         };

@@ -36,6 +36,19 @@ public sealed class BenchTests
         }
     }
 
+    [Fact]
+    public void Without_the_rewritten_assemblies_the_explore_probe_is_left_out_and_says_why()
+    {
+        // A published single-file testbed (scripts/gpu-check.sh on a GPU machine) has no explore/
+        // folder; the probe's exception used to end the whole bench with no result.
+        var bench = new BenchScenario("explore") { ExploreUnavailable = () => "the Coyote-rewritten assemblies are not in /nowhere" };
+        var result = bench.Run(new Scenarios.ScenarioContext(new Scenarios.ScenarioSettings(), Accelerators.Entry(AcceleratorKind.Cpu)));
+        Assert.Empty(result.Runs);
+        Assert.Equal("explore: the Coyote-rewritten assemblies are not in /nowhere", result.Parameters["not_run"]);
+        Assert.Null(Explore.ExploreHost.Unavailable);
+        Assert.DoesNotContain("not_run", new BenchScenario("first-touch").Run(new Scenarios.ScenarioContext(new Scenarios.ScenarioSettings(), Accelerators.Entry(AcceleratorKind.Cpu))).Parameters.Keys);
+    }
+
     [Theory]
     [MemberData(nameof(Accelerators.Available), MemberType = typeof(Accelerators))]
     public void Kernel_atomics_are_measured_on_each_accelerator_without_faults(AcceleratorKind kind)

@@ -23,6 +23,9 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
     /// <inheritdoc/>
     public string Name => "bench";
 
+    /// <summary>Why the <c>explore</c> probe cannot run (<see cref="Explore.ExploreHost.Unavailable"/>); tests stand in for a machine without the rewritten assemblies.</summary>
+    internal Func<string?> ExploreUnavailable { get; init; } = () => Explore.ExploreHost.Unavailable;
+
     /// <inheritdoc/>
     public string Summary => "the ratio suite: every hot path against the physical operation it models, with its target";
 
@@ -40,7 +43,13 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
     /// <inheritdoc/>
     public SharedOptions Takes => SharedOptions.None;
 
-    /// <summary>The probes, in the order they run; the migration, the launch and the kernel atomics once per accelerator.</summary>
+    /// <summary>
+    /// The probes, in the order they run; the migration, THP, the launch and the kernel atomics once
+    /// per accelerator. <c>explore</c> needs the Coyote-rewritten assemblies a build writes; where they
+    /// are missing (a published single-file testbed, as <c>scripts/gpu-check.sh</c> runs on a GPU
+    /// machine) it is left out and the result's <c>not_run</c> parameter says why, and every other
+    /// probe still runs: before, the missing assemblies ended the whole bench with no result.
+    /// </summary>
     public static IReadOnlyList<IBenchProbe> Probes(AcceleratorEntry cpu, IReadOnlyList<AcceleratorEntry> others) =>
     [
         new CpuAccessProbe(),
@@ -66,18 +75,31 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
         ArgumentNullException.ThrowIfNull(context);
         var settings = Settings(context, Others(ilgpuCpu));
         var runs = new List<PolicyRun>();
+        var notRun = new List<string>();
         foreach (var probe in Probes(settings.Cpu, settings.Others).Where(p => Selected(p.Name)))
         {
+            if (probe is ExploreProbe && ExploreUnavailable() is { } why)
+            {
+                notRun.Add($"{probe.Name}: {why}");
+                continue;
+            }
+
             context.Status($"bench: {probe.Name}");
             runs.Add(probe.Run(settings));
         }
 
-        return new ScenarioResult(Name, new Dictionary<string, string>
+        var parameters = new Dictionary<string, string>
         {
             ["kind"] = "targets",
             ["size"] = settings.Quick ? "quick" : "full",
             ["accelerators"] = string.Join(",", new[] { settings.Cpu }.Concat(settings.Others).Select(d => d.Kind.Name())),
-        }, runs);
+        };
+        if (notRun.Count > 0)
+        {
+            parameters["not_run"] = string.Join("; ", notRun);
+        }
+
+        return new ScenarioResult(Name, parameters, runs);
     }
 
     /// <summary>The accelerators besides the direct cpu runner that the per-accelerator probes run on: ILGPU's CPU accelerator (information only) and every available GPU.</summary>

@@ -3,7 +3,8 @@
 # timeout), everything written under one folder. GPU machines lent to this project have no .NET
 # SDK, so it runs a self-contained testbed built beforehand on a machine that has one:
 #
-#   bash scripts/gpu-check.sh --prepare        # here: publishes a self-contained testbed into .gpu/
+#   bash scripts/gpu-check.sh --prepare [DIR]  # here: publishes a self-contained testbed into .gpu/ (or DIR: the tests'
+#                                              # check that the publish works and the binary runs)
 #   bash scripts/gpu-check.sh [FOLDER]         # there: runs the checks; FOLDER defaults to $OUT, else gpu-check/
 #
 # What it runs on the `cuda` accelerator (each step's exit code is kept; a failure does not stop the rest),
@@ -25,10 +26,11 @@ cd "$(dirname "$0")/.."
 bin=.gpu/testbed
 
 if [ "${1:-}" = "--prepare" ]; then
+  dir=${2:-.gpu}
   dotnet publish src/Testbed/Testbed.csproj -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true \
-    -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false -o .gpu -nologo -v:q || exit 1
-  echo "prepared $bin ($(du -h "$bin" | cut -f1)); carry .gpu to the GPU machine and run: bash scripts/gpu-check.sh"
+    -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false -o "$dir" -nologo -v:q || exit 1
+  echo "prepared $dir/testbed ($(du -h "$dir/testbed" | cut -f1)); carry .gpu to the GPU machine and run: bash scripts/gpu-check.sh"
   exit 0
 fi
 

@@ -23,9 +23,6 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
     /// <inheritdoc/>
     public string Name => "bench";
 
-    /// <summary>Why the <c>explore</c> probe cannot run (<see cref="Explore.ExploreHost.Unavailable"/>); tests stand in for a machine without the rewritten assemblies.</summary>
-    internal Func<string?> ExploreUnavailable { get; init; } = () => Explore.ExploreHost.Unavailable;
-
     /// <inheritdoc/>
     public string Summary => "the ratio suite: every hot path against the physical operation it models, with its target";
 
@@ -45,10 +42,8 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
 
     /// <summary>
     /// The probes, in the order they run; the migration, THP, the launch and the kernel atomics once
-    /// per accelerator. <c>explore</c> needs the Coyote-rewritten assemblies a build writes; where they
-    /// are missing (a published single-file testbed, as <c>scripts/gpu-check.sh</c> runs on a GPU
-    /// machine) it is left out and the result's <c>not_run</c> parameter says why, and every other
-    /// probe still runs: before, the missing assemblies ended the whole bench with no result.
+    /// per accelerator. One that cannot run here (<see cref="IBenchProbe.Unavailable"/>: <c>explore</c>
+    /// in a published testbed) is left out and named in the result's <c>not_run</c>.
     /// </summary>
     public static IReadOnlyList<IBenchProbe> Probes(AcceleratorEntry cpu, IReadOnlyList<AcceleratorEntry> others) =>
     [
@@ -78,7 +73,7 @@ public sealed class BenchScenario(string? filter = null, IlgpuCpuSettings? ilgpu
         var notRun = new List<string>();
         foreach (var probe in Probes(settings.Cpu, settings.Others).Where(p => Selected(p.Name)))
         {
-            if (probe is ExploreProbe && ExploreUnavailable() is { } why)
+            if (probe.Unavailable is { } why)
             {
                 notRun.Add($"{probe.Name}: {why}");
                 continue;

@@ -18,6 +18,12 @@ public interface IBenchProbe
     /// <summary>The targets, each on one metric of the run.</summary>
     IReadOnlyList<BenchTarget> Targets { get; }
 
+    /// <summary>
+    /// Why the probe cannot run here, or null when it can: the bench leaves such a probe out and names
+    /// it, with the reason, in the result's <c>not_run</c> parameter, and every other probe still runs.
+    /// </summary>
+    string? Unavailable => null;
+
     /// <summary>Measures, within about <see cref="BenchSettings.Budget"/>.</summary>
     PolicyRun Run(BenchSettings settings);
 }

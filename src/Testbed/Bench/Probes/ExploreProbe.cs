@@ -19,6 +19,10 @@ public sealed class ExploreProbe : IBenchProbe
     public string Name => "explore";
 
     /// <inheritdoc/>
+    /// <remarks>The rewritten assemblies a build writes are missing from a published single-file testbed (<c>scripts/gpu-check.sh</c> runs one on a GPU machine; they are 172 MB).</remarks>
+    public string? Unavailable => ExploreHost.Unavailable;
+
+    /// <inheritdoc/>
     public string Summary => "testbed explore: seconds until Coyote finds each seed race's buggy baseline (median of 3 seeds), schedules/s through each fixed variant";
 
     /// <inheritdoc/>

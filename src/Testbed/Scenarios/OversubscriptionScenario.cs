@@ -81,7 +81,7 @@ public sealed class OversubscriptionScenario : IScenario
 
     private static PolicyRun RunOne(ScenarioContext context, double ratio, int devicePages, int rounds, bool thp, bool named)
     {
-        var name = $"ratio={ratio.ToString(CultureInfo.InvariantCulture)}" + (named ? $" thp={(thp ? "on" : "off")}" : "");
+        var name = $"ratio={ratio.ToString(CultureInfo.InvariantCulture)}" + (named ? $" thp={ThpOption.Value(thp)}" : "");
         context.Status($"oversubscription: {name}");
         var pages = Math.Max(1, (int)Math.Ceiling(ratio * devicePages));
         using var rig = new ScenarioRig(context, context.Settings.Coherence, SystemMemory.For(pages));
@@ -128,7 +128,7 @@ public sealed class OversubscriptionScenario : IScenario
             () => mirror.Counters.Launches + mirror.Counters.EvictedPages,
             context.Settings.StallTimeout,
             () => $"device: round {Volatile.Read(ref round)} ({mirror.Counters.EvictedChunks} chunks evicted, {mirror.FreeDevicePages} device pages free): {mirror.Activity}");
-        var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}", ["device_pages"] = $"{devicePages}", ["thp"] = thp ? "on" : "off" };
+        var settings = new Dictionary<string, string> { ["ratio"] = ratio.ToString(CultureInfo.InvariantCulture), ["pages"] = $"{pages}", ["device_pages"] = $"{devicePages}", ["thp"] = ThpOption.Value(thp) };
         if (!progress.Held)
         {
             return rig.Stalled(name, "migrate", settings, progress);
@@ -147,10 +147,7 @@ public sealed class OversubscriptionScenario : IScenario
             ["migrations"] = new(mirror.Counters.Migrations, "count"),
             ["gpu_faults"] = new(mirror.Counters.GpuFaults, "count"),
         };
-        if (thp)
-        {
-            rig.AddThpMetrics(metrics);
-        }
+        rig.AddThpMetrics(metrics, thp);
 
         return new PolicyRun
         {

@@ -108,7 +108,7 @@ public sealed class PingpongScenario : IScenario
     }
 
     private static string VariantName(string policy, string mode, bool modes, bool thp, bool thps) =>
-        policy + (modes ? $" mode={mode}" : "") + (thps ? $" thp={(thp ? "on" : "off")}" : "");
+        policy + (modes ? $" mode={mode}" : "") + (thps ? $" thp={ThpOption.Value(thp)}" : "");
 
     private static PolicyRun RunPolicy(ScenarioContext context, string policyName, string name, bool concurrent, int pages, int threads, int rounds, int devices, bool thp)
     {
@@ -242,16 +242,13 @@ public sealed class PingpongScenario : IScenario
             totals = WordCheck.Compare("totals_exact", expected, rig.CpuRead(cpu, va, words), wpp);
         }
 
-        if (thp)
-        {
-            rig.AddThpMetrics(metrics);
-        }
+        rig.AddThpMetrics(metrics, thp);
 
         return new PolicyRun
         {
             Name = name,
             Policy = policyName,
-            Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = thp ? "on" : "off" },
+            Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = ThpOption.Value(thp) },
             Metrics = metrics,
             Invariants = [totals, progress, .. rig.TearDown()],
             Timeline = new ResidencyTimeline(times, samples),

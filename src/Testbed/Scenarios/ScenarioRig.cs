@@ -93,13 +93,19 @@ public sealed class ScenarioRig : IDisposable
     }
 
     /// <summary>
-    /// The THP counts of the run so far, for <c>--thp on</c>: <c>thp_faults</c> (THPs a CPU write
-    /// fault mapped), <c>thp_migrations</c> (THPs moved whole between system and device memory) and
-    /// <c>thp_splits</c> (THPs split because no 2 MiB destination was free, or to move part of one).
+    /// The THP counts of the run so far, when <paramref name="thp"/> (<c>--thp on</c>; nothing with it
+    /// off): <c>thp_faults</c> (THPs a CPU write fault mapped), <c>thp_migrations</c> (THPs moved whole
+    /// between system and device memory) and <c>thp_splits</c> (THPs split because no 2 MiB
+    /// destination was free, or to move part of one).
     /// </summary>
-    public void AddThpMetrics(IDictionary<string, Metric> metrics)
+    public void AddThpMetrics(IDictionary<string, Metric> metrics, bool thp)
     {
         ArgumentNullException.ThrowIfNull(metrics);
+        if (!thp)
+        {
+            return;
+        }
+
         var c = Kernel.Counters;
         metrics["thp_faults"] = new(c[MmEvent.ThpFaultAlloc], "count");
         metrics["thp_migrations"] = new(c[MmEvent.ThpMigrationSuccess], "count");

@@ -204,22 +204,19 @@ public sealed class StressScenario : IScenario
                     : $"{_mismatches} words differed from the shadow (seed {seed}: {Replay(seed)}); first: {string.Join("; ", _firstMismatches)}");
             var replay = Replay(seed);
             var errors = new Invariant("no_errors", _failure is null, _failure is null ? "every operation succeeded" : $"{_failure} (seed {seed}: {replay})");
-            if (thp)
-            {
-                rig.AddThpMetrics(metrics);
-            }
+            rig.AddThpMetrics(metrics, thp);
 
             return new PolicyRun
             {
                 Name = RunName,
                 Policy = policyName,
-                Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = thp ? "on" : "off" },
+                Settings = new Dictionary<string, string> { ["pages"] = $"{pages}", ["thp"] = ThpOption.Value(thp) },
                 Metrics = metrics,
                 Invariants = [oracle, errors, progress, .. teardown],
             };
         }
 
-        private string RunName => named ? $"{policyName} thp={(thp ? "on" : "off")}" : policyName;
+        private string RunName => named ? $"{policyName} thp={ThpOption.Value(thp)}" : policyName;
 
         /// <summary>The command that replays this run: every setting that decides what it does, the accelerator, the link and the watchdog's window included.</summary>
         private string Replay(int seed)

@@ -21,6 +21,9 @@ public static class ThpOption
         return [.. ScenarioOption.Split(context.Option(Option)).Select(v => v == "on")];
     }
 
+    /// <summary>The option's value for <paramref name="on"/>, as run names and settings show it.</summary>
+    public static string Value(bool on) => on ? "on" : "off";
+
     /// <summary>Whether any run of <paramref name="settings"/> has THP on (for sizing memory before the run).</summary>
     public static bool AnyOn(ScenarioSettings settings)
     {

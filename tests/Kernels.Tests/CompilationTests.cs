@@ -1,3 +1,4 @@
+using Testbed.TestSupport;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 using Testbed.Kernels.Compilation;
@@ -44,7 +45,7 @@ public sealed class CompilationTests
         var output = Path.GetTempFileName();
         try
         {
-            var (code, log) = Tools.Run(Tools.Ptxas!, ["-arch", architecture, "-o", output, "-"], ptx);
+            var (code, log) = TestProcess.Run(Tools.Ptxas!, ["-arch", architecture, "-o", output, "-"], ptx);
             Assert.True(code == 0, $"ptxas refused {kernel} for {architecture}:\n{log}");
             Assert.True(new FileInfo(output).Length > 0, "ptxas wrote no cubin");
         }
@@ -61,7 +62,7 @@ public sealed class CompilationTests
         Assert.True(Tools.Clang is not null, "clang not found, and this is a CI run: scripts/test.sh should have installed it");
         var source = KernelCompiler.OpenClC(Find(kernel));
         Assert.Contains("kernel void", source, StringComparison.Ordinal);
-        var (code, log) = Tools.Run(Tools.Clang!, ["-x", "cl", "-cl-std=CL2.0", "-Xclang", "-finclude-default-header", "-target", "spir64", "-c", "-emit-llvm", "-o", "/dev/null", "-"], source);
+        var (code, log) = TestProcess.Run(Tools.Clang!, ["-x", "cl", "-cl-std=CL2.0", "-Xclang", "-finclude-default-header", "-target", "spir64", "-c", "-emit-llvm", "-o", "/dev/null", "-"], source);
         Assert.True(code == 0, $"clang refused the OpenCL C of {kernel}:\n{log}");
     }
 

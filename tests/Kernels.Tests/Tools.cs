@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Testbed.TestSupport;
 
 namespace Testbed.Kernels.Tests;
 
@@ -11,7 +11,7 @@ namespace Testbed.Kernels.Tests;
 /// </summary>
 internal static class Tools
 {
-    private static readonly Lazy<string?> s_ptxas = new(() => Find("TESTBED_PTXAS", ["ptxas"], Path.Combine(RepositoryRoot() ?? ".", ".tools", "ptxas", "ptxas")));
+    private static readonly Lazy<string?> s_ptxas = new(() => Find("TESTBED_PTXAS", ["ptxas"], Path.Combine(TestProcess.RepositoryRoot() ?? ".", ".tools", "ptxas", "ptxas")));
     private static readonly Lazy<string?> s_clang = new(() => Find("TESTBED_CLANG", ["clang", "clang-16", "clang-15", "clang-14"], null));
 
     /// <summary>Whether this is a CI run, where a missing compiler fails its checks instead of skipping them.</summary>
@@ -22,24 +22,6 @@ internal static class Tools
 
     /// <summary>A clang with an OpenCL C front end, or null.</summary>
     public static string? Clang => s_clang.Value;
-
-    /// <summary>Runs <paramref name="tool"/> with <paramref name="arguments"/>, <paramref name="input"/> on its standard input; its exit code and everything it printed.</summary>
-    public static (int Code, string Output) Run(string tool, IReadOnlyList<string> arguments, string input)
-    {
-        var info = new ProcessStartInfo(tool) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(input);
-        process.StandardInput.Close();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
 
     private static string? Find(string variable, string[] names, string? fallback)
     {
@@ -61,19 +43,6 @@ internal static class Tools
         }
 
         return fallback is not null && File.Exists(fallback) ? fallback : null;
-    }
-
-    private static string? RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Testbed.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return null;
     }
 }
 

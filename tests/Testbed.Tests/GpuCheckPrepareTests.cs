@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Testbed.TestSupport;
 
 namespace Testbed.Tests;
 
@@ -17,10 +17,16 @@ public sealed class GpuCheckPrepareTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
+    private static (int Code, string Output) Run(string file, params string[] args)
+    {
+        var (code, output) = TestProcess.Run(file, args, timeout: TimeSpan.FromMinutes(5));
+        return (code, $"{file} {string.Join(' ', args)}: exit {code}\n{output}");
+    }
+
     [Fact]
     public void The_published_testbed_runs_and_its_bench_leaves_out_only_explore()
     {
-        var (code, output) = Run("bash", Path.Combine(RepositoryRoot(), "scripts", "gpu-check.sh"), "--prepare", _dir.FullName);
+        var (code, output) = Run("bash", Path.Combine(TestProcess.RepositoryRoot() ?? throw new InvalidOperationException("no Testbed.sln above the tests"), "scripts", "gpu-check.sh"), "--prepare", _dir.FullName);
         Assert.True(code == 0, output);
         var testbed = Path.Combine(_dir.FullName, "testbed");
         (code, output) = Run(testbed, "list");
@@ -34,39 +40,5 @@ public sealed class GpuCheckPrepareTests : IDisposable
         var bench = doc.RootElement.GetProperty("scenarios")[0];
         Assert.Equal(0, bench.GetProperty("runs").GetArrayLength());
         Assert.StartsWith("explore: the Coyote-rewritten assemblies are not in ", bench.GetProperty("parameters").GetProperty("not_run").GetString(), StringComparison.Ordinal);
-    }
-
-    /// <summary>The folder holding Testbed.sln, above the test assembly's.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Testbed.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Testbed.sln above {AppContext.BaseDirectory}");
-    }
-
-    private static (int Code, string Output) Run(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"{file} {string.Join(' ', args)}: still running after 5 minutes");
-        }
-
-        return (process.ExitCode, $"{file} {string.Join(' ', args)}: exit {process.ExitCode}\n{stdout.Result}{stderr.Result}");
     }
 }

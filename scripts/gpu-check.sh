@@ -30,7 +30,7 @@ if [ "${1:-}" = "--prepare" ]; then
   dotnet publish src/Testbed/Testbed.csproj -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true \
     -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false -o "$dir" -nologo -v:q || exit 1
-  echo "prepared $dir/testbed ($(du -h "$dir/testbed" | cut -f1)); carry .gpu to the GPU machine and run: bash scripts/gpu-check.sh"
+  echo "prepared $dir/testbed ($(du -h "$dir/testbed" | cut -f1)); carry $dir to the GPU machine as .gpu and run: bash scripts/gpu-check.sh"
   exit 0
 fi
 
